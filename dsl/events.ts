@@ -1,0 +1,40 @@
+import { EventEmitter } from 'node:events';
+
+/** One event of the stream the CLI logger and the shell both render. */
+export type CairnEvent =
+  | { type: 'step-start'; id: string; verb: string; text: string }
+  | { type: 'output'; id?: string; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { type: 'progress'; id: string; done: number; total?: number; unit?: string }
+  | { type: 'warn'; text: string }
+  | { type: 'step-end'; id: string; ok: boolean; text?: string; ms: number };
+
+/** The process-wide event bus of the engine. */
+export const events = new EventEmitter();
+events.setMaxListeners(0);
+
+/** Emits one event on the bus. */
+export function emit(ev: CairnEvent): void {
+  events.emit('event', ev);
+}
+
+/** Emits a warning. */
+export function warn(text: string): void {
+  emit({ type: 'warn', text });
+}
+
+let stepCounter = 0;
+
+/** Runs fn as a named step, emitting step-start and step-end around it. */
+export async function step<T>(verb: string, text: string, fn: (id: string) => Promise<T>): Promise<T> {
+  const id = `${verb}-${++stepCounter}`;
+  const t0 = performance.now();
+  emit({ type: 'step-start', id, verb, text });
+  try {
+    const r = await fn(id);
+    emit({ type: 'step-end', id, ok: true, ms: performance.now() - t0 });
+    return r;
+  } catch (err) {
+    emit({ type: 'step-end', id, ok: false, text: (err as Error).message, ms: performance.now() - t0 });
+    throw err;
+  }
+}

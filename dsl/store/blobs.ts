@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { BadInputError, NotFoundError } from '../errors.js';
+import { checkDigest, digestHex } from './digest.js';
+import { StorePaths } from './paths.js';
+
+/** A blob that has been written: its digest and size. */
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+/** A pass-through stream that hashes (sha256) and counts what flows through it. */
+export class HashCounter extends Transform {
+  private hash = createHash('sha256');
+  /** Bytes seen so far. */
+  size = 0;
+  _transform(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    this.push(chunk);
+    cb();
+  }
+  /** The digest of everything seen (call once, after the end). */
+  digest(): string {
+    return 'sha256:' + this.hash.digest('hex');
+  }
+}
+
+/** The content-addressed blob store below a storage root. */
+export class BlobStore {
+  constructor(readonly paths: StorePaths) {}
+
+  /** The file path of a blob (the digest is validated first). */
+  path(digest: string): string {
+    return this.paths.blob(digestHex(digest));
+  }
+
+  /** True when the blob is present. */
+  async has(digest: string): Promise<boolean> {
+    try {
+      await fsp.access(this.path(digest));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The size of a present blob. */
+  async size(digest: string): Promise<number> {
+    return (await fsp.stat(this.path(digest))).size;
+  }
+
+  /** A read stream of a present blob. */
+  open(digest: string): Readable {
+    const p = this.path(digest);
+    const s = createReadStream(p);
+    s.on('error', () => undefined);
+    return s;
+  }
+
+  /** Reads a whole (small) blob. */
+  async read(digest: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.path(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${digest} is missing from the store`, { hint: 'pull the image again' });
+      throw err;
+    }
+  }
+
+  /** A temp file path inside the store, on the blobs' filesystem. */
+  async tempPath(): Promise<string> {
+    await fsp.mkdir(this.paths.tmp, { recursive: true });
+    return path.join(this.paths.tmp, `blob-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Moves a fully written temp file into place under digest (skipped when already present). */
+  async commitTemp(tmp: string, digest: string): Promise<void> {
+    const dst = this.path(digest);
+    await fsp.mkdir(path.dirname(dst), { recursive: true });
+    if (await this.has(digest)) {
+      await fsp.rm(tmp, { force: true });
+      return;
+    }
+    await fsp.rename(tmp, dst);
+  }
+
+  /**
+   * Streams src into the store. When expected is given the content must hash to it (and have
+   * expectedSize, if given), else nothing is stored and BadInputError is thrown.
+   */
+  async put(src: Readable | Buffer | string, expected?: string, expectedSize?: number): Promise<BlobInfo> {
+    if (expected) {
+      checkDigest(expected);
+      if (await this.has(expected)) {
+        if (!(typeof src === 'string' || Buffer.isBuffer(src))) src.destroy();
+        return { digest: expected, size: await this.size(expected) };
+      }
+    }
+    const tmp = await this.tempPath();
+    const hc = new HashCounter();
+    try {
+      const input = typeof src === 'string' || Buffer.isBuffer(src) ? Readable.from([Buffer.from(src)]) : src;
+      await pipeline(input, hc, createWriteStream(tmp, { flags: 'wx' }));
+      const digest = hc.digest();
+      if (expected && digest !== expected) {
+        throw new BadInputError(`blob digest mismatch: expected ${expected}, got ${digest}`, { hint: 'the source is corrupt or was tampered with' });
+      }
+      if (expectedSize !== undefined && hc.size !== expectedSize) {
+        throw new BadInputError(`blob ${digest} has ${hc.size} bytes, the descriptor says ${expectedSize}`, { hint: 'the source is corrupt or truncated' });
+      }
+      await this.commitTemp(tmp, digest);
+      return { digest, size: hc.size };
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Writes a JSON value as a blob, returning its descriptor fields. */
+  async putJson(value: unknown): Promise<BlobInfo & { bytes: Buffer }> {
+    const bytes = Buffer.from(JSON.stringify(value));
+    const info = await this.put(bytes);
+    return { ...info, bytes };
+  }
+
+  /** Digests of all blobs present. */
+  async list(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.paths.blobs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes a blob. */
+  async remove(digest: string): Promise<void> {
+    await fsp.rm(this.path(digest), { force: true });
+  }
+}
+
+/** A writable sink that discards everything (for hashing only). */
+export function nullSink(): Writable {
+  return new Writable({ write(_c, _e, cb) { cb(); } });
+}
