@@ -47,9 +47,6 @@ export async function acquire(locksDir: string, specs: LockSpec[]): Promise<Held
     releaseCounts();
     throw err;
   }
-  child.unref();
-  (child.stdin as unknown as { unref?: () => void }).unref?.();
-  (child.stdout as unknown as { unref?: () => void }).unref?.();
   await new Promise<void>((resolve, reject) => {
     child.once('error', (e) => reject(new CairnError(`cannot take a lock: ${e.message}`, { hint: 'install util-linux (flock)' })));
     child.stdout!.once('data', () => resolve());
@@ -58,6 +55,9 @@ export async function acquire(locksDir: string, specs: LockSpec[]): Promise<Held
     releaseCounts();
     throw e;
   });
+  // Once held, the helper must not keep this process alive: it only waits for our stdin to close.
+  child.unref();
+  for (const s of [child.stdin, child.stdout] as unknown as { unref?: () => void }[]) s?.unref?.();
   return {
     release() {
       releaseCounts();

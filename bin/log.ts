@@ -1,0 +1,24 @@
+import type { CairnEvent } from '../dsl/events.js';
+import { events } from '../dsl/events.js';
+
+/** Prints the engine's event stream on stderr (and run output where it belongs), as the CLI shows it. */
+export function attachLogger(opts: { quiet: boolean }): void {
+  const color = process.stderr.isTTY && !process.env.NO_COLOR;
+  const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+  const yellow = (s: string) => (color ? `\x1b[33m${s}\x1b[0m` : s);
+  events.on('event', (ev: CairnEvent) => {
+    switch (ev.type) {
+      case 'warn':
+        process.stderr.write(yellow(`cairn: warning: ${ev.text}`) + '\n');
+        break;
+      case 'output':
+        (ev.stream === 'stdout' ? process.stdout : process.stderr).write(ev.data);
+        break;
+      case 'step-start':
+        if (!opts.quiet && process.env.CAIRN_VERBOSE) process.stderr.write(dim(`» ${ev.verb} ${ev.text}`) + '\n');
+        break;
+      default:
+        break;
+    }
+  });
+}

@@ -1,0 +1,40 @@
+import { register } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BadInputError, CairnError, NotFoundError } from '../../dsl/errors.js';
+import { existsSync } from 'node:fs';
+import type { Parsed, VerbSpec } from '../args.js';
+import type { VerbContext } from '../verb.js';
+
+/** `cairn build`: run a .build.mjs script. */
+export const spec: VerbSpec = {
+  name: 'build',
+  usage: 'build FILE.build.mjs [ARG…]',
+  summary: 'Run a build script that imports the cairn library (`import { from } from \'cairn\'`); ARGs reach it in process.argv.',
+  example: 'cairn build recipes/hello.build.mjs',
+  flags: {},
+  min: 1,
+  max: 1,
+  stopAfter: 1,
+};
+
+/** Runs the script. */
+export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
+  const file = path.resolve(p.args[0]);
+  if (!/\.(m?js)$/.test(file)) {
+    throw new BadInputError(`${p.args[0]} is not a build script`, { hint: 'give a FILE.build.mjs script; Dockerfile builds take -f and a context directory' });
+  }
+  if (!existsSync(file)) throw new NotFoundError(`build script ${p.args[0]} does not exist`);
+  if (ctx.root) process.env.CAIRN_ROOT = path.resolve(ctx.root);
+  const lib = new URL('../../dsl/index.js', import.meta.url).href;
+  register(new URL('../build-hooks.js', import.meta.url).href, { parentURL: import.meta.url, data: { url: lib } });
+  process.argv = [process.argv[0], file, ...(p.rest[0] === '--' ? p.rest.slice(1) : p.rest)];
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (err) {
+    if (err instanceof CairnError) throw err;
+    process.stderr.write(`cairn build: ${p.args[0]} failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}

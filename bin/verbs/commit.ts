@@ -1,0 +1,33 @@
+import { container } from '../../dsl/api.js';
+import { parseEpoch } from '../../dsl/timestamp.js';
+import { bool, str, type Parsed, type VerbSpec } from '../args.js';
+import { out, type VerbContext } from '../verb.js';
+
+/** `cairn commit`: write an image from a container. */
+export const spec: VerbSpec = {
+  name: 'commit',
+  usage: 'commit [--squash] [--rm] [--timestamp EPOCH] CTR [IMAGE]',
+  summary: 'Write an image from the base layers, the checkpoints and the pending changes (sealed first), and print its ID.',
+  example: 'SOURCE_DATE_EPOCH=0 cairn commit --rm web localhost/web:1.0',
+  flags: {
+    squash: { kind: 'bool', help: 'one layer holding the whole tree, base included' },
+    rm: { kind: 'bool', help: 'remove the container after committing' },
+    timestamp: { kind: 'string', help: 'clamp file and history times to EPOCH seconds (reproducible; default $SOURCE_DATE_EPOCH)', arg: 'EPOCH' },
+    format: { kind: 'string', alias: ['-f'], help: 'accepted for buildah compatibility: oci', arg: 'oci' },
+  },
+  min: 1,
+  max: 2,
+};
+
+/** Commits and prints the image ID. */
+export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
+  const ts = str(p, 'timestamp');
+  const c = await container(p.args[0], { root: ctx.root });
+  const img = await c.commit({
+    names: p.args[1] ? [p.args[1]] : [],
+    squash: bool(p, 'squash'),
+    timestamp: ts === undefined ? undefined : parseEpoch(ts),
+  });
+  if (bool(p, 'rm')) await c.remove();
+  out(img.id);
+}

@@ -1,0 +1,35 @@
+import { container } from '../../dsl/api.js';
+import { parseMode } from '../../dsl/container/copy.js';
+import { bool, str, type Parsed, type VerbSpec } from '../args.js';
+import type { VerbContext } from '../verb.js';
+
+/** `cairn copy`: copy files into a container. */
+export const spec: VerbSpec = {
+  name: 'copy',
+  usage: 'copy [--chown U[:G]] [--chmod MODE] [--from CTR|IMAGE] [--with-deps] CTR SRC… DEST',
+  summary: 'Copy files, directories or globs into the container (a directory copies its contents); --with-deps brings ELF programs\' shared libraries and loader along.',
+  example: 'cairn copy --with-deps web /usr/bin/curl /usr/bin/',
+  flags: {
+    chown: { kind: 'string', help: 'owner of the copied files (default 0:0)', arg: 'U[:G]' },
+    chmod: { kind: 'string', help: 'mode of the copied files', arg: 'MODE' },
+    from: { kind: 'string', help: 'copy from another container or image', arg: 'CTR|IMAGE' },
+    'with-deps': { kind: 'bool', help: 'also copy the shared libraries ELF programs need' },
+    'add-history': { kind: 'bool', help: 'accepted for buildah compatibility (history is always kept)' },
+  },
+  min: 3,
+  max: Infinity,
+};
+
+/** Copies the sources. */
+export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
+  const [name, ...rest] = p.args;
+  const dest = rest.pop()!;
+  const chmod = str(p, 'chmod');
+  const c = await container(name, { root: ctx.root });
+  await c.copy(rest, dest, {
+    chown: str(p, 'chown'),
+    chmod: chmod === undefined ? undefined : parseMode(chmod),
+    from: str(p, 'from'),
+    withDeps: bool(p, 'with-deps'),
+  });
+}

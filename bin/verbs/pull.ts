@@ -1,0 +1,19 @@
+import { pull } from '../../dsl/api.js';
+import type { Parsed, VerbSpec } from '../args.js';
+import { out, type VerbContext } from '../verb.js';
+
+/** `cairn pull`: copy an image into the store. */
+export const spec: VerbSpec = {
+  name: 'pull',
+  usage: 'pull SRC',
+  summary: 'Copy an image from a transport (oci:, oci-archive:, docker-archive:, tarball:) into the store and print its ID.',
+  example: 'cairn pull oci-archive:debian.tar',
+  flags: {},
+  min: 1,
+  max: 1,
+};
+
+/** Pulls and prints the ID. */
+export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
+  out((await pull(p.args[0], { root: ctx.root })).id);
+}

@@ -1,0 +1,52 @@
+import { container } from '../../dsl/api.js';
+import { UsageError } from '../../dsl/errors.js';
+import { list, str, type Parsed, type VerbSpec } from '../args.js';
+import type { VerbContext } from '../verb.js';
+
+/** `cairn run`: run a command in a container. */
+export const spec: VerbSpec = {
+  name: 'run',
+  usage: 'run [--env K=V]… [--workingdir D] [--user U[:G]] [--volume HOST:CTR[:ro]]… [--tmpfs PATH]… [--network host|none] [--pid private|host] CTR [--] CMD [ARG…]',
+  summary: 'Run a command in the container\'s root filesystem, with the image config\'s env, workdir and user; its exit status passes through.',
+  example: 'cairn run web -- apt-get install -y nginx',
+  flags: {
+    env: { kind: 'list', alias: ['-e'], help: 'set an environment variable', arg: 'K=V' },
+    workingdir: { kind: 'string', help: 'working directory in the container', arg: 'DIR' },
+    user: { kind: 'string', help: 'user (and group) to run as', arg: 'U[:G]' },
+    volume: { kind: 'list', alias: ['-v'], help: 'bind a host path in', arg: 'HOST:CTR[:ro]' },
+    tmpfs: { kind: 'list', help: 'mount a tmpfs at PATH for this step', arg: 'PATH' },
+    network: { kind: 'string', alias: ['--net'], help: 'host (default) or none', arg: 'MODE' },
+    pid: { kind: 'string', help: 'private (default: no process outlives the step) or host', arg: 'MODE' },
+    isolation: { kind: 'string', help: 'accepted for buildah compatibility (chroot)', arg: 'TYPE' },
+    terminal: { kind: 'bool', alias: ['-t'], help: 'accepted for buildah compatibility' },
+  },
+  min: 1,
+  max: 1,
+  stopAfter: 1,
+};
+
+function mode<T extends string>(v: string | undefined, allowed: T[], flag: string): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new UsageError(`${flag} must be ${allowed.join(' or ')}`);
+  return v as T;
+}
+
+/** Runs the command with the terminal passed through; returns its status. */
+export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
+  const argv = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
+  if (argv.length === 0) throw new UsageError('no command given');
+  const c = await container(p.args[0], { root: ctx.root });
+  const r = await c.run(argv, {
+    stdio: 'inherit',
+    nothrow: true,
+    env: list(p, 'env'),
+    workingdir: str(p, 'workingdir'),
+    user: str(p, 'user'),
+    volumes: list(p, 'volume'),
+    tmpfs: list(p, 'tmpfs'),
+    network: mode(str(p, 'network'), ['host', 'none'], '--network'),
+    pid: mode(str(p, 'pid'), ['private', 'host'], '--pid'),
+  });
+  if (r.stderr) process.stderr.write(r.stderr);
+  return r.status;
+}

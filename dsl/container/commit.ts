@@ -1,0 +1,100 @@
+import { decompress, type Compression } from '../layer/compress.js';
+import { retimeTar } from '../layer/retime.js';
+import { scanTree } from '../layer/scan.js';
+import { packEntries } from '../layer/tarwriter.js';
+import { writeLayer, type WrittenLayer } from '../layer/writelayer.js';
+import { normalizeName } from '../image/reference.js';
+import { MediaType, type History, type ImageConfig, type Manifest } from '../image/types.js';
+import { imageId } from '../image/store-image.js';
+import type { ImageRecord } from '../store/images.js';
+import type { CheckpointRecord, ContainerRecord, LayerRef } from '../store/containers.js';
+import type { Store } from '../store/store.js';
+import { buildTimestamp, isoDate } from '../timestamp.js';
+import { pendingCreatedBy, sealCheckpoint } from './checkpoint.js';
+import type { Driver } from './driver.js';
+
+/** Options of commit. */
+export interface CommitOptions {
+  /** Names (tags) for the new image. */
+  names?: string[];
+  /** One layer holding the whole tree, base included. */
+  squash?: boolean;
+  /** Clamp times to this epoch (else $SOURCE_DATE_EPOCH) for a reproducible image. */
+  timestamp?: number;
+  compression?: Compression;
+}
+
+function toRef(l: WrittenLayer): LayerRef {
+  return { diffID: l.diffID, digest: l.digest, size: l.size, mediaType: l.mediaType };
+}
+
+/** A checkpoint's layer re-packed with its times clamped to ts, unless it was sealed that way. */
+async function reproducible(store: Store, cp: CheckpointRecord, ts: number | undefined, comp: Compression): Promise<LayerRef> {
+  if (ts === undefined || cp.timestamp === ts) return cp;
+  return toRef(await writeLayer(retimeTar(decompress(store.blobs.open(cp.digest)), ts), store.blobs, comp));
+}
+
+/** Writes config and manifest of an image to the store and records it under names. */
+export async function recordImage(store: Store, config: ImageConfig, layers: LayerRef[], names: string[]): Promise<ImageRecord> {
+  const cfg = await store.blobs.putJson(config);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.manifest,
+    config: { mediaType: MediaType.config, digest: cfg.digest, size: cfg.size },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+  };
+  const m = await store.blobs.putJson(manifest);
+  return store.locked([{ name: 'images' }], () =>
+    store.images.add({ id: imageId(cfg.bytes), names, manifest: m.digest, created: new Date().toISOString() }),
+  );
+}
+
+/**
+ * Writes an image from the container: base layers, checkpoints, and pending changes (sealed first as a
+ * checkpoint), or one squashed layer. The caller holds the container lock.
+ */
+export async function commitContainer(store: Store, rec: ContainerRecord, driver: Driver, opts: CommitOptions = {}): Promise<ImageRecord> {
+  const ts = buildTimestamp(opts.timestamp);
+  const comp = opts.compression ?? 'gzip';
+  const created = isoDate(ts);
+  const configOnly = rec.pending.length > 0 && !(await driver.dirty(store, rec));
+  const configChange = configOnly ? pendingCreatedBy(rec) : undefined;
+  if (await driver.dirty(store, rec)) await sealCheckpoint(store, rec, driver, { message: '', timestamp: ts, compression: comp });
+  let layers: LayerRef[];
+  let history: History[];
+  if (opts.squash) {
+    const root = await driver.mount(store, rec);
+    try {
+      layers = [toRef(await writeLayer(packEntries(await scanTree(root), { timestamp: ts }), store.blobs, comp))];
+    } finally {
+      if (!rec.mounted) await driver.unmount(store, rec);
+    }
+    history = [{ created, created_by: `cairn commit --squash (from ${rec.from})` }];
+  } else {
+    layers = [...rec.baseLayers];
+    history = [...rec.baseHistory];
+    for (const cp of rec.checkpoints) {
+      layers.push(await reproducible(store, cp, ts, comp));
+      const h: History = { created: ts === undefined ? cp.created : created, created_by: cp.createdBy };
+      if (cp.message) h.comment = cp.message;
+      history.push(h);
+    }
+  }
+  if (configChange) history.push({ created, created_by: configChange, empty_layer: true });
+  const base = rec.config;
+  const config: ImageConfig = {
+    created,
+    ...(base.author ? { author: base.author } : {}),
+    architecture: base.architecture,
+    os: base.os,
+    ...(base.variant ? { variant: base.variant } : {}),
+    config: base.config ?? {},
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
+    history,
+  };
+  if (configChange) {
+    rec.pending = [];
+    await store.containers.save(rec);
+  }
+  return recordImage(store, config, layers, (opts.names ?? []).map((n) => normalizeName(n)));
+}

@@ -1,0 +1,132 @@
+import { BadInputError } from '../errors.js';
+import type { ImageConfig, RunConfig } from '../image/types.js';
+
+/** Edits to a container's image config, as `cairn config` flags give them. */
+export interface ConfigEdits {
+  /** `K=V` sets, `K-` removes. */
+  env?: string[];
+  /** A JSON array, or a shell-form string run by /bin/sh -c; '' clears. */
+  entrypoint?: string | string[];
+  cmd?: string | string[];
+  workingdir?: string;
+  user?: string;
+  /** `K=V` sets, `K-` removes. */
+  labels?: string[];
+  /** `P[/proto]` adds, `P-` removes. */
+  ports?: string[];
+  /** `PATH` adds, `PATH-` removes. */
+  volumes?: string[];
+  author?: string;
+  stopSignal?: string;
+}
+
+/** Parses an entrypoint/cmd value: a JSON array of strings, or a shell-form string. */
+export function parseCommand(v: string | string[], what: string): string[] | null {
+  if (Array.isArray(v)) return v;
+  const t = v.trim();
+  if (t === '') return null;
+  if (t.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(t);
+    } catch {
+      throw new BadInputError(`${what} ${v} is not a valid JSON array`, { hint: `give ${what} as '["prog","arg"]' or as a shell command string` });
+    }
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new BadInputError(`${what} must be a JSON array of strings`);
+    return parsed as string[];
+  }
+  return ['/bin/sh', '-c', v];
+}
+
+function kv(item: string, what: string): [string, string | undefined] {
+  if (item.endsWith('-') && !item.includes('=')) return [item.slice(0, -1), undefined];
+  const i = item.indexOf('=');
+  if (i <= 0) throw new BadInputError(`invalid ${what} ${JSON.stringify(item)}`, { hint: `use KEY=VALUE, or KEY- to remove it` });
+  return [item.slice(0, i), item.slice(i + 1)];
+}
+
+/** Sets or removes env entries in a `K=V` list, keeping order. */
+export function editEnv(list: string[], edits: string[]): string[] {
+  const out = [...list];
+  for (const e of edits) {
+    const [k, v] = kv(e, '--env');
+    const at = out.findIndex((x) => x === k || x.startsWith(k + '='));
+    if (v === undefined) {
+      if (at >= 0) out.splice(at, 1);
+    } else if (at >= 0) out[at] = `${k}=${v}`;
+    else out.push(`${k}=${v}`);
+  }
+  return out;
+}
+
+function editSet(obj: Record<string, object> | undefined, edits: string[], norm: (s: string) => string): Record<string, object> {
+  const out = { ...(obj ?? {}) };
+  for (const e of edits) {
+    if (e.endsWith('-')) delete out[norm(e.slice(0, -1))];
+    else out[norm(e)] = {};
+  }
+  return out;
+}
+
+function normPort(p: string): string {
+  if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/.test(p)) throw new BadInputError(`invalid port ${p}`, { hint: 'use PORT or PORT/tcp, PORT/udp' });
+  return p.includes('/') ? p : `${p}/tcp`;
+}
+
+/** Applies edits to a config, returning a new one; also returns the created_by text describing them. */
+export function applyConfig(config: ImageConfig, e: ConfigEdits): { config: ImageConfig; createdBy: string } {
+  const rc: RunConfig = { ...(config.config ?? {}) };
+  const said: string[] = [];
+  if (e.env?.length) {
+    rc.Env = editEnv(rc.Env ?? [], e.env);
+    said.push(...e.env.map((x) => `ENV ${x}`));
+  }
+  if (e.entrypoint !== undefined) {
+    rc.Entrypoint = parseCommand(e.entrypoint, '--entrypoint');
+    said.push(`ENTRYPOINT ${JSON.stringify(rc.Entrypoint)}`);
+  }
+  if (e.cmd !== undefined) {
+    rc.Cmd = parseCommand(e.cmd, '--cmd');
+    said.push(`CMD ${JSON.stringify(rc.Cmd)}`);
+  }
+  if (e.workingdir !== undefined) {
+    if (e.workingdir && !e.workingdir.startsWith('/')) throw new BadInputError(`--workingdir must be absolute: ${e.workingdir}`);
+    rc.WorkingDir = e.workingdir;
+    said.push(`WORKDIR ${e.workingdir}`);
+  }
+  if (e.user !== undefined) {
+    rc.User = e.user;
+    said.push(`USER ${e.user}`);
+  }
+  if (e.labels?.length) {
+    const labels = { ...(rc.Labels ?? {}) };
+    for (const l of e.labels) {
+      const [k, v] = kv(l, '--label');
+      if (v === undefined) delete labels[k];
+      else labels[k] = v;
+    }
+    rc.Labels = labels;
+    said.push(...e.labels.map((x) => `LABEL ${x}`));
+  }
+  if (e.ports?.length) {
+    rc.ExposedPorts = editSet(rc.ExposedPorts, e.ports, normPort);
+    said.push(...e.ports.map((x) => `EXPOSE ${x}`));
+  }
+  if (e.volumes?.length) {
+    rc.Volumes = editSet(rc.Volumes, e.volumes, (v) => {
+      if (!v.startsWith('/')) throw new BadInputError(`--volume must be an absolute path: ${v}`);
+      return v;
+    });
+    said.push(...e.volumes.map((x) => `VOLUME ${x}`));
+  }
+  if (e.stopSignal !== undefined) {
+    rc.StopSignal = e.stopSignal;
+    said.push(`STOPSIGNAL ${e.stopSignal}`);
+  }
+  const out: ImageConfig = { ...config, config: rc };
+  if (e.author !== undefined) {
+    out.author = e.author;
+    said.push(`MAINTAINER ${e.author}`);
+  }
+  return { config: out, createdBy: said.map((s) => `/bin/sh -c #(nop) ${s}`).join(' && ') };
+}

@@ -1,0 +1,92 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { isMountPoint, runTool, unmount } from '../sandbox/mounts.js';
+import type { ContainerRecord } from '../store/containers.js';
+import type { Store } from '../store/store.js';
+import { layerStack, type Driver, type SealOptions } from './driver.js';
+
+function dirs(store: Store, rec: ContainerRecord) {
+  const base = store.paths.container(rec.id);
+  return { upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
+}
+
+/** The lower directories of rec, top first, as names relative to the layers directory. */
+async function lowers(store: Store, rec: ContainerRecord): Promise<string[]> {
+  const stack = layerStack(rec);
+  if (stack.length === 0) return [path.relative(store.paths.layers, await store.layers.empty())];
+  for (const l of stack) await store.layers.ensure(l);
+  return stack.map((l) => path.relative(store.paths.layers, store.layers.dir(l.diffID))).reverse();
+}
+
+async function freshDir(dir: string): Promise<void> {
+  await fsp.rm(dir, { recursive: true, force: true });
+  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+}
+
+/** The overlayfs driver: base layers and checkpoints are read-only lowers, pending changes the upper dir. */
+export const overlayDriver: Driver = {
+  async init(store, rec) {
+    const d = dirs(store, rec);
+    await Promise.all([d.upper, d.work, d.merged].map((x) => fsp.mkdir(x, { recursive: true, mode: 0o755 })));
+  },
+
+  async mount(store, rec) {
+    const d = dirs(store, rec);
+    if (isMountPoint(d.merged)) return d.merged;
+    await Promise.all([d.upper, d.work, d.merged].map((x) => fsp.mkdir(x, { recursive: true, mode: 0o755 })));
+    const low = await lowers(store, rec);
+    // Lower dirs are given relative to the layers directory (the mount's cwd) to keep the option string
+    // below the kernel's one-page limit for deep stacks.
+    const opts = [`lowerdir=${low.join(':')}`, `upperdir=${d.upper}`, `workdir=${d.work}`];
+    if (store.flavor === 'user') opts.push('userxattr');
+    await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), d.merged], {
+      cwd: store.paths.layers,
+      what: `mounting container ${rec.name}`,
+      hint: 'set STORAGE_DRIVER=vfs to use the copying driver',
+    });
+    return d.merged;
+  },
+
+  async unmount(store, rec) {
+    await unmount(dirs(store, rec).merged);
+  },
+
+  async changes(store, rec) {
+    const low = (await lowers(store, rec)).map((l) => path.join(store.paths.layers, l));
+    const { overlayChanges } = await import('../layer/scan.js');
+    return overlayChanges(dirs(store, rec).upper, low, store.flavor);
+  },
+
+  async dirty(store, rec) {
+    return (await fsp.readdir(dirs(store, rec).upper)).length > 0;
+  },
+
+  async seal(store, rec, opts: SealOptions) {
+    const d = dirs(store, rec);
+    await unmount(d.merged);
+    const [{ scanUpper }, { packEntries }, { writeLayer }] = await Promise.all([
+      import('../layer/scan.js'), import('../layer/tarwriter.js'), import('../layer/writelayer.js'),
+    ]);
+    const entries = await scanUpper(d.upper, store.flavor);
+    const layer = await writeLayer(packEntries(entries, { timestamp: opts.timestamp }), store.blobs, opts.compression);
+    const finish = async () => {
+      await store.layers.adopt(layer.diffID, d.upper);
+      await freshDir(d.upper);
+      await freshDir(d.work);
+    };
+    return { layer, finish };
+  },
+
+  async discard(store, rec) {
+    const d = dirs(store, rec);
+    await unmount(d.merged);
+    await freshDir(d.upper);
+    await freshDir(d.work);
+  },
+
+  async remove(store, rec) {
+    const d = dirs(store, rec);
+    await unmount(d.merged);
+    await fsp.rm(store.paths.container(rec.id), { recursive: true, force: true });
+  },
+};

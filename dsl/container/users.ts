@@ -1,0 +1,54 @@
+import { promises as fsp } from 'node:fs';
+import { NotFoundError } from '../errors.js';
+import { resolveInRoot } from '../layer/safepath.js';
+
+/** A numeric user and group to run as. */
+export interface Ids {
+  uid: number;
+  gid: number;
+}
+
+async function readDb(root: string, file: string): Promise<string[][]> {
+  try {
+    const text = await fsp.readFile(await resolveInRoot(root, file), 'utf8');
+    return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Resolves `user[:group]` (names or numbers) against the container's /etc/passwd and /etc/group,
+ * as buildah does: a numeric user absent from passwd runs with gid 0 unless a group is given.
+ */
+export async function resolveUser(root: string, spec: string | undefined): Promise<Ids> {
+  if (!spec) return { uid: 0, gid: 0 };
+  const [u, g] = spec.split(':', 2);
+  const passwd = await readDb(root, '/etc/passwd');
+  let uid: number;
+  let gid = 0;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    const row = passwd.find((r) => r[2] === u);
+    if (row) gid = Number(row[3]);
+  } else {
+    const row = passwd.find((r) => r[0] === u);
+    if (!row) throw new NotFoundError(`user ${u} is not in the container's /etc/passwd`, { hint: 'give a numeric uid, or create the user first' });
+    uid = Number(row[2]);
+    gid = Number(row[3]);
+  }
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const row = (await readDb(root, '/etc/group')).find((r) => r[0] === g);
+      if (!row) throw new NotFoundError(`group ${g} is not in the container's /etc/group`, { hint: 'give a numeric gid' });
+      gid = Number(row[2]);
+    }
+  }
+  return { uid, gid };
+}
+
+/** The home directory of uid in the container, if passwd names one. */
+export async function homeOf(root: string, uid: number): Promise<string | undefined> {
+  return (await readDb(root, '/etc/passwd')).find((r) => r[2] === String(uid))?.[5];
+}

@@ -1,0 +1,60 @@
+import { step } from '../events.js';
+import { ConflictError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { ImageRecord } from '../store/images.js';
+import { normalizeName, parseReference } from './reference.js';
+import { loadImage, storeSource } from './store-image.js';
+import type { ImageConfig, Manifest } from './types.js';
+
+/** What inspect tells of an image. */
+export interface ImageInfo {
+  id: string;
+  names: string[];
+  digest: string;
+  manifest: Manifest;
+  config: ImageConfig;
+}
+
+/** An image in the store, as scripts and the CLI use it. */
+export class Image {
+  constructor(readonly store: Store, readonly id: string) {}
+
+  /** The image's record (names, manifest). */
+  async record(): Promise<ImageRecord> {
+    const r = await this.store.images.get(this.id);
+    if (!r) throw new ConflictError(`image ${this.id} was removed`);
+    return r;
+  }
+
+  /** Manifest, config and names. */
+  async inspect(): Promise<ImageInfo> {
+    const rec = await this.record();
+    const { manifest, config } = await loadImage(this.store, rec);
+    return { id: rec.id, names: rec.names, digest: rec.manifest, manifest, config };
+  }
+
+  /** Adds names (tags) to the image, taking them from any other image. */
+  async tag(...names: string[]): Promise<void> {
+    const norm = names.map((n) => normalizeName(n));
+    await this.store.locked([{ name: 'images' }], async () => {
+      const rec = await this.record();
+      await this.store.images.add({ ...rec, names: [...new Set([...rec.names, ...norm])] });
+    });
+  }
+
+  /** Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG]). */
+  async push(dest: string): Promise<void> {
+    const ref = parseReference(dest);
+    await step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
+      const rec = await this.record();
+      const src = await storeSource(this.store, rec);
+      const { writeImage } = await import('./transports.js');
+      await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
+    });
+  }
+
+  /** Removes the image from the store (its blobs go at the next gc). */
+  async remove(): Promise<void> {
+    await this.store.locked([{ name: 'images' }], () => this.store.images.remove(this.id));
+  }
+}

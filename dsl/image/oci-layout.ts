@@ -1,0 +1,166 @@
+import { createWriteStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BadInputError, NotFoundError } from '../errors.js';
+import { tempBeside, writeFileAtomic } from '../store/atomic.js';
+import { digestHex } from '../store/digest.js';
+import type { SourceImage, SourceLayer } from './image.js';
+import { hostArch, MediaType, type Descriptor, type Index, type Manifest } from './types.js';
+import { openVerifiedFile, readVerifiedFile } from './verify-stream.js';
+import { checkConfig, checkIndex, checkManifest, isIndexType, ociMediaType, parseJson, sha256 } from './validate.js';
+
+/** The annotation an OCI layout names its images with. */
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = { imageLayoutVersion: '1.0.0' };
+
+/** The path of a blob in a layout (the digest is validated before it becomes a path). */
+export function blobPath(dir: string, digest: string): string {
+  return path.join(dir, 'blobs', 'sha256', digestHex(digest));
+}
+
+async function readIndexFile(dir: string): Promise<Index> {
+  const file = path.join(dir, 'index.json');
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const exists = await fsp.stat(dir).then(() => true, () => false);
+    if (!exists) throw new NotFoundError(`OCI layout ${dir} does not exist`, { hint: 'check the path of oci:DIR' });
+    throw new BadInputError(`${dir} is not an OCI image layout (no index.json)`, { hint: 'oci:DIR needs a directory written by skopeo, umoci or cairn' });
+  }
+  return checkIndex(parseJson(bytes, file), file);
+}
+
+function platformMatches(d: Descriptor): boolean {
+  return d.platform?.os === 'linux' && d.platform.architecture === hostArch();
+}
+
+/** Chooses the index entry for ref (or the only one, or the one for this platform). */
+function selectEntry(index: Index, ref: string | undefined, where: string): Descriptor {
+  if (ref !== undefined) {
+    const hits = index.manifests.filter((d) => d.annotations?.[REF_NAME] === ref);
+    if (hits.length === 1) return hits[0];
+    if (hits.length === 0) {
+      const names = index.manifests.map((d) => d.annotations?.[REF_NAME]).filter(Boolean);
+      throw new NotFoundError(`no image named ${JSON.stringify(ref)} in ${where}`, { hint: names.length ? `it holds: ${names.join(', ')}` : 'it holds no named images; leave out :REF' });
+    }
+    throw new BadInputError(`${where} has ${hits.length} images named ${JSON.stringify(ref)}`, { hint: 'the layout is ambiguous; rewrite it' });
+  }
+  if (index.manifests.length === 1) return index.manifests[0];
+  const forUs = index.manifests.filter(platformMatches);
+  if (forUs.length === 1) return forUs[0];
+  if (index.manifests.length === 0) throw new NotFoundError(`${where} holds no images`, { hint: 'write one into it first' });
+  const names = index.manifests.map((d) => d.annotations?.[REF_NAME]).filter(Boolean);
+  throw new BadInputError(`${where} holds ${index.manifests.length} images; say which one`, { hint: names.length ? `add :REF, one of ${names.join(', ')}` : 'add :REF' });
+}
+
+/** Reads one image of an OCI layout: the entry named ref, resolving nested indexes for linux/this arch. */
+export async function readLayout(dir: string, ref?: string, label = dir): Promise<SourceImage> {
+  const index = await readIndexFile(dir);
+  let desc = selectEntry(index, ref, label);
+  const name = desc.annotations?.[REF_NAME];
+  for (let depth = 0; isIndexType(desc.mediaType); depth++) {
+    if (depth >= 4) throw new BadInputError(`${label}: image indexes nested too deeply`);
+    const bytes = await readVerifiedFile(blobPath(dir, desc.digest), desc, 'index');
+    const inner = checkIndex(parseJson(bytes, `index ${desc.digest}`), `index ${desc.digest}`);
+    const forUs = inner.manifests.filter(platformMatches);
+    if (forUs.length === 0) {
+      throw new NotFoundError(`index ${desc.digest} in ${label} has no image for linux/${hostArch()}`, { hint: 'copy an image built for this architecture' });
+    }
+    desc = forUs[0];
+  }
+  const manifestBytes = await readVerifiedFile(blobPath(dir, desc.digest), desc, 'manifest');
+  const manifest = checkManifest(parseJson(manifestBytes, `manifest ${desc.digest}`), `manifest ${desc.digest}`);
+  const configBytes = await readVerifiedFile(blobPath(dir, manifest.config.digest), manifest.config, 'config');
+  const config = checkConfig(parseJson(configBytes, `config ${manifest.config.digest}`), `config ${manifest.config.digest}`, manifest.layers.length);
+  const layers: SourceLayer[] = manifest.layers.map((d, i) => ({
+    descriptor: d,
+    diffID: config.rootfs.diff_ids[i],
+    open: () => openVerifiedFile(blobPath(dir, d.digest), d),
+  }));
+  return { manifest, configBytes, config, layers, names: name ? [name] : undefined, close: async () => undefined };
+}
+
+/** The manifest to store for img: OCI media types, descriptors exactly as the layers give them. */
+export function ociManifestOf(img: SourceImage): Manifest {
+  const digest = sha256(img.configBytes);
+  if (digest !== img.manifest.config.digest) {
+    throw new BadInputError(`the image's config bytes do not match its manifest (${img.manifest.config.digest})`);
+  }
+  const m: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.manifest,
+    config: { mediaType: MediaType.config, digest, size: img.configBytes.length },
+    layers: img.layers.map((l) => ({ ...l.descriptor, mediaType: ociMediaType(l.descriptor.mediaType) })),
+  };
+  if (img.manifest.annotations) m.annotations = img.manifest.annotations;
+  return m;
+}
+
+async function present(file: string, size: number): Promise<boolean> {
+  const st = await fsp.stat(file).catch(() => undefined);
+  return st !== undefined && st.isFile() && st.size === size;
+}
+
+/** Writes a blob from a verified stream by temp-file + rename; skipped when already present. */
+async function putBlob(dir: string, d: Descriptor, open: () => Promise<Readable>): Promise<void> {
+  const file = blobPath(dir, d.digest);
+  if (await present(file, d.size)) return;
+  const tmp = tempBeside(file);
+  try {
+    await pipeline(await open(), createWriteStream(tmp, { flags: 'wx' }));
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function putBytes(dir: string, digest: string, bytes: Buffer): Promise<void> {
+  const file = blobPath(dir, digest);
+  if (!(await present(file, bytes.length))) await writeFileAtomic(file, bytes);
+}
+
+/** The index entry for a manifest, named ref when given. */
+export function indexEntry(manifestBytes: Buffer, img: SourceImage, ref?: string): Descriptor {
+  const d: Descriptor = { mediaType: MediaType.manifest, digest: sha256(manifestBytes), size: manifestBytes.length };
+  if (ref) d.annotations = { [REF_NAME]: ref };
+  d.platform = { architecture: img.config.architecture, os: img.config.os, ...(img.config.variant ? { variant: img.config.variant } : {}) };
+  return d;
+}
+
+/**
+ * Writes img into the OCI layout dir (created when missing) and names it ref in index.json, replacing
+ * an entry of that name and keeping the others. Config and layers are copied as stored, so the image
+ * ID stays the same.
+ */
+export async function writeLayout(dir: string, img: SourceImage, ref?: string): Promise<void> {
+  const manifest = ociManifestOf(img);
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const parent = path.dirname(path.resolve(dir));
+  if (!(await fsp.stat(parent).then((s) => s.isDirectory(), () => false))) {
+    throw new NotFoundError(`directory ${parent} does not exist`, { hint: `create it before writing oci:${dir}` });
+  }
+  await fsp.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const layoutFile = path.join(dir, 'oci-layout');
+  if (!(await fsp.stat(layoutFile).then(() => true, () => false))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));
+  let index: Index = { schemaVersion: 2, mediaType: MediaType.index, manifests: [] };
+  const indexFile = path.join(dir, 'index.json');
+  const old = await fsp.readFile(indexFile).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (old) index = checkIndex(parseJson(old, indexFile), indexFile);
+  for (const l of img.layers) await putBlob(dir, l.descriptor, () => l.open());
+  await putBytes(dir, manifest.config.digest, img.configBytes);
+  await putBytes(dir, sha256(manifestBytes), manifestBytes);
+  const entry = indexEntry(manifestBytes, img, ref);
+  // As containers/image: a named entry replaces the same name; an unnamed one replaces an unnamed copy of itself.
+  const kept = index.manifests.filter((d) => {
+    const n = d.annotations?.[REF_NAME];
+    return ref ? n !== ref : !(n === undefined && d.digest === entry.digest);
+  });
+  await writeFileAtomic(indexFile, JSON.stringify({ ...index, manifests: [...kept, entry] }));
+}

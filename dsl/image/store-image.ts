@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { BadInputError } from '../errors.js';
+import type { ImageRecord } from '../store/images.js';
+import type { Store } from '../store/store.js';
+import type { LayerRef } from '../store/containers.js';
+import type { SourceImage } from './image.js';
+import type { ImageConfig, Manifest } from './types.js';
+
+/** Reads a stored image's manifest and config. */
+export async function loadImage(store: Store, rec: ImageRecord): Promise<{ manifest: Manifest; config: ImageConfig; configBytes: Buffer }> {
+  const manifest = JSON.parse((await store.blobs.read(rec.manifest)).toString()) as Manifest;
+  const configBytes = await store.blobs.read(manifest.config.digest);
+  return { manifest, configBytes, config: JSON.parse(configBytes.toString()) as ImageConfig };
+}
+
+/** The layers of a stored image as layer references (blob + diffID). */
+export function layerRefs(manifest: Manifest, config: ImageConfig): LayerRef[] {
+  const ids = config.rootfs?.diff_ids ?? [];
+  if (ids.length !== manifest.layers.length) {
+    throw new BadInputError(`image has ${manifest.layers.length} layers but ${ids.length} diff IDs`, { hint: 'the image is corrupt' });
+  }
+  return manifest.layers.map((d, i) => ({ diffID: ids[i], digest: d.digest, size: d.size, mediaType: d.mediaType }));
+}
+
+/** A stored image as a SourceImage, for writing it to any transport. */
+export async function storeSource(store: Store, rec: ImageRecord): Promise<SourceImage> {
+  const { manifest, config, configBytes } = await loadImage(store, rec);
+  const refs = layerRefs(manifest, config);
+  return {
+    manifest,
+    config,
+    configBytes,
+    names: rec.names,
+    layers: manifest.layers.map((descriptor, i) => ({
+      descriptor,
+      diffID: refs[i].diffID,
+      open: async () => store.blobs.open(descriptor.digest),
+    })),
+    close: async () => undefined,
+  };
+}
+
+/** The image ID (hex) of config bytes. */
+export function imageId(configBytes: Buffer): string {
+  return createHash('sha256').update(configBytes).digest('hex');
+}

@@ -1,0 +1,9 @@
+/** The layer engine: deterministic tar writing, safe extraction, whiteouts and pending-change scans. */
+export * from './entry.js';
+export { readXattrs, writeXattrs } from './xattr.js';
+export { scanUpper, scanTree, snapshotTree, saveSnapshot, loadSnapshot, scanTreeDiff, overlayChanges, type Snapshot, type SnapshotEntry } from './scan.js';
+export { packEntries, headerOf } from './tarwriter.js';
+export { writeLayer, type WrittenLayer } from './writelayer.js';
+export { extractLayer, type ExtractOptions } from './extract.js';
+export { resolveInRoot, cleanEntryPath } from './safepath.js';
+export { compressor, decompress, layerMediaType, type Compression } from './compress.js';

@@ -1,0 +1,110 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import tarStream, { type Pack } from 'tar-stream';
+import { CairnError } from '../errors.js';
+import type { EntryType, LayerEntry } from './entry.js';
+import { binaryPaxPack, XATTR_PAX_PREFIX, type PaxHeaders } from './tarpax.js';
+
+type Sink = ReturnType<Pack['entry']>;
+
+const TAR_TYPE: Record<EntryType, NonNullable<PaxHeaders['type']>> = {
+  file: 'file',
+  directory: 'directory',
+  symlink: 'symlink',
+  link: 'link',
+  char: 'character-device',
+  block: 'block-device',
+  fifo: 'fifo',
+};
+
+// tar-stream replaces a mode of 0 by 0644/0755; a file type bit keeps mode 0 intact and is masked off when encoding.
+const TYPE_BITS: Record<EntryType, number> = {
+  file: 0o100000, directory: 0o040000, symlink: 0o120000, link: 0o100000, char: 0o020000, block: 0o060000, fifo: 0o010000,
+};
+
+const MAX_USTAR_ID = 0o777777;
+// tar-stream encodes mtimes through a 32-bit integer.
+const MAX_MTIME = 0x7fffffff;
+
+/** The tar header of an entry: no user or group names, no atime or ctime, mtime clamped to timestamp. */
+export function headerOf(e: LayerEntry, timestamp?: number): PaxHeaders {
+  if (!e.path || e.path.startsWith('/') || e.path.endsWith('/') || e.path.split('/').some((c) => c === '..' || c === '.' || c === '')) {
+    throw new CairnError(`invalid layer entry path ${JSON.stringify(e.path)}`);
+  }
+  const mtime = Math.min(MAX_MTIME, Math.max(0, Math.floor(timestamp === undefined ? e.mtime : Math.min(e.mtime, timestamp))));
+  const h: PaxHeaders = {
+    name: e.type === 'directory' ? e.path + '/' : e.path,
+    type: TAR_TYPE[e.type],
+    mode: (e.mode & 0o7777) | TYPE_BITS[e.type],
+    uid: e.uid,
+    gid: e.gid,
+    size: e.type === 'file' ? e.size : 0,
+    mtime: new Date(mtime * 1000),
+    uname: '',
+    gname: '',
+  };
+  if (e.type === 'symlink' || e.type === 'link') h.linkname = e.linkname ?? '';
+  if (e.type === 'char' || e.type === 'block') {
+    h.devmajor = e.devmajor ?? 0;
+    h.devminor = e.devminor ?? 0;
+  }
+  const pax: Record<string, string | Buffer> = {};
+  if (e.uid > MAX_USTAR_ID) pax.uid = String(e.uid);
+  if (e.gid > MAX_USTAR_ID) pax.gid = String(e.gid);
+  for (const name of Object.keys(e.xattrs ?? {}).sort()) pax[XATTR_PAX_PREFIX + name] = e.xattrs![name];
+  if (Object.keys(pax).length) h.pax = pax;
+  return h;
+}
+
+function waitDrain(sink: Sink): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => { sink.off('close', onClose); resolve(); };
+    const onClose = (): void => { sink.off('drain', onDrain); reject(new CairnError('the layer tar stream was closed')); };
+    sink.once('drain', onDrain);
+    sink.once('close', onClose);
+  });
+}
+
+async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number): Promise<void> {
+  const header = headerOf(e, timestamp);
+  let sink!: Sink;
+  const done = new Promise<void>((resolve, reject) => {
+    sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+  });
+  done.catch(() => undefined);
+  sink.on('error', () => undefined); // reported through done and the pack stream
+  if (e.type === 'file') {
+    if (!e.source) throw new CairnError(`layer entry ${e.path} has no source file`);
+    const changed = (): CairnError => new CairnError(`${e.source} changed size while it was being written into the layer`, {
+      hint: 'stop whatever is writing into the container and try again',
+    });
+    const rs = createReadStream(e.source);
+    let n = 0;
+    try {
+      for await (const chunk of rs as AsyncIterable<Buffer>) {
+        n += chunk.length;
+        if (n > e.size) throw changed();
+        if (!sink.write(chunk)) await waitDrain(sink);
+      }
+      if (n !== e.size) throw changed();
+      sink.end(null);
+    } catch (err) {
+      rs.destroy();
+      const code = (err as NodeJS.ErrnoException).code;
+      const error = code === 'ENOENT' ? new CairnError(`${e.source} vanished while the layer was being written`, { hint: 'stop whatever is changing the container and try again' }) : err;
+      sink.destroy(error as Error);
+      throw error;
+    }
+  }
+  await done;
+}
+
+/** A deterministic uncompressed tar stream of entries, in the order given; regular files are streamed from their source. */
+export function packEntries(entries: AsyncIterable<LayerEntry> | LayerEntry[], opts: { timestamp?: number } = {}): Readable {
+  const pack = binaryPaxPack(tarStream.pack());
+  (async () => {
+    for await (const e of entries) await addEntry(pack, e, opts.timestamp);
+    pack.finalize();
+  })().catch((err) => pack.destroy(err));
+  return Readable.from(pack, { objectMode: false });
+}

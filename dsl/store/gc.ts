@@ -1,0 +1,57 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Manifest } from '../image/types.js';
+import type { Store } from './store.js';
+
+/** What a garbage collection removed. */
+export interface GcResult {
+  blobs: number;
+  layers: number;
+  bytes: number;
+}
+
+/**
+ * Removes blobs and extracted layers that no image or container references, and temporary files left
+ * by killed verbs. Holds the store lock exclusively, so no verb is half-way through.
+ */
+export async function gc(store: Store): Promise<GcResult> {
+  return store.exclusive(async () => {
+    const blobs = new Set<string>();
+    const layers = new Set<string>();
+    for (const img of await store.images.list()) {
+      blobs.add(img.manifest);
+      try {
+        const m = JSON.parse((await store.blobs.read(img.manifest)).toString()) as Manifest;
+        blobs.add(m.config.digest);
+        for (const l of m.layers) blobs.add(l.digest);
+        const cfg = JSON.parse((await store.blobs.read(m.config.digest)).toString());
+        for (const d of cfg.rootfs?.diff_ids ?? []) layers.add(d);
+      } catch {
+        /* a broken image keeps what it can name */
+      }
+    }
+    for (const c of await store.containers.list()) {
+      for (const l of [...c.baseLayers, ...c.checkpoints]) {
+        blobs.add(l.digest);
+        layers.add(l.diffID);
+      }
+    }
+    const out: GcResult = { blobs: 0, layers: 0, bytes: 0 };
+    for (const b of await store.blobs.list()) {
+      if (blobs.has(b)) continue;
+      out.bytes += (await fsp.stat(store.blobs.path(b)).catch(() => ({ size: 0 }))).size;
+      await store.blobs.remove(b);
+      out.blobs++;
+    }
+    for (const l of await store.layers.list()) {
+      if (layers.has(l)) continue;
+      await store.layers.remove(l);
+      out.layers++;
+    }
+    await fsp.rm(store.paths.tmp, { recursive: true, force: true });
+    for (const n of await fsp.readdir(store.paths.layers).catch(() => [] as string[])) {
+      if (n.startsWith('.tmp-')) await fsp.rm(path.join(store.paths.layers, n), { recursive: true, force: true });
+    }
+    return out;
+  });
+}

@@ -1,0 +1,93 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { ConflictError, NotFoundError, BadInputError } from '../errors.js';
+import { readJson, writeJsonAtomic } from './atomic.js';
+import type { StorePaths } from './paths.js';
+
+/** An image in the store: its ID (sha256 hex of the config), names, and manifest blob digest. */
+export interface ImageRecord {
+  id: string;
+  names: string[];
+  manifest: string;
+  created: string;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+
+/** The image records of a store (one JSON file each, written atomically). */
+export class ImageRecords {
+  constructor(readonly paths: StorePaths) {}
+
+  private file(id: string): string {
+    if (!ID_RE.test(id)) throw new BadInputError(`invalid image ID ${id}`);
+    return path.join(this.paths.images, id + '.json');
+  }
+
+  /** All image records, newest first. */
+  async list(): Promise<ImageRecord[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.paths.images);
+    } catch {
+      return [];
+    }
+    const recs = await Promise.all(
+      names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).map((n) => readJson<ImageRecord>(path.join(this.paths.images, n))),
+    );
+    return recs.filter((r): r is ImageRecord => !!r).sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** The record with exactly this ID, if any. */
+  async get(id: string): Promise<ImageRecord | undefined> {
+    return ID_RE.test(id) ? readJson<ImageRecord>(this.file(id)) : undefined;
+  }
+
+  /** Finds an image by normalized name, full ID, `sha256:` ID or unique ID prefix (at least 3 hex digits). */
+  async find(nameOrId: string, normalized?: string): Promise<ImageRecord | undefined> {
+    const all = await this.list();
+    const byName = all.find((r) => r.names.includes(nameOrId) || (normalized !== undefined && r.names.includes(normalized)));
+    if (byName) return byName;
+    const hex = nameOrId.replace(/^sha256:/, '');
+    if (!/^[0-9a-f]{3,64}$/.test(hex)) return undefined;
+    const hits = all.filter((r) => r.id.startsWith(hex));
+    if (hits.length > 1) throw new ConflictError(`image ID prefix ${hex} is ambiguous`, { hint: 'give more digits of the ID' });
+    return hits[0];
+  }
+
+  /** Like find, but throws NotFoundError. */
+  async require(nameOrId: string, normalized?: string): Promise<ImageRecord> {
+    const r = await this.find(nameOrId, normalized);
+    if (!r) throw new NotFoundError(`image ${nameOrId} not found in the store`, { hint: 'see `cairn images`, or pull it first' });
+    return r;
+  }
+
+  /** Writes a record (the caller holds the images lock). */
+  async save(rec: ImageRecord): Promise<void> {
+    await writeJsonAtomic(this.file(rec.id), rec);
+  }
+
+  /** Records an image, moving the given names to it from any other image. */
+  async add(rec: ImageRecord): Promise<ImageRecord> {
+    const existing = await this.get(rec.id);
+    const names = [...new Set([...(existing?.names ?? []), ...rec.names])];
+    await this.moveNames(rec.names, rec.id);
+    const merged = { ...rec, names, created: existing?.created ?? rec.created };
+    await this.save(merged);
+    return merged;
+  }
+
+  /** Takes names away from every image other than keepId. */
+  async moveNames(names: string[], keepId: string): Promise<void> {
+    if (names.length === 0) return;
+    for (const r of await this.list()) {
+      if (r.id === keepId) continue;
+      const left = r.names.filter((n) => !names.includes(n));
+      if (left.length !== r.names.length) await this.save({ ...r, names: left });
+    }
+  }
+
+  /** Removes a record. */
+  async remove(id: string): Promise<void> {
+    await fsp.rm(this.file(id), { force: true });
+  }
+}

@@ -1,0 +1,26 @@
+// Builds a tiny image from this machine's own programs and their shared libraries (no network),
+// commits it, and runs the result to check it.
+import { from, $ } from 'cairn';
+
+const name = process.argv[2] ?? 'localhost/hello:latest';
+const c = await from('scratch');
+try {
+  await c.copy(['/bin/sh', '/bin/echo', '/bin/cat', '/bin/ls'], '/bin/', { withDeps: true });
+  await c.config({ env: ['PATH=/bin'], cmd: ['/bin/cat', '/etc/motd'], workingdir: '/' });
+  await c.checkpoint('programs and their libraries');
+  await c.run`mkdir -p /etc && echo ${'hello from cairn'} > /etc/motd`;
+  const image = await c.commit(name);
+  console.log(`built ${name} ${image.id}`);
+
+  const check = await from(name);
+  try {
+    const { stdout } = await check.run(['/bin/cat', '/etc/motd']);
+    if (stdout.trim() !== 'hello from cairn') throw new Error(`unexpected output: ${stdout}`);
+    console.log(stdout.trim());
+  } finally {
+    await check.remove();
+  }
+  await $`echo the image has ${(await image.inspect()).manifest.layers.length} layers`;
+} finally {
+  await c.remove();
+}

@@ -1,0 +1,212 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { elfDeps, isElf, type ElfDep } from '../../../dsl/container/elfdeps.js';
+import { NotFoundError } from '../../../dsl/errors.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cairn-elfdeps-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const dir = () => mkdtempSync(path.join(tmp, `${n++}-`));
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const isRoot = process.getuid?.() === 0;
+const x86 = process.arch === 'x64';
+
+/** Writes `file` at in-root path `p` under root, creating parents. */
+function put(root: string, p: string, from: string | Buffer): void {
+  const dest = path.join(root, p);
+  mkdirSync(path.dirname(dest), { recursive: true });
+  if (typeof from === 'string') copyFileSync(from, dest);
+  else writeFileSync(dest, from);
+}
+
+/** The paths ldd lists (the oracle, run only on trusted host binaries), without the vDSO. */
+function lddPaths(file: string): string[] {
+  const out = execFileSync('ldd', [file], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => /=>\s*(\S+)/.exec(l)?.[1] ?? /^\s*(\/\S+)/.exec(l)?.[1])
+    .filter((p): p is string => !!p)
+    .sort();
+}
+
+/** A minimal ELF with PT_INTERP, one PT_LOAD (vaddr ≠ offset) and PT_DYNAMIC with DT_NEEDED and DT_RUNPATH. */
+function fakeElf(o: { cls: 1 | 2; le: boolean; machine: number; interp?: string; needed?: string[]; runpath?: string; soname?: string }): Buffer {
+  const w = o.cls === 2, ehsz = w ? 64 : 52, phsz = w ? 56 : 32, ent = w ? 16 : 8, bias = 0x400000;
+  const strs = ['', ...(o.needed ?? []), ...(o.runpath ? [o.runpath] : []), ...(o.soname ? [o.soname] : [])];
+  const strtab = Buffer.from(strs.join('\0') + '\0', 'latin1');
+  const at = (s: string) => strtab.indexOf(Buffer.from('\0' + s + '\0', 'latin1')) + 1;
+  const interp = Buffer.from((o.interp ?? '') + '\0', 'latin1');
+  const dyn: [number, number][] = [...(o.needed ?? []).map((s): [number, number] => [1, at(s)]), [5, 0], [10, strtab.length]];
+  if (o.runpath) dyn.push([29, at(o.runpath)]);
+  if (o.soname) dyn.push([14, at(o.soname)]);
+  dyn.push([0, 0]);
+  const phnum = o.interp ? 3 : 2, interpOff = ehsz + phnum * phsz, strOff = interpOff + interp.length, dynOff = strOff + strtab.length;
+  dyn[(o.needed ?? []).length][1] = bias + strOff;
+  const b = Buffer.alloc(dynOff + dyn.length * ent);
+  const u16 = (v: number, p: number) => (o.le ? b.writeUInt16LE(v, p) : b.writeUInt16BE(v, p));
+  const u32 = (v: number, p: number) => (o.le ? b.writeUInt32LE(v, p) : b.writeUInt32BE(v, p));
+  const word = (v: number, p: number) => (w ? (o.le ? b.writeBigUInt64LE(BigInt(v), p) : b.writeBigUInt64BE(BigInt(v), p)) : u32(v, p));
+  b.writeUInt32BE(0x7f454c46, 0);
+  b[4] = o.cls; b[5] = o.le ? 1 : 2; b[6] = 1;
+  u16(o.interp ? 2 : 3, 16); u16(o.machine, 18); u32(1, 20);
+  word(ehsz, w ? 32 : 28); u16(ehsz, w ? 52 : 40); u16(phsz, w ? 54 : 42); u16(phnum, w ? 56 : 44);
+  const segs: [number, number, number][] = [[1, 0, b.length], [2, dynOff, dyn.length * ent]];
+  if (o.interp) segs.unshift([3, interpOff, interp.length]);
+  segs.forEach(([type, off, size], i) => {
+    const p = ehsz + i * phsz;
+    u32(type, p);
+    if (w) { word(off, p + 8); word(bias + off, p + 16); word(size, p + 32); word(size, p + 40); }
+    else { u32(off, p + 4); u32(bias + off, p + 8); u32(size, p + 16); u32(size, p + 20); }
+  });
+  strtab.copy(b, strOff);
+  interp.copy(b, interpOff);
+  dyn.forEach(([t, v], i) => { word(t, dynOff + i * ent); word(v, dynOff + i * ent + (w ? 8 : 4)); });
+  return b;
+}
+
+/** Copies the program and its deps into a fresh root, the way `cairn copy --with-deps` lays them out. */
+function assemble(prog: string, at: string, deps: ElfDep[]): string {
+  const root = dir();
+  put(root, at, prog);
+  for (const d of deps) put(root, d.path, d.real);
+  return root;
+}
+
+describe('elfDeps on host binaries', () => {
+  const bins = ['/bin/ls', '/usr/bin/env', '/usr/bin/python3', '/usr/bin/git'].filter(existsSync);
+  it.runIf(has('ldd')).each(bins)('finds what ldd finds for %s', async (bin) => {
+    const deps = await elfDeps([bin]);
+    expect(deps.map((d) => d.path)).toEqual(lddPaths(bin));
+    for (const d of deps) expect(path.isAbsolute(d.real) && existsSync(d.real)).toBe(true);
+  });
+
+  it.runIf(x86)('includes the PT_INTERP loader and libc for /bin/ls', async () => {
+    const paths = (await elfDeps(['/bin/ls'])).map((d) => d.path);
+    expect(paths).toContain('/lib64/ld-linux-x86-64.so.2');
+    expect(paths.some((p) => p.endsWith('/libc.so.6'))).toBe(true);
+    expect(paths.some((p) => p.endsWith('/libselinux.so.1'))).toBe(true);
+  });
+
+  it('returns a sorted union without duplicates for several files', async () => {
+    const both = await elfDeps(['/bin/ls', '/usr/bin/env']);
+    const paths = both.map((d) => d.path);
+    expect(paths).toEqual([...new Set(paths)].sort());
+    expect(paths).toEqual(expect.arrayContaining((await elfDeps(['/usr/bin/env'])).map((d) => d.path)));
+  });
+
+  it.runIf(existsSync('/bin/busybox') && has('ldd'))('returns [] for a static binary', async () => {
+    const dynamic = spawnSync('ldd', ['/bin/busybox']).status === 0;
+    if (!dynamic) expect(await elfDeps(['/bin/busybox'])).toEqual([]);
+  });
+
+  it('returns [] for a shell script and tells ELF from not ELF', async () => {
+    const script = path.join(dir(), 'hello.sh');
+    writeFileSync(script, '#!/bin/sh\necho hi\n');
+    expect(await elfDeps([script])).toEqual([]);
+    expect(await isElf(script)).toBe(false);
+    expect(await isElf('/bin/ls')).toBe(true);
+    expect(await isElf(tmp)).toBe(false);
+  });
+});
+
+describe('elfDeps under a sysroot', () => {
+  const loader = '/lib64/ld-linux-x86-64.so.2';
+
+  it.runIf(x86)('names the missing library and the program', async () => {
+    const root = dir();
+    put(root, '/bin/ls', '/bin/ls');
+    put(root, loader, loader);
+    const err = await elfDeps(['/bin/ls'], { sysroot: root }).catch((e) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toMatch(/libselinux\.so\.1/);
+    expect(err.message).toMatch(/\/bin\/ls/);
+  });
+
+  it.runIf(x86)('names a missing loader', async () => {
+    const root = dir();
+    put(root, '/bin/ls', '/bin/ls');
+    await expect(elfDeps(['/bin/ls'], { sysroot: root })).rejects.toThrow(/ld-linux-x86-64\.so\.2.*\/bin\/ls/);
+  });
+
+  it.runIf(x86)('follows ld.so.conf includes, skips 32-bit libraries and keeps symlinks inside the root', async () => {
+    const root = dir();
+    const hostDeps = await elfDeps(['/bin/ls']);
+    put(root, '/bin/ls', '/bin/ls');
+    put(root, loader, loader);
+    put(root, '/etc/ld.so.conf', Buffer.from('include ld.so.conf.d/*.conf\n'));
+    put(root, '/etc/ld.so.conf.d/a-32.conf', Buffer.from('# 32-bit first\n/opt/lib32\n'));
+    put(root, '/etc/ld.so.conf.d/b-64.conf', Buffer.from('/opt/lib64/\n'));
+    put(root, '/etc/ld.so.conf.d/ignored.txt', Buffer.from('/nowhere\n'));
+    for (const d of hostDeps.filter((d) => d.path !== loader)) {
+      const name = path.basename(d.path);
+      put(root, `/opt/lib32/${name}`, fakeElf({ cls: 1, le: true, machine: 3, soname: name }));
+      put(root, `/store/${name}`, d.real);
+    }
+    // One absolute and one escaping relative link: both must land inside the root, never on the host.
+    const [first, ...rest] = hostDeps.filter((d) => d.path !== loader).map((d) => path.basename(d.path));
+    mkdirSync(path.join(root, '/opt/lib64'), { recursive: true });
+    symlinkSync(`/store/${first}`, path.join(root, `/opt/lib64/${first}`));
+    for (const name of rest) symlinkSync(`../../../../../../../../store/${name}`, path.join(root, `/opt/lib64/${name}`));
+    const deps = await elfDeps(['/bin/ls'], { sysroot: root });
+    expect(deps.map((d) => d.path)).toEqual([...hostDeps.filter((d) => d.path !== loader).map((d) => `/opt/lib64/${path.basename(d.path)}`), loader].sort());
+    for (const d of deps) expect(d.real.startsWith(root + '/')).toBe(true);
+    expect(deps.find((d) => d.path.endsWith(first))!.real).toBe(path.join(root, '/store', first));
+  });
+
+  it.each([
+    { cls: 1 as const, le: false, machine: 20, triplet: 'powerpc-linux-gnu' },
+    { cls: 2 as const, le: false, machine: 22, triplet: 's390x-linux-gnu' },
+    { cls: 1 as const, le: true, machine: 40, triplet: 'arm-linux-gnueabihf' },
+    { cls: 2 as const, le: true, machine: 183, triplet: 'aarch64-linux-gnu' },
+  ])('parses ELF$cls le=$le machine $machine and searches /usr/lib/$triplet', async ({ cls, le, machine, triplet }) => {
+    const root = dir();
+    const id = { cls, le, machine };
+    put(root, '/bin/prog', fakeElf({ ...id, interp: '/lib/ld.so.1', needed: ['libfoo.so.1'], runpath: '$ORIGIN/../${LIB}/none' }));
+    put(root, '/lib/ld.so.1', fakeElf({ ...id, soname: 'ld.so.1' }));
+    put(root, `/usr/lib/${triplet}/libfoo.so.1`, fakeElf({ ...id, needed: ['libbar.so.2', 'ld.so.1', 'libbaz.so.3'], runpath: '$ORIGIN/private' }));
+    put(root, `/lib/${triplet}/libbar.so.2`, fakeElf({ ...id, soname: 'libbar.so.2' }));
+    put(root, `/usr/lib/${triplet}/private/libbaz.so.3`, fakeElf({ ...id }));
+    put(root, '/etc/ld.so.conf', Buffer.from('/decoy\n'));
+    put(root, '/decoy/libfoo.so.1', fakeElf({ cls: cls === 1 ? 2 : 1, le, machine }));
+    put(root, '/decoy/libbar.so.2', fakeElf({ cls, le: !le, machine }));
+    const deps = await elfDeps(['/bin/prog'], { sysroot: root });
+    expect(deps.map((d) => d.path)).toEqual([
+      `/lib/${triplet}/libbar.so.2`,
+      '/lib/ld.so.1',
+      `/usr/lib/${triplet}/libfoo.so.1`,
+      `/usr/lib/${triplet}/private/libbaz.so.3`,
+    ].sort());
+  });
+});
+
+describe('end to end: the copied files run', () => {
+  it.runIf(isRoot && has('chroot'))('runs /bin/ls in a chroot holding only ls and its deps', async () => {
+    const root = assemble('/bin/ls', '/bin/ls', await elfDeps(['/bin/ls']));
+    mkdirSync(path.join(root, 'marker-dir'));
+    const out = execFileSync('chroot', [root, '/bin/ls', '/'], { encoding: 'utf8' });
+    expect(out.split('\n')).toContain('marker-dir');
+  });
+
+  it.runIf(isRoot && has('chroot') && has('gcc'))('resolves $ORIGIN in DT_RUNPATH and DT_RPATH', async () => {
+    const src = dir();
+    writeFileSync(path.join(src, 'foo.c'), 'int foo(void) { return 42; }\n');
+    writeFileSync(path.join(src, 'main.c'), '#include <stdio.h>\nint foo(void);\nint main(void) { printf("foo=%d\\n", foo()); return 0; }\n');
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(src, 'libfoo.so'), path.join(src, 'foo.c'), '-Wl,-soname,libfoo.so.1']);
+    for (const tags of ['--enable-new-dtags', '--disable-new-dtags']) {
+      const prog = path.join(src, `prog${tags}`);
+      execFileSync('gcc', ['-o', prog, path.join(src, 'main.c'), `-L${src}`, '-lfoo', `-Wl,${tags},-rpath,$ORIGIN/../lib`]);
+      const app = dir();
+      put(app, '/bin/prog', prog);
+      put(app, '/lib/libfoo.so.1', path.join(src, 'libfoo.so'));
+      const deps = await elfDeps([path.join(app, '/bin/prog')]);
+      expect(deps.map((d) => d.path)).toContain(path.join(app, '/lib/libfoo.so.1'));
+      const root = assemble(prog, path.join(app, '/bin/prog'), deps);
+      // The chroot has no /proc, from which ld.so learns the program's $ORIGIN; LD_ORIGIN_PATH is its fallback.
+      const env = { ...process.env, LD_ORIGIN_PATH: path.join(app, '/bin') };
+      expect(execFileSync('chroot', [root, path.join(app, '/bin/prog')], { encoding: 'utf8', env })).toBe('foo=42\n');
+    }
+  });
+});

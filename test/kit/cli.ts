@@ -1,0 +1,51 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The compiled CLI. */
+export const CAIRN = path.resolve(__dirname, '../../dist/bin/cairn.js');
+
+/** The result of one CLI call. */
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temporary store root and a function running `cairn --root ROOT …` in it. */
+export interface CliKit {
+  root: string;
+  cairn(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string }): CliResult;
+  /** Like cairn(), but throws with stderr when the status is not 0; returns trimmed stdout. */
+  ok(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string }): string;
+  cleanup(): void;
+}
+
+/** Makes a CLI kit over a fresh store under the system temp dir. */
+export function cliKit(prefix = 'cairn-test-'): CliKit {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const cairn: CliKit['cairn'] = (args, opts = {}) => {
+    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CAIRN, '--root', root, ...args], {
+      encoding: 'utf8',
+      input: opts.input,
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+  };
+  return {
+    root,
+    cairn,
+    ok(args, opts) {
+      const r = cairn(args, opts);
+      if (r.status !== 0) throw new Error(`cairn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+    cleanup() {
+      spawnSync('sh', ['-c', `grep -F ' ${root}/' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l`]);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Host programs the tiny image carries (all coreutils plus dash as /bin/sh). */
+export const TINY_PROGRAMS = ['sh', 'ls', 'cat', 'echo', 'mkdir', 'rm', 'sleep', 'id', 'touch', 'chown', 'chmod', 'ln', 'mv', 'cp', 'true', 'false', 'env', 'pwd', 'stat', 'head', 'readlink'];
+
+function which(p: string): string {
+  return execFileSync('sh', ['-c', `command -v ${p}`], { encoding: 'utf8' }).trim();
+}
+
+/** Shared libraries of a program, as the host's ldd lists them (a trusted oracle for host binaries). */
+function libs(file: string): string[] {
+  const out = execFileSync('ldd', [file], { encoding: 'utf8' });
+  return [...out.matchAll(/(\/[^\s]+) \(0x/g)].map((m) => m[1]);
+}
+
+/**
+ * Builds a tiny root filesystem from host binaries (no network, no cairn code), with /etc/passwd naming
+ * root and a user 1000, and packs it with the host's tar. Returns the .tar path; cached per process.
+ */
+let cached: string | undefined;
+export function tinyRootfsTar(): string {
+  if (cached && existsSync(cached)) return cached;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-tiny-'));
+  const root = path.join(dir, 'rootfs');
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user']) mkdirSync(path.join(root, d), { recursive: true });
+  chmodSync(path.join(root, 'tmp'), 0o1777);
+  const files = new Set<string>();
+  for (const p of TINY_PROGRAMS) {
+    const host = which(p);
+    copyFileSync(realpathSync(host), path.join(root, 'bin', p));
+    chmodSync(path.join(root, 'bin', p), 0o755);
+    for (const l of libs(realpathSync(host))) files.add(l);
+  }
+  for (const f of files) {
+    const dst = path.join(root, f);
+    mkdirSync(path.dirname(dst), { recursive: true });
+    copyFileSync(realpathSync(f), dst);
+  }
+  writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
+  writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nuser:x:1000:\n');
+  execFileSync('chown', ['1000:1000', path.join(root, 'home/user')]);
+  const tarFile = path.join(dir, 'tiny.tar');
+  execFileSync('tar', ['--numeric-owner', '-C', root, '-cf', tarFile, '.']);
+  rmSync(root, { recursive: true, force: true });
+  cached = tarFile;
+  return tarFile;
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/kit/setup.ts'],
+  },
+});
