@@ -1,6 +1,5 @@
-import { decompress, type Compression } from '../layer/compress.js';
-import { retimeTar } from '../layer/retime.js';
-import { scanTree } from '../layer/scan.js';
+import type { Compression } from '../layer/compress.js';
+import { scanTree, scanUpper } from '../layer/scan.js';
 import { packEntries } from '../layer/tarwriter.js';
 import { writeLayer, type WrittenLayer } from '../layer/writelayer.js';
 import { normalizeName } from '../image/reference.js';
@@ -28,10 +27,14 @@ function toRef(l: WrittenLayer): LayerRef {
   return { diffID: l.diffID, digest: l.digest, size: l.size, mediaType: l.mediaType };
 }
 
-/** A checkpoint's layer re-packed with its times clamped to ts, unless it was sealed that way. */
+/**
+ * A checkpoint's layer re-packed with its times clamped to ts, unless it was sealed that way: from its
+ * extracted tree, which is in overlayfs form like the upper dir it was sealed from.
+ */
 async function reproducible(store: Store, cp: CheckpointRecord, ts: number | undefined, comp: Compression): Promise<LayerRef> {
   if (ts === undefined || cp.timestamp === ts) return cp;
-  return toRef(await writeLayer(retimeTar(decompress(store.blobs.open(cp.digest)), ts), store.blobs, comp));
+  const dir = await store.layers.ensure(cp);
+  return toRef(await writeLayer(packEntries(await scanUpper(dir, store.flavor), { timestamp: ts }), store.blobs, comp));
 }
 
 /** Writes config and manifest of an image to the store and records it under names. */

@@ -38,7 +38,9 @@ export const overlayDriver: Driver = {
     // Lower dirs are given relative to the layers directory (the mount's cwd) to keep the option string
     // below the kernel's one-page limit for deep stacks.
     const opts = [`lowerdir=${low.join(':')}`, `upperdir=${d.upper}`, `workdir=${d.work}`];
-    if (store.flavor === 'user') opts.push('userxattr');
+    // Redirected dirs and metadata-only copies would leave part of a change in the lowers; userxattr mounts
+    // never make them (and refuse the options).
+    opts.push(store.flavor === 'user' ? 'userxattr' : 'redirect_dir=off,metacopy=off,index=off');
     await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), d.merged], {
       cwd: store.paths.layers,
       what: `mounting container ${rec.name}`,
@@ -58,7 +60,8 @@ export const overlayDriver: Driver = {
   },
 
   async dirty(store, rec) {
-    return (await fsp.readdir(dirs(store, rec).upper)).length > 0;
+    if ((await fsp.readdir(dirs(store, rec).upper).catch(() => [])).length === 0) return false;
+    return (await this.changes(store, rec)).length > 0;
   },
 
   async seal(store, rec, opts: SealOptions) {

@@ -11,7 +11,7 @@ import type { SourceImage, SourceLayer } from './image.js';
 import { normalizeName, splitName } from './reference.js';
 import { saveMember, walkTar } from './tar-walk.js';
 import { writeTarFile } from './tar-write.js';
-import { checkConfig, parseJson, sha256 } from './validate.js';
+import { checkConfig, isFormatError, parseJson, sha256 } from './validate.js';
 import { hashFile } from './hash-file.js';
 import { openVerifiedFile } from './verify-stream.js';
 
@@ -187,6 +187,7 @@ async function uncompressedCopy(l: SourceLayer, tmpDir: string): Promise<{ file:
     return { file: tmp, size: hc.size };
   } catch (err) {
     await fsp.rm(tmp, { force: true });
+    if (isFormatError(err)) throw new BadInputError(`layer ${l.descriptor.digest} does not decompress: ${(err as Error).message}`, { cause: err, hint: 'the image is corrupt' });
     throw err;
   }
 }

@@ -2,9 +2,10 @@ import { promises as fsp } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { BadInputError, CairnError, NotFoundError } from '../errors.js';
+import { BadInputError, NotFoundError } from '../errors.js';
 import { decompress, layerMediaType, sniffCompression, type Compression } from '../layer/compress.js';
 import { HashCounter, nullSink } from '../store/blobs.js';
+import { isFormatError } from './validate.js';
 
 /** What a layer file is: its digest and size as stored, its compression and its diff ID. */
 export interface LayerFileInfo {
@@ -50,7 +51,7 @@ export async function hashFile(file: string, opts: { checkTar?: boolean } = {}):
       await pipeline(fh.createReadStream({ start: 0 }), outer, (src: AsyncIterable<Buffer>) => decompress(Readable.from(src)), inner, sink);
     }
   } catch (err) {
-    if (err instanceof CairnError || (err as NodeJS.ErrnoException).code) throw err;
+    if (!isFormatError(err)) throw err;
     throw new BadInputError(`${file} is not a tar archive: ${(err as Error).message}`, { cause: err, hint: 'give a .tar or .tar.gz of a root filesystem' });
   } finally {
     await fh.close().catch(() => undefined);

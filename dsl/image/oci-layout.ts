@@ -25,7 +25,8 @@ async function readIndexFile(dir: string): Promise<Index> {
   try {
     bytes = await fsp.readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
     const exists = await fsp.stat(dir).then(() => true, () => false);
     if (!exists) throw new NotFoundError(`OCI layout ${dir} does not exist`, { hint: 'check the path of oci:DIR' });
     throw new BadInputError(`${dir} is not an OCI image layout (no index.json)`, { hint: 'oci:DIR needs a directory written by skopeo, umoci or cairn' });
@@ -139,10 +140,7 @@ export function indexEntry(manifestBytes: Buffer, img: SourceImage, ref?: string
 export async function writeLayout(dir: string, img: SourceImage, ref?: string): Promise<void> {
   const manifest = ociManifestOf(img);
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const parent = path.dirname(path.resolve(dir));
-  if (!(await fsp.stat(parent).then((s) => s.isDirectory(), () => false))) {
-    throw new NotFoundError(`directory ${parent} does not exist`, { hint: `create it before writing oci:${dir}` });
-  }
+  // As skopeo: the layout directory and its parents are created when missing.
   await fsp.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   const layoutFile = path.join(dir, 'oci-layout');
   if (!(await fsp.stat(layoutFile).then(() => true, () => false))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));

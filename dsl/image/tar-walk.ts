@@ -3,8 +3,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { BadInputError, CairnError, NotFoundError } from '../errors.js';
+import { BadInputError, NotFoundError } from '../errors.js';
 import { decompress } from '../layer/compress.js';
+import { isFormatError } from './validate.js';
 
 /** A member's content stream (tar-stream does not export its name). */
 export type TarEntry = tar.Extract extends AsyncIterable<infer S> ? S : never;
@@ -53,7 +54,7 @@ export async function walkTar(file: string, visit: (m: TarMember) => Promise<voi
     }
   } catch (err) {
     ex.destroy();
-    if (err instanceof CairnError || (err as NodeJS.ErrnoException).code) throw err;
+    if (!isFormatError(err)) throw err;
     throw new BadInputError(`${file} is not a valid tar archive: ${(err as Error).message}`, { cause: err, hint: 'the archive is truncated or corrupt; copy it again' });
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BadInputError } from '../errors.js';
+import { BadInputError, CairnError } from '../errors.js';
 import { isDigest } from '../store/digest.js';
 import type { Descriptor, ImageConfig, Index, Manifest } from './types.js';
 import { MediaType } from './types.js';
@@ -20,6 +20,16 @@ export function parseJson(bytes: Buffer | string, label: string): unknown {
   } catch (err) {
     throw bad(label, `is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * True for errors that mean "the bytes are malformed" (tar-stream's code-less errors, zlib's Z_*
+ * codes), as opposed to system errors (EIO, ENOSPC) and errors already classified.
+ */
+export function isFormatError(err: unknown): boolean {
+  if (err instanceof CairnError || !(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === undefined || code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

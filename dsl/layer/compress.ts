@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadInputError, CairnError } from '../errors.js';
 import { MediaType } from '../image/types.js';
@@ -77,8 +77,21 @@ export function decompress(src: Readable): Readable {
         yield r.value;
       }
     })());
+    // out stays outside the pipeline: pipeline would destroy it with the raw zlib error before it is mapped below.
+    const forward = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (out.write(chunk)) return cb();
+        const done = (): void => { out.off('drain', done); out.off('close', done); cb(out.destroyed ? new Error('output closed') : null); };
+        out.on('drain', done);
+        out.on('close', done);
+      },
+      final(cb) {
+        out.end();
+        cb();
+      },
+    });
     try {
-      await pipeline(rest, dec, out);
+      await pipeline(rest, dec, forward);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_INITIALIZATION_FAILED' || /unexpected end|incorrect header|invalid/.test(err.message)) {

@@ -140,6 +140,11 @@ class Extractor {
     const rel = joinRel(dir, name);
     const st = await lstatOrUndefined(this.host(rel));
     if (overlay) {
+      // What this layer itself holds at the name already hides the lower one; only a directory needs more.
+      if (this.kept.has(rel)) {
+        if (st?.isDirectory()) this.opaque.add(rel);
+        return;
+      }
       if (st) await this.remove(rel, st);
       this.forgetPending(rel, false);
       this.nodes.set(rel, { path: this.host(rel), kind: 'c', major: 0, minor: 0, whiteout: true, mode: 0, uid: 0, gid: 0, mtime: 0 });
@@ -169,8 +174,9 @@ class Extractor {
     if (!type || !known.includes(type)) throw new BadInputError(`layer entry ${h.name} has an unsupported type (${type ?? 'unknown'})`, { hint: 'cairn reads POSIX/GNU tar layers without sparse or multi-volume entries' });
     const rel0 = cleanEntryPath(h.name);
     const base = baseOf(rel0);
+    const isFile = type === 'file' || type === 'contiguous-file';
+    if (!isFile || rel0 === '' || base.startsWith(WHITEOUT_PREFIX)) await drain(body);
     if (rel0 === '' || base.startsWith(WHITEOUT_PREFIX)) {
-      await drain(body);
       if (rel0 !== '') await this.whiteout(parentOf(rel0), base);
       return;
     }
@@ -189,6 +195,9 @@ class Extractor {
       gid: pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0,
       mtime: pax.mtime !== undefined ? Number(pax.mtime) : (h.mtime?.getTime() ?? 0) / 1000,
     };
+    if (![meta.uid, meta.gid, meta.mtime].every(Number.isFinite) || meta.uid < 0 || meta.gid < 0) {
+      throw new BadInputError(`layer entry ${h.name} has an invalid owner or time`, { hint: 'the layer is malformed' });
+    }
     const xattrs: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(pax)) {
       const name = k.slice(XATTR_PAX_PREFIX.length);
@@ -205,20 +214,26 @@ class Extractor {
       await this.remove(rel, st);
       st = undefined;
     }
-    this.forgetPending(rel, false);
     if (type === 'directory') {
+      // A directory replacing this layer's whiteout of it hides the lower directory's content.
+      if (this.nodes.get(rel)?.whiteout) this.opaque.add(rel);
+      this.nodes.delete(rel);
+      this.xattrs.delete(rel);
       if (!st) await fsp.mkdir(host, { mode: meta.mode | 0o700 });
       this.resolver.known(rel);
       await this.setOwner(() => fsp.lchown(host, meta.uid, meta.gid));
       this.dirs.set(rel, meta);
-    } else if (type === 'file' || type === 'contiguous-file') {
+    } else if (isFile) {
+      this.forgetPending(rel, false);
       await this.writeFile(host, body, meta);
     } else if (type === 'symlink') {
+      this.forgetPending(rel, false);
       await fsp.symlink(h.linkname ?? '', host);
       await this.setOwner(() => fsp.lchown(host, meta.uid, meta.gid));
       await fsp.lutimes(host, meta.mtime, meta.mtime);
     } else {
       const kind = type === 'fifo' ? 'p' : type === 'block-device' ? 'b' : 'c';
+      this.forgetPending(rel, false);
       this.nodes.set(rel, { path: host, kind, major: h.devmajor ?? 0, minor: h.devminor ?? 0, whiteout: false, ...meta });
     }
     if (Object.keys(xattrs).length) this.xattrs.set(rel, xattrs);
@@ -311,14 +326,19 @@ class Extractor {
  * as if dest were '/', a symlink at the final component is replaced and never followed.
  */
 export async function extractLayer(tar: Readable, dest: string, opts: ExtractOptions): Promise<{ entries: number }> {
-  const root = path.resolve(dest);
-  await fsp.mkdir(root, { recursive: true });
-  const x = new Extractor(root, opts);
   const ex = binaryPaxExtract(tarStream.extract());
+  // Listen before anything is awaited: an input that fails early must not leave the extract waiting forever.
   tar.on('error', (err) => ex.destroy(err));
+  tar.on('close', () => {
+    if (!tar.readableEnded) ex.destroy(tar.errored ?? new Error('unexpected end of data (the input stream was closed)'));
+  });
+  if (tar.errored || tar.destroyed) ex.destroy(tar.errored ?? new Error('unexpected end of data (the input stream was closed)'));
   tar.pipe(ex as unknown as NodeJS.WritableStream);
   const it = ex[Symbol.asyncIterator]() as AsyncIterator<AsyncIterable<Buffer> & { header: PaxHeaders }>;
+  const root = path.resolve(dest);
+  const x = new Extractor(root, opts);
   try {
+    await fsp.mkdir(root, { recursive: true });
     for (;;) {
       let r: IteratorResult<AsyncIterable<Buffer> & { header: PaxHeaders }>;
       try {

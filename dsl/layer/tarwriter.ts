@@ -73,12 +73,14 @@ async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number): Promise<
   });
   done.catch(() => undefined);
   sink.on('error', () => undefined); // reported through done and the pack stream
-  if (e.type === 'file') {
-    if (!e.source) throw new CairnError(`layer entry ${e.path} has no source file`);
+  if (e.type === 'file' && !e.source) {
+    if (e.size !== 0) throw new CairnError(`layer entry ${e.path} has no source file`);
+    sink.end(null);
+  } else if (e.type === 'file') {
     const changed = (): CairnError => new CairnError(`${e.source} changed size while it was being written into the layer`, {
       hint: 'stop whatever is writing into the container and try again',
     });
-    const rs = createReadStream(e.source);
+    const rs = createReadStream(e.source!);
     let n = 0;
     try {
       for await (const chunk of rs as AsyncIterable<Buffer>) {

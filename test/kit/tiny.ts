@@ -7,7 +7,8 @@ import path from 'node:path';
 export const TINY_PROGRAMS = ['sh', 'ls', 'cat', 'echo', 'mkdir', 'rm', 'sleep', 'id', 'touch', 'chown', 'chmod', 'ln', 'mv', 'cp', 'true', 'false', 'env', 'pwd', 'stat', 'head', 'readlink'];
 
 function which(p: string): string {
-  return execFileSync('sh', ['-c', `command -v ${p}`], { encoding: 'utf8' }).trim();
+  for (const d of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) if (existsSync(path.join(d, p))) return path.join(d, p);
+  throw new Error(`host program ${p} not found`);
 }
 
 /** Shared libraries of a program, as the host's ldd lists them (a trusted oracle for host binaries). */

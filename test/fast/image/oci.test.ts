@@ -34,7 +34,7 @@ describe('oci: layout', () => {
   });
 
   it('round-trips through writeLayout unchanged, and skopeo and umoci accept the result', async () => {
-    const out = path.join(t.dir, 'rt');
+    const out = path.join(t.dir, 'deep', 'rt'); // parents are created, as skopeo does
     const src = await readLayout(kit.dir, 'v1');
     await writeImage(parseReference(`oci:${out}:copy`), src, { tmpDir });
     const back = await readLayout(out, 'copy');
@@ -88,9 +88,10 @@ describe('oci: layout', () => {
     expect(img.configBytes.equals(k.configBytes)).toBe(true);
   });
 
-  it('reports a missing layout as NotFoundError and a plain directory as BadInputError', async () => {
+  it('reports a missing layout as NotFoundError, a plain directory or a file as BadInputError', async () => {
     await expect(readLayout(path.join(t.dir, 'nope'))).rejects.toBeInstanceOf(NotFoundError);
     await expect(readLayout(t.dir)).rejects.toBeInstanceOf(BadInputError);
+    await expect(readLayout(path.join(kit.dir, 'oci-layout'))).rejects.toThrow(/is not an OCI image layout/);
   });
 });
 

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliKit, type CliKit } from '../../kit/cli.js';
+import { tinyRootfsTar } from '../../kit/tiny.js';
+
+let k: CliKit;
+let tiny: string;
+beforeAll(() => {
+  k = cliKit();
+  tiny = tinyRootfsTar();
+});
+afterAll(() => k.cleanup());
+
+describe('from → run → copy → checkpoint → commit', () => {
+  it('builds an image whose layers hold exactly the changes, and runs it', () => {
+    const c = k.ok(['from', '--name', 'life', `tarball:${tiny}`]);
+    expect(c).toBe('life');
+    expect(k.ok(['run', c, '--', 'sh', '-c', 'echo hello > /hello && rm /bin/sleep && mkdir -p /opt/x && echo y > /opt/x/f'])).toBe('');
+    const diff = k.ok(['diff', c]).split('\n');
+    expect(diff).toEqual(expect.arrayContaining(['D /bin/sleep', 'A /hello', 'A /opt', 'A /opt/x', 'A /opt/x/f']));
+    const layer1 = k.ok(['checkpoint', '-m', 'first', c]);
+    expect(layer1).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(k.ok(['diff', c])).toBe('');
+    expect(k.cairn(['run', c, 'ls', '/bin/sleep']).status).not.toBe(0);
+    k.ok(['config', '--cmd', '["/bin/cat","/hello"]', '--env', 'FOO=bar', '--label', 'a=b', '--workingdir', '/opt', c]);
+    const id = k.ok(['commit', c, 'localhost/life:1']);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const info = JSON.parse(k.ok(['inspect', 'localhost/life:1']));
+    expect(info.config.config.Cmd).toEqual(['/bin/cat', '/hello']);
+    expect(info.config.config.Env).toContain('FOO=bar');
+    expect(info.config.config.Labels).toEqual({ a: 'b' });
+    expect(info.manifest.layers).toHaveLength(2);
+    expect(info.config.rootfs.diff_ids[1]).toBe(layer1);
+    expect(info.config.history.at(-2).created_by).toContain('echo hello > /hello');
+    expect(info.config.history.at(-2).comment).toBe('first');
+
+    const d = k.ok(['from', 'localhost/life:1']);
+    expect(d).toBe('life-working-container');
+    expect(k.ok(['run', d, 'sh', '-c', 'cat /hello; pwd; echo $FOO; test -e /bin/sleep || echo gone'])).toBe('hello\n/opt\nbar\ngone');
+  });
+
+  it('passes exit statuses through and reports a missing command', () => {
+    const c = k.ok(['from', `tarball:${tiny}`]);
+    expect(k.cairn(['run', c, 'sh', '-c', 'exit 7']).status).toBe(7);
+    const r = k.cairn(['run', c, 'no-such-program']);
+    expect(r.status).toBe(127);
+    expect(r.stderr).toMatch(/command not found in the container: no-such-program/);
+  });
+
+  it('copies files, directories and globs with --chown and --chmod', () => {
+    const c = k.ok(['from', `tarball:${tiny}`]);
+    const src = path.join(k.root, '..', `src-${process.pid}`);
+    mkdirSync(path.join(src, 'dir/sub'), { recursive: true });
+    writeFileSync(path.join(src, 'a.txt'), 'A');
+    writeFileSync(path.join(src, 'b.txt'), 'B');
+    writeFileSync(path.join(src, 'dir/sub/c'), 'C');
+    k.ok(['copy', c, path.join(src, '*.txt'), '/data/']);
+    k.ok(['copy', '--chown', 'user:user', '--chmod', '0600', c, path.join(src, 'dir'), '/srv']);
+    const out = k.ok(['run', c, 'sh', '-c', 'cat /data/a.txt /data/b.txt /srv/sub/c; stat -c "%u:%g %a" /srv/sub/c /data/a.txt']);
+    expect(out).toBe('ABC1000:1000 600\n0:0 644');
+    const missing = k.cairn(['copy', c, path.join(src, 'nope'), '/x']);
+    expect(missing.status).toBe(125);
+    expect(missing.stderr.trim().split('\n')[0]).toMatch(/^cairn copy: copy source .* does not exist$/);
+  });
+
+  it('copies a host program with --with-deps into scratch and runs it', () => {
+    const c = k.ok(['from', 'scratch']);
+    k.ok(['copy', '--with-deps', c, '/bin/sh', '/bin/ls', '/bin/']);
+    expect(k.ok(['run', c, '/bin/sh', '-c', 'ls /bin'])).toBe('ls\nsh');
+  });
+
+  it('rolls back pending changes and checkpoints', () => {
+    const c = k.ok(['from', `tarball:${tiny}`]);
+    k.ok(['run', c, 'touch', '/one']);
+    k.ok(['checkpoint', c]);
+    k.ok(['run', c, 'touch', '/two']);
+    k.ok(['rollback', c]);
+    expect(k.ok(['run', c, 'ls', '/one'])).toBe('/one');
+    expect(k.cairn(['run', c, 'ls', '/two']).status).not.toBe(0);
+    k.ok(['rollback', '--to', '0', c]);
+    expect(k.cairn(['run', c, 'ls', '/one']).status).not.toBe(0);
+    expect(k.cairn(['rollback', '--to', '5', c]).status).toBe(125);
+  });
+
+  it('mounts a tree host tools can write into, landing in the next checkpoint', () => {
+    const c = k.ok(['from', `tarball:${tiny}`]);
+    const mnt = k.ok(['mount', c]);
+    expect(existsSync(path.join(mnt, 'bin/sh'))).toBe(true);
+    execFileSync('sh', ['-c', `mkdir -p ${mnt}/usr/local/bin && echo '#!/bin/sh' > ${mnt}/usr/local/bin/tool`]);
+    expect(k.ok(['diff', c])).toContain('A /usr/local/bin/tool');
+    k.ok(['checkpoint', c]);
+    expect(readFileSync(path.join(mnt, 'usr/local/bin/tool'), 'utf8')).toBe('#!/bin/sh\n');
+    expect(k.ok(['umount', c])).toBe(c);
+    expect(existsSync(path.join(mnt, 'bin/sh'))).toBe(false);
+  });
+
+  it('leaves no process behind after run', () => {
+    const c = k.ok(['from', `tarball:${tiny}`]);
+    expect(k.ok(['run', c, 'sh', '-c', 'sleep 300 & echo started'])).toBe('started');
+    k.ok(['run', c, 'sh', '-c', '(sleep 301 &) ; exit 0']);
+    const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(ps).not.toMatch(/^sleep 30[01]$/m);
+  });
+});

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAIRN, cliKit, type CliKit } from '../../kit/cli.js';
+import { tinyRootfsTar } from '../../kit/tiny.js';
+
+let k: CliKit;
+let tiny: string;
+beforeAll(() => {
+  k = cliKit();
+  tiny = tinyRootfsTar();
+});
+afterAll(() => k.cleanup());
+
+function cairnAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CAIRN, '--root', k.root, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ status: code ?? 128, stdout, stderr }));
+  });
+}
+
+describe('store', () => {
+  it('names containers like buildah and refuses a taken name', () => {
+    expect(k.ok(['from', `tarball:${tiny}`])).toBe('tiny-working-container');
+    expect(k.ok(['from', `tarball:${tiny}`])).toBe('tiny-working-container-1');
+    const r = k.cairn(['from', '--name', 'tiny-working-container', `tarball:${tiny}`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/already in use/);
+  });
+
+  it('serializes concurrent verbs on one container and runs different containers in parallel', async () => {
+    const a = k.ok(['from', '--name', 'par-a', `tarball:${tiny}`]);
+    const b = k.ok(['from', '--name', 'par-b', `tarball:${tiny}`]);
+    const jobs = [];
+    for (let i = 0; i < 4; i++) {
+      jobs.push(cairnAsync(['run', a, 'sh', '-c', `echo ${i} >> /log`]));
+      jobs.push(cairnAsync(['run', b, 'sh', '-c', `echo ${i} >> /log`]));
+    }
+    const results = await Promise.all(jobs);
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(0));
+    for (const c of [a, b]) expect(k.ok(['run', c, 'cat', '/log']).split('\n').sort()).toEqual(['0', '1', '2', '3']);
+    const pending = JSON.parse(k.ok(['inspect', a])).pending;
+    expect(pending.filter((p: string) => p.includes('>> /log'))).toHaveLength(4);
+  });
+
+  it('stays valid when a commit is killed with SIGKILL', async () => {
+    const c = k.ok(['from', '--name', 'killme', `tarball:${tiny}`]);
+    k.ok(['run', c, 'sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo $i > /f$i; i=$((i+1)); done']);
+    for (const delay of [20, 60, 120]) {
+      const child = spawn(process.execPath, [CAIRN, '--root', k.root, 'commit', c, 'localhost/killed']);
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('close', r));
+      const ins = JSON.parse(k.ok(['inspect', c]));
+      expect(ins.name).toBe(c);
+      expect(k.ok(['run', c, 'cat', '/f199'])).toBe('199');
+    }
+    const id = k.ok(['commit', c, 'localhost/killed']);
+    expect(k.ok(['images', '--json'])).toContain(id);
+    k.ok(['gc']);
+    expect(readdirSync(path.join(k.root, 'blobs/sha256')).every((n) => /^[0-9a-f]{64}$/.test(n))).toBe(true);
+  });
+
+  it('gives byte-identical images for two separate builds with SOURCE_DATE_EPOCH', () => {
+    const ids = [1, 2].map((n) => {
+      const c = k.ok(['from', '--name', `repro-${n}`, `tarball:${tiny}`]);
+      k.ok(['run', c, 'sh', '-c', 'mkdir -p /app && echo built > /app/out && touch /app/stamp']);
+      k.ok(['checkpoint', c]);
+      k.ok(['config', '--entrypoint', '/app/out', c]);
+      return k.ok(['commit', '--timestamp', '1700000000', c]);
+    });
+    expect(ids[0]).toBe(ids[1]);
+    const viaEnv = (n: number) => {
+      const c = k.ok(['from', '--name', `repro-env-${n}`, `tarball:${tiny}`]);
+      k.ok(['run', c, 'sh', '-c', 'echo x > /x'], { env: { SOURCE_DATE_EPOCH: '86400' } });
+      return k.ok(['commit', c], { env: { SOURCE_DATE_EPOCH: '86400' } });
+    };
+    expect(viaEnv(1)).toBe(viaEnv(2));
+  });
+
+  it('removes containers and images and collects their blobs', () => {
+    const c = k.ok(['from', '--name', 'gone', `tarball:${tiny}`]);
+    k.ok(['run', c, 'sh', '-c', 'echo unique-$$ > /u']);
+    const id = k.ok(['commit', '--rm', c, 'localhost/gone']);
+    expect(k.cairn(['inspect', '--type', 'container', c]).status).toBe(125);
+    const before = readdirSync(path.join(k.root, 'blobs/sha256')).length;
+    expect(k.ok(['rmi', 'localhost/gone'])).toBe(id);
+    expect(readdirSync(path.join(k.root, 'blobs/sha256')).length).toBeLessThan(before);
+    expect(k.cairn(['rmi', 'localhost/gone']).status).toBe(125);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    [['from', 'localhost/no-such-image'], /image localhost\/no-such-image not found/],
+    [['run', 'no-such-container', 'true'], /container no-such-container not found/],
+    [['from', '--bogus', 'scratch'], /unknown flag --bogus/],
+    [['commit'], /too few arguments/],
+    [['from', 'oci:/nonexistent/layout'], /does not exist|not found/],
+    [['config', '--entrypoint', '[broken', 'x'], /not found|JSON/],
+  ])('%j fails with one clear line and exit 125', (args, re) => {
+    const r = k.cairn(args as string[]);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toMatch(re);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a corrupt tarball and leaves the store as it was', () => {
+    const bad = path.join(k.root, '..', `bad-${process.pid}.tar.gz`);
+    writeFileSync(bad, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.alloc(100, 7)]));
+    const images = k.ok(['images', '--json']);
+    const r = k.cairn(['from', `tarball:${bad}`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toMatch(/corrupt|truncated|invalid/i);
+    expect(k.ok(['images', '--json'])).toBe(images);
+  });
+});

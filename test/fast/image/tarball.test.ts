@@ -1,0 +1,105 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BadInputError, CairnError, NotFoundError } from '../../../dsl/errors.js';
+import { DEFAULT_PATH, readTarball } from '../../../dsl/image/tarball.js';
+import { openSource, writeImage } from '../../../dsl/image/transports.js';
+import { parseReference } from '../../../dsl/image/reference.js';
+import { MediaType, hostArch } from '../../../dsl/image/types.js';
+import { gzip, makeTar, readAll, run, sha, skopeoInspect, tempDir } from '../../kit/images.js';
+
+const t = tempDir('cairn-tarball-');
+const tmpDir = path.join(t.dir, 'tmp');
+let rootTar: Buffer;
+beforeAll(async () => {
+  rootTar = await makeTar([
+    { name: './', type: 'directory' },
+    { name: './etc/', type: 'directory' },
+    { name: './etc/hostname', content: 'flat\n' },
+    { name: './usr/', type: 'directory' },
+    { name: './usr/bin/', type: 'directory' },
+    { name: './usr/bin/tool', content: '#!/bin/sh\n', mode: 0o755 },
+    { name: './bin', type: 'symlink', linkname: 'usr/bin' },
+  ]);
+  writeFileSync(path.join(t.dir, 'root.tar'), rootTar);
+  writeFileSync(path.join(t.dir, 'root.tar.gz'), gzip(rootTar));
+});
+afterAll(() => t.cleanup());
+
+describe('tarball:', () => {
+  it('makes a one-layer image of a plain tar, the file as is', async () => {
+    const img = await openSource(parseReference(`tarball:${path.join(t.dir, 'root.tar')}`), { tmpDir });
+    expect(img.layers).toHaveLength(1);
+    expect(img.layers[0].descriptor).toEqual({ mediaType: MediaType.layerTar, digest: sha(rootTar), size: rootTar.length });
+    expect(img.layers[0].diffID).toBe(sha(rootTar));
+    expect(img.config.config?.Env).toEqual([DEFAULT_PATH]);
+    expect(img.config.history).toEqual([{ created_by: 'tarball:root.tar' }]);
+    expect(img.config.architecture).toBe(hostArch());
+    expect(img.manifest.config.digest).toBe(sha(img.configBytes));
+    expect((await readAll(await img.layers[0].open())).equals(rootTar)).toBe(true);
+  });
+
+  it('makes a gzip layer of a .tar.gz, with the diff ID of its content; skopeo and umoci accept the image', async () => {
+    const gz = readFileSync(path.join(t.dir, 'root.tar.gz'));
+    const img = await readTarball(path.join(t.dir, 'root.tar.gz'));
+    expect(img.layers[0].descriptor).toEqual({ mediaType: MediaType.layerGzip, digest: sha(gz), size: gz.length });
+    expect(img.layers[0].diffID).toBe(sha(rootTar));
+    const out = path.join(t.dir, 'layout');
+    await writeImage(parseReference(`oci:${out}:flat`), img, { tmpDir });
+    expect(skopeoInspect(`oci:${out}:flat`).Layers).toEqual([sha(gz)]);
+    const bundle = path.join(t.dir, 'bundle');
+    run('umoci', ['unpack', '--image', `${out}:flat`, bundle]);
+    expect(readFileSync(path.join(bundle, 'rootfs', 'etc', 'hostname'), 'utf8')).toBe('flat\n');
+  });
+
+  it('gives the same image ID for the same tarball, and uses SOURCE_DATE_EPOCH for created', async () => {
+    const a = await readTarball(path.join(t.dir, 'root.tar'));
+    const b = await readTarball(path.join(t.dir, 'root.tar'));
+    expect(a.configBytes.equals(b.configBytes)).toBe(true);
+    process.env.SOURCE_DATE_EPOCH = '1700000000';
+    try {
+      expect((await readTarball(path.join(t.dir, 'root.tar'))).config.created).toBe('2023-11-14T22:13:20Z');
+    } finally {
+      delete process.env.SOURCE_DATE_EPOCH;
+    }
+  });
+
+  it('refuses a file that is not a tar, and a corrupt gzip', async () => {
+    const junk = path.join(t.dir, 'junk.tar');
+    writeFileSync(junk, Buffer.alloc(2048, 0x41));
+    await expect(readTarball(junk)).rejects.toThrow(BadInputError);
+    const cut = path.join(t.dir, 'cut.tar.gz');
+    const gz = readFileSync(path.join(t.dir, 'root.tar.gz'));
+    writeFileSync(cut, gz.subarray(0, gz.length - 20));
+    await expect(readTarball(cut)).rejects.toThrow(BadInputError);
+  });
+
+  it('reports a missing file as NotFoundError and URLs as not supported yet', async () => {
+    await expect(readTarball(path.join(t.dir, 'none.tar'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(readTarball('https://example.com/root.tar')).rejects.toThrow(/URLs are not supported yet/);
+  });
+});
+
+describe('scratch: and unavailable transports', () => {
+  it('scratch is an empty image that skopeo accepts', async () => {
+    const img = await openSource({ transport: 'scratch' }, { tmpDir });
+    expect(img.layers).toEqual([]);
+    expect(img.config.rootfs.diff_ids).toEqual([]);
+    const file = path.join(t.dir, 'scratch.tar');
+    await writeImage(parseReference(`oci-archive:${file}:empty`), img, { tmpDir });
+    expect(skopeoInspect(`oci-archive:${file}:empty`).Layers).toEqual([]);
+  });
+
+  it('docker:// is refused with a clear error and a hint', async () => {
+    const err = await openSource(parseReference('docker://quay.io/x/y:1'), { tmpDir }).catch((e) => e);
+    expect(err).toBeInstanceOf(CairnError);
+    expect(err.message).toBe('registry transport docker:// is not available in this version');
+    expect(err.hint).toMatch(/oci:/);
+  });
+
+  it('tarball: and scratch are not destinations', async () => {
+    const img = await openSource({ transport: 'scratch' }, { tmpDir });
+    await expect(writeImage(parseReference('tarball:/tmp/x.tar'), img, { tmpDir })).rejects.toBeInstanceOf(BadInputError);
+    await expect(writeImage({ transport: 'scratch' }, img, { tmpDir })).rejects.toBeInstanceOf(BadInputError);
+  });
+});
