@@ -5,7 +5,7 @@ import { from, $ } from 'cairn';
 const name = process.argv[2] ?? 'localhost/hello:latest';
 const c = await from('scratch');
 try {
-  await c.copy(['/bin/sh', '/bin/echo', '/bin/cat', '/bin/ls'], '/bin/', { withDeps: true });
+  await c.copy(['/bin/sh', '/bin/cat', '/bin/ls', '/bin/mkdir'], '/bin/', { withDeps: true });
   await c.config({ env: ['PATH=/bin'], cmd: ['/bin/cat', '/etc/motd'], workingdir: '/' });
   await c.checkpoint('programs and their libraries');
   await c.run`mkdir -p /etc && echo ${'hello from cairn'} > /etc/motd`;
@@ -16,11 +16,12 @@ try {
   try {
     const { stdout } = await check.run(['/bin/cat', '/etc/motd']);
     if (stdout.trim() !== 'hello from cairn') throw new Error(`unexpected output: ${stdout}`);
-    console.log(stdout.trim());
   } finally {
     await check.remove();
   }
-  await $`echo the image has ${(await image.inspect()).manifest.layers.length} layers`;
+  const layers = (await image.inspect()).manifest.layers.length;
+  const host = (await $`uname -sm`).stdout.trim();
+  console.log(`${name} has ${layers} layers, built on ${host}`);
 } finally {
   await c.remove();
 }

@@ -1,4 +1,4 @@
-import type { Compression } from '../layer/compress.js';
+import { compressionOfMediaType, compressor, decompress, type Compression } from '../layer/compress.js';
 import { scanTree, scanUpper } from '../layer/scan.js';
 import { packEntries } from '../layer/tarwriter.js';
 import { writeLayer, type WrittenLayer } from '../layer/writelayer.js';
@@ -37,6 +37,12 @@ async function reproducible(store: Store, cp: CheckpointRecord, ts: number | und
   return toRef(await writeLayer(packEntries(await scanUpper(dir, store.flavor), { timestamp: ts }), store.blobs, comp));
 }
 
+/** The layer in compression comp: as it is when it already is, else recompressed (same diffID). */
+async function inCompression(store: Store, l: LayerRef, comp: Compression): Promise<LayerRef> {
+  if (compressionOfMediaType(l.mediaType) === comp) return l;
+  return toRef(await writeLayer(decompress(store.blobs.open(l.digest)), store.blobs, comp));
+}
+
 /** Writes config and manifest of an image to the store and records it under names. */
 export async function recordImage(store: Store, config: ImageConfig, layers: LayerRef[], names: string[]): Promise<ImageRecord> {
   const cfg = await store.blobs.putJson(config);
@@ -59,6 +65,7 @@ export async function recordImage(store: Store, config: ImageConfig, layers: Lay
 export async function commitContainer(store: Store, rec: ContainerRecord, driver: Driver, opts: CommitOptions = {}): Promise<ImageRecord> {
   const ts = buildTimestamp(opts.timestamp);
   const comp = opts.compression ?? 'gzip';
+  compressor(comp).destroy();
   const created = isoDate(ts);
   const configOnly = rec.pending.length > 0 && !(await driver.dirty(store, rec));
   const configChange = configOnly ? pendingCreatedBy(rec) : undefined;
@@ -77,7 +84,7 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
     layers = [...rec.baseLayers];
     history = [...rec.baseHistory];
     for (const cp of rec.checkpoints) {
-      layers.push(await reproducible(store, cp, ts, comp));
+      layers.push(await inCompression(store, await reproducible(store, cp, ts, comp), comp));
       const h: History = { created: ts === undefined ? cp.created : created, created_by: cp.createdBy };
       if (cp.message) h.comment = cp.message;
       history.push(h);

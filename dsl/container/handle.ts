@@ -17,7 +17,7 @@ import { Image } from '../image/handle.js';
 /** The outcome of a run step that exited non-zero. */
 export class RunError extends CairnError {
   constructor(readonly status: number, readonly stdout: string, readonly stderr: string, command: string) {
-    super(`command exited ${status}: ${command}${stderr.trim() ? `\n${stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`);
+    super(`command exited ${status}: ${command}`, { hint: 'its output is above; the stderr property holds it too' });
   }
 }
 

@@ -89,9 +89,11 @@ export async function loadSnapshot(file: string): Promise<Snapshot> {
   return { entries };
 }
 
+// A directory's ctime moves whenever an entry is added or removed inside it, changes reported on their own,
+// and when a run step makes and removes its mount points: only a file's ctime tells of a change.
 function differs(a: SnapshotEntry, b: SnapshotEntry): boolean {
   return a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.size !== b.size || a.mtimeNs !== b.mtimeNs ||
-    a.ctimeNs !== b.ctimeNs || a.ino !== b.ino || a.rdev !== b.rdev || a.linkname !== b.linkname;
+    (a.type !== 'directory' && a.ctimeNs !== b.ctimeNs) || a.ino !== b.ino || a.rdev !== b.rdev || a.linkname !== b.linkname;
 }
 
 function* ancestors(rel: string): Generator<string> {

@@ -23,13 +23,13 @@ export interface CliKit {
 }
 
 /** Makes a CLI kit over a fresh store under the system temp dir. */
-export function cliKit(prefix = 'cairn-test-'): CliKit {
+export function cliKit(prefix = 'cairn-test-', baseEnv: NodeJS.ProcessEnv = {}): CliKit {
   const root = mkdtempSync(path.join(os.tmpdir(), prefix));
   const cairn: CliKit['cairn'] = (args, opts = {}) => {
     const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CAIRN, '--root', root, ...args], {
       encoding: 'utf8',
       input: opts.input,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...baseEnv, ...opts.env },
       cwd: opts.cwd,
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -5,15 +5,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 
-let k: CliKit;
-let tiny: string;
-beforeAll(() => {
-  k = cliKit();
-  tiny = tinyRootfsTar();
-});
-afterAll(() => k.cleanup());
+describe.each(['overlay', 'vfs'])('from → run → copy → checkpoint → commit (%s driver)', (driver) => {
+  let k: CliKit;
+  let tiny: string;
+  beforeAll(() => {
+    k = cliKit('cairn-test-', { STORAGE_DRIVER: driver });
+    tiny = tinyRootfsTar();
+  });
+  afterAll(() => k.cleanup());
 
-describe('from → run → copy → checkpoint → commit', () => {
+  it('uses the driver asked for', () => {
+    const c = k.ok(['from', `tarball:${tiny}`]);
+    expect(JSON.parse(k.ok(['inspect', c])).driver).toBe(driver === 'vfs' ? 'copy' : 'overlay');
+  });
+
   it('builds an image whose layers hold exactly the changes, and runs it', () => {
     const c = k.ok(['from', '--name', 'life', `tarball:${tiny}`]);
     expect(c).toBe('life');
@@ -37,7 +42,7 @@ describe('from → run → copy → checkpoint → commit', () => {
     expect(info.config.history.at(-2).comment).toBe('first');
 
     const d = k.ok(['from', 'localhost/life:1']);
-    expect(d).toBe('life-working-container');
+    expect(d).toMatch(/^life-working-container/);
     expect(k.ok(['run', d, 'sh', '-c', 'cat /hello; pwd; echo $FOO; test -e /bin/sleep || echo gone'])).toBe('hello\n/opt\nbar\ngone');
   });
 
@@ -88,6 +93,7 @@ describe('from → run → copy → checkpoint → commit', () => {
     const c = k.ok(['from', `tarball:${tiny}`]);
     const mnt = k.ok(['mount', c]);
     expect(existsSync(path.join(mnt, 'bin/sh'))).toBe(true);
+    if (driver === 'vfs') return;
     execFileSync('sh', ['-c', `mkdir -p ${mnt}/usr/local/bin && echo '#!/bin/sh' > ${mnt}/usr/local/bin/tool`]);
     expect(k.ok(['diff', c])).toContain('A /usr/local/bin/tool');
     k.ok(['checkpoint', c]);
