@@ -1,7 +1,8 @@
 // The peers of the interop suite (buildah, podman, skopeo, umoci), each run with its own private storage,
 // and validateOci(): every image cairn writes is read back by real implementations.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -43,9 +44,20 @@ export function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-/** A temporary directory under the system temp dir. */
+/**
+ * A new temporary directory under the system temp dir, its name all lower case: buildah and podman turn
+ * an `oci:DIR` path into an image name, and refuse upper case in it (mkdtemp's suffix has some).
+ */
 export function tempDir(prefix = 'cairn-interop-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (;;) {
+    const dir = path.join(os.tmpdir(), `${prefix}${randomBytes(6).toString('hex')}`);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
 
 /** Unmounts everything mounted below dir (deepest first) and removes it. */
