@@ -55,7 +55,8 @@ export function parseArgs(spec: VerbSpec, argv: string[]): Parsed {
   let i = 0;
   for (; i < argv.length; i++) {
     const tok = argv[i];
-    if (spec.stopAfter !== undefined && args.length >= spec.stopAfter) break;
+    // After the last positional the rest is a command; with none expected, cairn's own flags may lead.
+    if (spec.stopAfter !== undefined && args.length >= spec.stopAfter && (spec.stopAfter > 0 || !tok.startsWith('-'))) break;
     if (tok === '--') {
       i++;
       break;

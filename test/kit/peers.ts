@@ -2,7 +2,7 @@
 // and validateOci(): every image cairn writes is read back by real implementations.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -182,4 +182,39 @@ export function stat(format: string, ...paths: string[]): string[] {
 export function getXattr(file: string, name: string): string | undefined {
   const r = runPeer('getfattr', ['--absolute-names', '--only-values', '-h', '-n', name, file]);
   return r.status === 0 ? r.stdout : undefined;
+}
+
+/**
+ * A listing of a tree as host find(1) sees it, one sorted line a file: `TYPE PATH MODE UID:GID SIZE|->TARGET`
+ * (directory sizes left out: they depend on the filesystem). For comparing two unpacked trees.
+ */
+export function treeListing(root: string): string[] {
+  const out = execFileSync('find', [root, '-mindepth', '1', '-printf', '%y\\t%P\\t%#m\\t%U:%G\\t%s\\t%l\\n'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return out
+    .trimEnd()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [type, p, mode, owner, size, link] = l.split('\t');
+      const tail = type === 'd' ? '' : type === 'l' ? `->${link}` : size;
+      return `${type} /${p} ${mode} ${owner} ${tail}`.trimEnd();
+    })
+    .sort();
+}
+
+/** Member names of a layer blob (gzip or plain), via host tar, without a leading `./` or `/`. */
+export function layerMembers(blob: string): string[] {
+  const head = readFileSync(blob).subarray(0, 2);
+  const z = head[0] === 0x1f && head[1] === 0x8b;
+  return execFileSync('tar', [z ? '-tzf' : '-tf', blob], { encoding: 'utf8', maxBuffer: 256 << 20 })
+    .split('\n')
+    .filter(Boolean)
+    .map((n) => n.replace(/^\.?\//, ''))
+    .filter(Boolean);
+}
+
+/** The path of a blob in an OCI layout. */
+export function blobPath(layoutDir: string, digest: string): string {
+  const [alg, hex] = digest.split(':');
+  return path.join(layoutDir, 'blobs', alg, hex);
 }
