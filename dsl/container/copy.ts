@@ -1,6 +1,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, BadInputError } from '../errors.js';
+import { lstatOrUndefined } from '../fsutil.js';
 import { resolveInRoot } from '../layer/safepath.js';
 import { elfDeps, isElf } from './elfdeps.js';
 import { glob, isGlob } from './glob.js';
@@ -44,17 +45,10 @@ class Limiter {
   }
 }
 
-async function lstatOrNull(p: string): Promise<Stats | null> {
-  try {
-    return await fsp.lstat(p);
-  } catch {
-    return null;
-  }
-}
 
 /** Copies one entry (recursively) to dst, a host path whose parent is a verified real directory in the root. */
 async function copyEntry(src: string, dst: string, st: Stats, o: CopyOptions, lim: Limiter): Promise<void> {
-  const existing = await lstatOrNull(dst);
+  const existing = await lstatOrUndefined(dst);
   if (st.isDirectory()) {
     if (existing && !existing.isDirectory()) await fsp.rm(dst, { recursive: true, force: true });
     if (!existing || !existing.isDirectory()) await fsp.mkdir(dst, { mode: st.mode & 0o7777 });
@@ -90,12 +84,12 @@ async function expand(sources: string[], o: CopyOptions): Promise<string[]> {
   for (const s of sources) {
     if (o.contained && o.sourceRoot) {
       out.push(await resolveInRoot(o.sourceRoot, s));
-      if (!(await lstatOrNull(out[out.length - 1]))) throw new NotFoundError(`copy source ${s} does not exist in the --from container`);
+      if (!(await lstatOrUndefined(out[out.length - 1]))) throw new NotFoundError(`copy source ${s} does not exist in the --from container`);
       continue;
     }
     const base = o.sourceRoot ?? process.cwd();
     const hits = isGlob(s) ? await glob(s, base) : [path.resolve(base, s)];
-    if (hits.length === 0 || !(await lstatOrNull(hits[0]))) throw new NotFoundError(`copy source ${s} does not exist`, { hint: 'check the path (relative sources are taken from the current directory)' });
+    if (hits.length === 0 || !(await lstatOrUndefined(hits[0]))) throw new NotFoundError(`copy source ${s} does not exist`, { hint: 'check the path (relative sources are taken from the current directory)' });
     out.push(...hits);
   }
   return out;
@@ -110,7 +104,7 @@ export async function copyInto(root: string, sources: string[], dest: string, o:
   const srcs = await expand(sources, o);
   const ctrDest = path.posix.resolve(o.workdir ?? '/', dest);
   const destHost = await resolveInRoot(root, ctrDest);
-  const destSt = await lstatOrNull(destHost);
+  const destSt = await lstatOrUndefined(destHost);
   const intoDir = dest.endsWith('/') || srcs.length > 1 || (destSt?.isDirectory() ?? false);
   const lim = new Limiter(32);
   const placed: string[] = [];

@@ -1,6 +1,7 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, NotFoundError } from '../errors.js';
+import { lstatOrUndefined } from '../fsutil.js';
 import { resolveInRoot } from '../layer/safepath.js';
 import { runInRoot, type Bind, type RunResult } from '../sandbox/run.js';
 import type { ContainerRecord } from '../store/containers.js';
@@ -27,12 +28,7 @@ export interface RunOptions {
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await lstatOrUndefined(p)) !== undefined;
 }
 
 /** Finds argv0 in the root the way execvp would, with the container's PATH. */

@@ -1,4 +1,5 @@
 import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import { lstatOrUndefined } from '../fsutil.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
@@ -46,14 +47,6 @@ function asBadInput(err: unknown): CairnError {
   return new BadInputError(`the layer is not a valid tar: ${msg}`, { hint: CORRUPT_HINT, cause: err });
 }
 
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await fsp.lstat(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 async function drain(body: AsyncIterable<Buffer>): Promise<void> {
   try {

@@ -1,4 +1,5 @@
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { lstatOrUndefined } from '../fsutil.js';
 import path from 'node:path';
 import { BadInputError } from '../errors.js';
 
@@ -20,14 +21,6 @@ export function cleanEntryPath(name: string, what = 'entry'): string {
   return out.join('/');
 }
 
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await fsp.lstat(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /**
  * Resolves p below root as if root were '/': symlinks (absolute or relative) and '..' never leave root.

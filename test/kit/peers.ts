@@ -2,7 +2,7 @@
 // and validateOci(): every image cairn writes is read back by real implementations.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -204,7 +204,10 @@ export function treeListing(root: string): string[] {
 
 /** Member names of a layer blob (gzip or plain), via host tar, without a leading `./` or `/`. */
 export function layerMembers(blob: string): string[] {
-  const head = readFileSync(blob).subarray(0, 2);
+  const head = Buffer.alloc(2);
+  const fd = openSync(blob, 'r');
+  readSync(fd, head, 0, 2, 0);
+  closeSync(fd);
   const z = head[0] === 0x1f && head[1] === 0x8b;
   return execFileSync('tar', [z ? '-tzf' : '-tf', blob], { encoding: 'utf8', maxBuffer: 256 << 20 })
     .split('\n')
