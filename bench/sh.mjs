@@ -10,6 +10,7 @@ export function shq(s) {
 export function sh(cmd, args = [], { env, input, allowFail = false } = {}) {
   const r = spawnSync(cmd, args, { env: env ?? process.env, input, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.signal === 'SIGINT' || r.signal === 'SIGTERM') throw Object.assign(new Error(`interrupted (${r.signal})`), { interrupted: true });
   if (r.status !== 0 && !allowFail) {
     const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-15).join('\n');
     throw new Error(`command failed (exit ${r.status ?? r.signal}): ${[cmd, ...args].map(shq).join(' ')}\n${tail}`);

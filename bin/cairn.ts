@@ -101,7 +101,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+/** Non-root users run verbs inside their cairn namespace; the `cairn` wrapper joins it directly when it exists. */
+async function entry(argv: string[]): Promise<number> {
+  if (process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) {
+    const { reexecInNamespace } = await import('../dsl/sandbox/pause.js');
+    return reexecInNamespace([process.argv[1], ...argv]);
+  }
+  return main(argv);
+}
+
+entry(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -6,7 +6,7 @@ import type { VerbContext } from '../verb.js';
 /** `cairn run`: run a command in a container. */
 export const spec: VerbSpec = {
   name: 'run',
-  usage: 'run [--env K=V]… [--workingdir D] [--user U[:G]] [--volume HOST:CTR[:ro]]… [--tmpfs PATH]… [--network host|none] [--pid private|host] CTR [--] CMD [ARG…]',
+  usage: 'run [--env K=V]… [--workingdir D] [--user U[:G]] [--volume HOST:CTR[:ro]]… [--tmpfs PATH]… [--secret id=ID,src=FILE]… [--network host|none] [--pid private|host] CTR [--] CMD [ARG…]',
   summary: 'Run a command in the container\'s root filesystem, with the image config\'s env, workdir and user; its exit status passes through.',
   example: 'cairn run web -- apt-get install -y nginx',
   flags: {
@@ -15,6 +15,7 @@ export const spec: VerbSpec = {
     user: { kind: 'string', help: 'user (and group) to run as', arg: 'U[:G]' },
     volume: { kind: 'list', alias: ['-v'], help: 'bind a host path in', arg: 'HOST:CTR[:ro]' },
     tmpfs: { kind: 'list', help: 'mount a tmpfs at PATH for this step', arg: 'PATH' },
+    secret: { kind: 'list', help: 'FILE at /run/secrets/ID for this step only', arg: 'id=ID,src=FILE' },
     network: { kind: 'string', alias: ['--net'], help: 'host (default) or none', arg: 'MODE' },
     pid: { kind: 'string', help: 'private (default: no process outlives the step) or host', arg: 'MODE' },
     isolation: { kind: 'string', help: 'accepted for buildah compatibility (chroot)', arg: 'TYPE' },
@@ -44,6 +45,7 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
     user: str(p, 'user'),
     volumes: list(p, 'volume'),
     tmpfs: list(p, 'tmpfs'),
+    secrets: list(p, 'secret'),
     network: mode(str(p, 'network'), ['host', 'none'], '--network'),
     pid: mode(str(p, 'pid'), ['private', 'host'], '--pid'),
   });

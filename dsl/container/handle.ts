@@ -8,6 +8,7 @@ import { rollback, sealCheckpoint, type CheckpointOptions } from './checkpoint.j
 import type { CommitOptions } from './commit.js';
 import { applyConfig, type ConfigEdits } from './config.js';
 import { shq } from '../sandbox/shquote.js';
+import { hostVisiblePath } from '../sandbox/pause.js';
 import type { Driver } from './driver.js';
 import { withContainer } from './engine.js';
 import { runInContainer, type RunOptions } from './run.js';
@@ -149,13 +150,16 @@ export class Container {
     return this.with((rec, d) => d.changes(this.store, rec));
   }
 
-  /** Mounts the root filesystem where host tools can use it, until unmount(); returns its path. */
+  /**
+   * Mounts the root filesystem where host tools can use it, until unmount(); returns its path (for a rootless
+   * user, the path through the namespace's pause process, which host tools outside the namespace can use).
+   */
   async mount(): Promise<string> {
     return this.with(async (rec, d) => {
       const p = await d.mount(this.store, rec);
       rec.mounted = true;
       await this.store.containers.save(rec);
-      return p;
+      return hostVisiblePath(p);
     });
   }
 

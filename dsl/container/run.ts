@@ -16,6 +16,8 @@ export interface RunOptions {
   /** `HOST:CTR[:ro]` binds. */
   volumes?: string[];
   tmpfs?: string[];
+  /** `id=ID,src=FILE`: FILE at /run/secrets/ID for this step only, never in a layer or the history. */
+  secrets?: string[];
   network?: 'host' | 'none';
   pid?: 'private' | 'host';
   stdio?: 'inherit' | 'pipe';
@@ -119,6 +121,7 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
       if (await scaffold.file(t)) binds.push({ source: f, target: t, ro: true });
     }
     for (const v of o.volumes ?? []) binds.push(await volumeBind(root, v, scaffold));
+    for (const sec of o.secrets ?? []) binds.push(await secretBind(root, sec, scaffold));
     const tmpfs: string[] = [];
     for (const t of o.tmpfs ?? []) {
       const h = await resolveInRoot(root, t);
@@ -153,4 +156,26 @@ async function volumeBind(root: string, spec: string, scaffold: Scaffold): Promi
   if (st.isDirectory()) await scaffold.dir(target);
   else await scaffold.file(target);
   return { source, target, ro: (parts[2] ?? '').split(',').includes('ro') };
+}
+
+/** Parses and prepares one `id=ID,src=FILE` secret, bound read-only at /run/secrets/ID. */
+async function secretBind(root: string, spec: string, scaffold: Scaffold): Promise<Bind> {
+  const kv = Object.fromEntries(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+  const id = kv.id;
+  const src = kv.src ?? kv.source;
+  if (!id || !src || !/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith('.')) {
+    throw new BadInputError(`invalid --secret ${spec}`, { hint: 'use id=ID,src=FILE (ID of letters, digits, ".", "_", "-")' });
+  }
+  const source = path.resolve(src);
+  try {
+    await fsp.access(source, fsc.R_OK);
+    if (!(await fsp.stat(source)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new BadInputError(`secret ${id}: ${source} is not a readable file`, { hint: 'check the path and its permissions' });
+  }
+  await scaffold.dir(await resolveInRoot(root, '/run'));
+  await scaffold.dir(await resolveInRoot(root, '/run/secrets'));
+  const target = await resolveInRoot(root, `/run/secrets/${id}`);
+  if (!(await scaffold.file(target))) throw new BadInputError(`secret ${id}: /run/secrets/${id} exists in the container and is not a file`);
+  return { source, target, ro: true };
 }

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { CairnError } from '../errors.js';
 import { BlobStore } from './blobs.js';
 import { ContainerRecords } from './containers.js';
 import { ImageRecords } from './images.js';
@@ -51,6 +52,13 @@ export async function openStore(root?: string): Promise<Store> {
   let s = opened.get(r);
   if (!s) {
     await fsp.mkdir(r, { recursive: true, mode: 0o700 });
+    const owner = (await fsp.stat(r)).uid;
+    if (owner !== process.getuid?.()) {
+      const who = process.env.CAIRN_ROOTLESS_UID ? `uid ${process.env.CAIRN_ROOTLESS_UID}` : `uid ${process.getuid?.()}`;
+      throw new CairnError(`the store ${r} belongs to another user, not to ${who}`, {
+        hint: 'use your own store (the default, or --root DIR / CAIRN_ROOT with a directory you own)',
+      });
+    }
     s = new Store(r);
     opened.set(r, s);
   }

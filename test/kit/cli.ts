@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** The compiled CLI. */
-export const CAIRN = path.resolve(__dirname, '../../dist/bin/cairn.js');
+/** The `cairn` command (the wrapper that joins a rootless user's namespace, then the compiled CLI). */
+export const CAIRN = path.resolve(__dirname, '../../bin/cairn');
 
 /** The result of one CLI call. */
 export interface CliResult {
@@ -26,7 +26,7 @@ export interface CliKit {
 export function cliKit(prefix = 'cairn-test-', baseEnv: NodeJS.ProcessEnv = {}): CliKit {
   const root = mkdtempSync(path.join(os.tmpdir(), prefix));
   const cairn: CliKit['cairn'] = (args, opts = {}) => {
-    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CAIRN, '--root', root, ...args], {
+    const r: SpawnSyncReturns<string> = spawnSync(CAIRN, ['--root', root, ...args], {
       encoding: 'utf8',
       input: opts.input,
       env: { ...process.env, ...baseEnv, ...opts.env },
@@ -44,7 +44,10 @@ export function cliKit(prefix = 'cairn-test-', baseEnv: NodeJS.ProcessEnv = {}):
       return r.stdout.trim();
     },
     cleanup() {
-      spawnSync('sh', ['-c', `grep -F ' ${root}/' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l`]);
+      const script = `grep -F ' ${root}/' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l; rm -rf '${root}'`;
+      // A rootless store holds files of subordinate ids: only the user's namespace may remove them.
+      if (process.getuid?.() === 0) spawnSync('sh', ['-c', script]);
+      else spawnSync(CAIRN, ['unshare', 'sh', '-c', script]);
       rmSync(root, { recursive: true, force: true });
     },
   };

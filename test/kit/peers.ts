@@ -173,9 +173,12 @@ export function cleanupValidated(): void {
   for (const b of bundles.splice(0)) removeTree(b);
 }
 
-/** `stat -c FORMAT` of paths (host coreutils: an oracle independent of node and cairn). */
+/**
+ * `stat -c FORMAT` of paths (host coreutils: an oracle independent of node and cairn), in the C locale so
+ * that %N quotes names the same way as a stat in a container without locales.
+ */
 export function stat(format: string, ...paths: string[]): string[] {
-  return execFileSync('stat', ['-c', format, ...paths], { encoding: 'utf8' }).trimEnd().split('\n');
+  return execFileSync('stat', ['-c', format, ...paths], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } }).trimEnd().split('\n');
 }
 
 /** One xattr of a file read with getfattr (undefined when absent). */

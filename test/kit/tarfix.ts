@@ -149,3 +149,6 @@ export function mountOverlay(o: { lowers: string[]; upper?: string; work?: strin
 export function umount(dir: string): void {
   execFileSync('umount', [dir]);
 }
+
+/** True for real root (initial user namespace): trusted.* xattrs and device nodes work only there. */
+export const realRoot = process.getuid?.() === 0 && readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295';

@@ -42,9 +42,10 @@ export function tinyRootfsTar(): string {
   }
   writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
   writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nuser:x:1000:\n');
-  execFileSync('chown', ['1000:1000', path.join(root, 'home/user')]);
   const tarFile = path.join(dir, 'tiny.tar');
-  execFileSync('tar', ['--numeric-owner', '-C', root, '-cf', tarFile, '.']);
+  // Owners are set in the archive, so the kit works for any user: all root, /home/user 1000:1000.
+  execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--exclude=./home/user', '-C', root, '-cf', tarFile, '.']);
+  execFileSync('tar', ['--numeric-owner', '--owner=1000', '--group=1000', '--no-recursion', '-C', root, '-rf', tarFile, './home/user']);
   rmSync(root, { recursive: true, force: true });
   cached = tarFile;
   return tarFile;

@@ -15,7 +15,7 @@ afterAll(() => k.cleanup());
 
 function cairnAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CAIRN, '--root', k.root, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(CAIRN, ['--root', k.root, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -52,7 +52,7 @@ describe('store', () => {
     const c = k.ok(['from', '--name', 'killme', `tarball:${tiny}`]);
     k.ok(['run', c, 'sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo $i > /f$i; i=$((i+1)); done']);
     for (const delay of [20, 60, 120]) {
-      const child = spawn(process.execPath, [CAIRN, '--root', k.root, 'commit', c, 'localhost/killed']);
+      const child = spawn(CAIRN, ['--root', k.root, 'commit', c, 'localhost/killed']);
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('close', r));

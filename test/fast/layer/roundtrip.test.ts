@@ -13,7 +13,7 @@ import { packEntries } from '../../../dsl/layer/tarwriter.js';
 import { writeLayer } from '../../../dsl/layer/writelayer.js';
 import { BlobStore } from '../../../dsl/store/blobs.js';
 import { StorePaths } from '../../../dsl/store/paths.js';
-import { collect, sh, tmpDir, treeState } from '../../kit/tarfix.js';
+import { collect, realRoot, sh, tmpDir, treeState } from '../../kit/tarfix.js';
 
 const tmp = tmpDir('roundtrip');
 afterAll(tmp.cleanup);
@@ -28,15 +28,15 @@ function buildTree(dir: string): void {
     printf 'root:x:0:0\\n' > etc/passwd
     printf '#!/bin/sh\\n' > bin/tool && chown 1000:1000 bin/tool && chmod 4755 bin/tool
     : > empty && chmod 0 empty
-    echo big-ids > bigid && chown 1000000:2000000 bigid
+    echo big-ids > bigid ${realRoot ? "&& chown 1000000:2000000 bigid" : ""}
     echo linked > bin/a && ln bin/a bin/b && ln bin/a etc/c
     ln -s /etc/passwd abs-link && ln -s ../etc/passwd bin/rel-link && ln -s nowhere dangling
     ln -s "${LONG}" long-link
     echo deep > "${LONG}/file" && echo u > 'sp ace/héllo/ünï'
-    mkfifo fifo && mknod null c 1 3
+    mkfifo fifo ${realRoot ? '&& mknod null c 1 3' : ''}
     setfattr -n user.foo -v bar etc/passwd
     setfattr -n user.bin -v 0sgIH/AAE= bin/tool
-    setfattr -h -n trusted.on-link -v 0x01 abs-link
+    ${realRoot ? 'setfattr -h -n trusted.on-link -v 0x01 abs-link' : ''}
     setfattr -n user.dir -v yes private
     chmod 0700 private && chmod 1777 sticky && chown 5:6 sticky
     find . -mindepth 1 -exec touch -h -d @1500000000 {} +
@@ -81,7 +81,7 @@ describe('tree → scanTree → packEntries → extractLayer', () => {
       expect(Object.keys(h.pax ?? {}).filter((k) => /time/.test(k))).toEqual([]);
       if (h.type === 'directory') expect(h.name.endsWith('/')).toBe(true);
     }
-    expect(headers.find((h) => h.name === 'bigid')?.pax).toMatchObject({ uid: '1000000', gid: '2000000' });
+    if (realRoot) expect(headers.find((h) => h.name === 'bigid')?.pax).toMatchObject({ uid: '1000000', gid: '2000000' });
     expect(headers.find((h) => h.name === LONG + '/file')).toBeTruthy();
   });
 

@@ -1,0 +1,122 @@
+// `npm run bench`: cairn side by side with buildah on the same workloads; prints ratios and a goals summary.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildahTool } from './buildah.mjs';
+import { cairnTool } from './cairn.mjs';
+import { debianTar } from './debian.mjs';
+import { log } from './log.mjs';
+import { unmountUnder } from './mounts.mjs';
+import { printSection, printSummary } from './report.mjs';
+import { have, sh } from './sh.mjs';
+import { benchTree, TREE_SPEC } from './tree.mjs';
+import { importBase } from './cases/base.mjs';
+import { copyCase } from './cases/copy.mjs';
+import { commitCase, scaleCase } from './cases/commit.mjs';
+import { fromCase } from './cases/from.mjs';
+import { runCase } from './cases/run.mjs';
+import { memoryCase } from './cases/memory.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cacheDir = path.join(repo, '.cache');
+
+/** The cases in order, with the goals each one decides (listed as ERROR in the summary if it crashes). */
+const CASES = [
+  { name: 'copy', fn: copyCase, goals: ['copy: cairn ≤ 0.5× buildah'] },
+  { name: 'commit', fn: commitCase, goals: ['checkpoint + commit: cairn ≤ 0.5× buildah commit'] },
+  { name: 'scale', fn: scaleCase, goals: [] },
+  { name: 'from', fn: fromCase, goals: ['from (Debian minbase, 170 MB): cairn ≤ 150 ms', 'from (Debian + tree, 370 MB): cairn ≤ 150 ms'] },
+  { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.6× buildah'] },
+  { name: 'memory', fn: memoryCase, goals: ['memory during a 1 GB commit: cairn < 200 MiB'] },
+];
+
+/** Installs a Debian package for a missing tool (hyperfine), or throws. */
+function need(cmd, pkg = cmd) {
+  if (have(cmd)) return;
+  log(`installing ${pkg} (apt-get install -y ${pkg})…`);
+  sh('apt-get', ['install', '-y', pkg]);
+}
+
+/** The first line of a command's output, or "?" when it fails. */
+function version(cmd, args) {
+  try {
+    return sh(cmd, args).split('\n')[0];
+  } catch {
+    return '?';
+  }
+}
+
+/** Prints the report's header: machine, tools, workload, storage drivers. */
+function printHeader({ buildah, base, debian, tree }) {
+  const lines = [
+    'cairn vs buildah: benchmark report',
+    '',
+    `machine   ${os.cpus().length} cores, Linux ${os.release()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`,
+    `tools     ${version('buildah', ['--version'])}; ${version('hyperfine', ['--version'])}`,
+    `storage   buildah: ${buildah.driver}${buildah.fallback ? ' (FALLBACK: overlay did not work here, so buildah uses vfs)' : ''} in its own graphroot; cairn: ${base.cairnDriver} driver, own --root`,
+    `base      ${path.relative(repo, debian)}: mmdebstrap --variant=minbase bookworm, ${(statSync(debian).size / 1e6).toFixed(1)} MB tar`,
+    `tree      ${path.relative(repo, tree)}: ${TREE_SPEC.files.toLocaleString('en')} files in ${TREE_SPEC.dirs} dirs, ${(TREE_SPEC.bytes / 1e6).toFixed(0)} MB (sizes 250 B–120 KB; half text-like, half random)`,
+    `ratios    cairn time / buildah time: below 1 means cairn is faster`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Runs every case, prints the report, cleans the temp dir; returns the exit code (1 when a case crashed). */
+async function main() {
+  const started = performance.now();
+  need('hyperfine');
+  need('buildah');
+  const debian = debianTar(cacheDir);
+  const tree = benchTree(cacheDir);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
+  log(`temp dir ${tmp}`);
+  let cairn;
+  let buildah;
+  let crashed = false;
+  const goals = [];
+  try {
+    buildah = buildahTool(path.join(tmp, 'buildah'));
+    cairn = cairnTool(repo, path.join(tmp, 'cairn'));
+    const ctx = { cairn, buildah, tree, debianTar: debian, tmp, repo };
+    const base = importBase(ctx);
+    printHeader({ buildah, base, debian, tree });
+    printSection(base);
+    for (const c of CASES) {
+      try {
+        const res = c.fn(ctx);
+        printSection(res);
+        goals.push(...(res.goals ?? []));
+      } catch (err) {
+        if (err.interrupted) throw err;
+        crashed = true;
+        log(`case ${c.name} crashed: ${err.stack ?? err}`);
+        process.stdout.write(`\n■ ${c.name}: ERROR\n  ${String(err.message).split('\n').join('\n  ')}\n`);
+        goals.push(...c.goals.map((goal) => ({ goal, error: true })));
+      }
+    }
+    printSummary(goals);
+    process.stdout.write(`\n  total bench time ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  } finally {
+    log('cleaning up…');
+    for (const t of [cairn, buildah]) {
+      try {
+        t?.teardown();
+      } catch (err) {
+        log(`teardown of ${t.name} failed: ${err.message}`);
+      }
+    }
+    unmountUnder(tmp);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return crashed ? 1 : 0;
+}
+
+process.on('SIGINT', () => log('interrupted, cleaning up…'));
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    log(`bench crashed: ${err.stack ?? err}`);
+    process.exit(err.interrupted ? 130 : 1);
+  },
+);
