@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit } from '../kit/cli.js';
 import { debianRootfs } from '../kit/debian.js';
 import { tinyRootfsTar } from '../kit/tiny.js';
-import { cleanupValidated, removeTree, requirePeers, skopeoInspect, tempDir, treeListing, validateOci, type Validated } from '../kit/peers.js';
+import { cleanupValidated, removeTree, requirePeers, skopeoInspect, tempDir, validateOci, type Validated } from '../kit/peers.js';
 
 const EPOCH = '1700000000';
 
@@ -18,7 +18,8 @@ interface Build {
   ociArchive: string;
   dockerArchive: string;
   layout: string;
-  v: Validated;
+  /** umoci's unpack of the first build (the second is byte-identical, or the tests above fail). */
+  v?: Validated;
 }
 
 const builds: Build[] = [];
@@ -65,7 +66,7 @@ function build(deb: string, n: number): Build {
   k.ok(['push', 'localhost/repro:1', `oci-archive:${ociArchive}:repro`], { env });
   k.ok(['push', 'localhost/repro:1', `docker-archive:${dockerArchive}:localhost/repro:1`], { env });
   k.ok(['push', 'localhost/repro:1', `oci:${layout}:repro`], { env });
-  return { k, work, id, ociArchive, dockerArchive, layout, v: validateOci(layout, 'repro') };
+  return { k, work, id, ociArchive, dockerArchive, layout, v: n === 1 ? validateOci(layout, 'repro') : undefined };
 }
 
 beforeAll(async () => {
@@ -88,9 +89,9 @@ describe('two separate builds with SOURCE_DATE_EPOCH', () => {
     const [a, b] = builds;
     expect(a.id).toMatch(/^[0-9a-f]{64}$/);
     expect(b.id).toBe(a.id);
-    expect(b.v.manifest).toEqual(a.v.manifest);
-    expect(a.v.manifest.layers).toHaveLength(3);
-    expect(a.v.config.created).toBe(new Date(Number(EPOCH) * 1000).toISOString().replace('.000Z', 'Z'));
+    expect(skopeoInspect(`oci:${b.layout}:repro`, '--raw')).toEqual(a.v!.manifest);
+    expect(a.v!.manifest.layers).toHaveLength(3);
+    expect(a.v!.config.created).toBe(new Date(Number(EPOCH) * 1000).toISOString().replace('.000Z', 'Z'));
   });
 
   it('give byte-identical oci-archive and docker-archive files', async () => {
@@ -104,17 +105,17 @@ describe('two separate builds with SOURCE_DATE_EPOCH', () => {
     const digests = [a, b].flatMap((x) => [
       skopeoInspect(`oci-archive:${x.ociArchive}:repro`, '--raw').config.digest,
       skopeoInspect(`docker-archive:${x.dockerArchive}`, '--raw').config.digest,
-      x.v.configDigest,
+      skopeoInspect(`oci:${x.layout}:repro`, '--raw').config.digest,
     ]);
     expect(new Set(digests)).toEqual(new Set([`sha256:${a.id}`]));
   });
 
-  it('unpack with umoci to the same tree, file times clamped to the epoch', () => {
-    const [a, b] = builds;
-    expect(treeListing(b.v.rootfs)).toEqual(treeListing(a.v.rootfs));
-    const appConf = path.join(a.v.rootfs, 'srv/app/app.conf');
-    expect(statSync(appConf).mtimeMs / 1000).toBe(Number(EPOCH));
-    expect(statSync(path.join(a.v.rootfs, 'srv/app/conf.d/extra.conf')).mtimeMs / 1000).toBe(1_600_000_000);
+  it('unpack with umoci with file times clamped to the epoch (older ones kept)', () => {
+    const r = builds[0].v!.rootfs;
+    expect(statSync(path.join(r, 'srv/app/app.conf')).mtimeMs / 1000).toBe(Number(EPOCH));
+    expect(statSync(path.join(r, 'srv/app/conf.d/extra.conf')).mtimeMs / 1000).toBe(1_600_000_000);
+    expect(statSync(path.join(r, 'etc/motd')).mtimeMs / 1000).toBe(Number(EPOCH));
+    expect(statSync(path.join(r, 'srv/app/app.conf')).uid).toBe(3000);
   });
 });
 
