@@ -47,6 +47,13 @@ function version(cmd, args) {
   }
 }
 
+/** The 1-minute load average against the core count, with a warning when the machine is busy. */
+function loadLine() {
+  const l = os.loadavg()[0];
+  const n = os.cpus().length;
+  return `1-min load average ${l.toFixed(2)} on ${n} cores${l > n * 0.75 ? ' (BUSY: other processes are competing; expect noisy times, compare the ratios)' : ''}`;
+}
+
 /** Prints the report's header: machine, tools, workload, storage drivers. */
 function printHeader({ buildah, base, debian, tree }) {
   const lines = [
@@ -57,6 +64,7 @@ function printHeader({ buildah, base, debian, tree }) {
     `storage   buildah: ${buildah.driver}${buildah.fallback ? ' (FALLBACK: overlay did not work here, so buildah uses vfs)' : ''} in its own graphroot; cairn: ${base.cairnDriver} driver, own --root`,
     `base      ${path.relative(repo, debian)}: mmdebstrap --variant=minbase bookworm, ${(statSync(debian).size / 1e6).toFixed(1)} MB tar`,
     `tree      ${path.relative(repo, tree)}: ${TREE_SPEC.files.toLocaleString('en')} files in ${TREE_SPEC.dirs} dirs, ${(TREE_SPEC.bytes / 1e6).toFixed(0)} MB (sizes 250 B–120 KB; half text-like, half random)`,
+    `load      ${loadLine()}`,
     `ratios    cairn time / buildah time: below 1 means cairn is faster`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
@@ -96,7 +104,7 @@ async function main() {
       }
     }
     printSummary(goals);
-    process.stdout.write(`\n  total bench time ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    process.stdout.write(`\n  total bench time ${((performance.now() - started) / 1000).toFixed(0)} s; at the end: ${loadLine()}\n`);
   } finally {
     log('cleaning up…');
     for (const t of [cairn, buildah]) {

@@ -29,6 +29,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   build: () => import('./verbs/build.js'),
   'copy-image': () => import('./verbs/copy-image.js'),
   gc: () => import('./verbs/gc.js'),
+  'install-alias': () => import('./verbs/install-alias.js'),
 };
 
 const VERSION = '0.1.0';

@@ -7,7 +7,7 @@ import { BASE } from './base.mjs';
 
 /**
  * One container per tool from the base image, then hyperfine of `cairn run CTR true` and
- * `buildah run --isolation chroot CTR true`. Goal: cairn ≤ 0.6× buildah.
+ * `buildah run --isolation chroot CTR true`, and `node -e 0` for scale. Goal: cairn ≤ 0.6× buildah.
  */
 export function runCase({ cairn, buildah, tmp }) {
   const cc = cairn.run(['from', '--name', 'bench-run', BASE]);
@@ -23,7 +23,8 @@ export function runCase({ cairn, buildah, tmp }) {
   const r = ratio(c.mean, b.mean);
   return {
     title: 'run CTR true (hyperfine: warm-up 2, 10 runs, mean ± σ)',
-    rows: [{ what: 'cairn run CTR true  vs  buildah run --isolation chroot CTR true', cairn: c.mean, buildah: b.mean, sd: { cairn: c.stddev, buildah: b.stddev } },
+    rows: [
+      { what: 'cairn run CTR true  vs  buildah run --isolation chroot CTR true', cairn: c.mean, buildah: b.mean, sd: { cairn: c.stddev, buildah: b.stddev } },
       { what: 'for scale: node -e 0 (Node.js start-up, the floor under every cairn verb)', other: n.mean, sd: { other: n.stddev } },
     ],
     goals: [{ goal: 'run CTR true: cairn ≤ 0.6× buildah', measured: r, kind: 'ratio', target: 0.6, pass: r !== undefined && r <= 0.6 }],
