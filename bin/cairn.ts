@@ -106,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
 async function entry(argv: string[]): Promise<number> {
   if (process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) {
     const { reexecInNamespace } = await import('../dsl/sandbox/pause.js');
+    attachLogger({ quiet: false });
     return reexecInNamespace([process.argv[1], ...argv]);
   }
   return main(argv);

@@ -70,7 +70,14 @@ async function copyEntry(src: string, dst: string, st: Stats, o: CopyOptions, li
   }
   await lim.run(async () => {
     const owner = o.owner ?? { uid: 0, gid: 0 };
-    if (process.getuid?.() === 0) await fsp.lchown(dst, owner.uid, owner.gid);
+    if (process.getuid?.() === 0) {
+      await fsp.lchown(dst, owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EINVAL') throw err;
+        throw new BadInputError(`cannot give ${path.basename(dst)} the owner ${owner.uid}:${owner.gid}: that id is not mapped in your user namespace`, {
+          hint: 'add subordinate id ranges for your user to /etc/subuid and /etc/subgid, then run `pkill -u $USER -x sleep` so cairn maps them',
+        });
+      });
+    }
     if (!st.isSymbolicLink()) {
       await fsp.chmod(dst, o.mode ?? st.mode & 0o7777);
       await fsp.utimes(dst, st.atime, st.mtime);

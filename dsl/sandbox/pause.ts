@@ -50,11 +50,11 @@ export function mappingFlags(): { flags: string[]; full: boolean } {
   return { flags: ['--map-root-user'], full: false };
 }
 
-/** The pause process of this user when it is alive and still the one recorded: its PID. */
+/** The pause process of this user when it is alive and still the one recorded (its mount namespace, which a zombie has no more): its PID. */
 export function livePause(dir = runtimeDir()): number | undefined {
   try {
     const [pid, ns] = readFileSync(path.join(dir, 'pause.pid'), 'utf8').trim().split(' ');
-    if (readlinkSync(`/proc/${pid}/ns/user`) === ns) return Number(pid);
+    if (readlinkSync(`/proc/${pid}/ns/mnt`) === ns) return Number(pid);
   } catch {
     /* none, or gone */
   }
@@ -75,7 +75,7 @@ export function ensurePause(): number {
   const script = `
     d=$0
     exec 9>"$d/pause.lock"; flock 9
-    if read -r pid ns 2>/dev/null < "$d/pause.pid" && [ "$(readlink /proc/$pid/ns/user 2>/dev/null)" = "$ns" ]; then exit 0; fi
+    if read -r pid ns 2>/dev/null < "$d/pause.pid" && [ "$(readlink /proc/$pid/ns/mnt 2>/dev/null)" = "$ns" ]; then exit 0; fi
     "$@" 9>&- </dev/null >/dev/null 2>"$d/pause.err" &
     pid=$!
     self=$(readlink /proc/self/ns/user)
@@ -83,7 +83,7 @@ export function ensurePause(): number {
     while [ $i -lt 1000 ]; do
       ns=$(readlink /proc/$pid/ns/user 2>/dev/null) || { cat "$d/pause.err" >&2; exit 1; }
       if [ "$ns" != "$self" ] && [ -n "$(cat /proc/$pid/uid_map)" ] && [ "$(cat /proc/$pid/comm)" = sleep ]; then
-        echo "$pid $ns" > "$d/pause.pid.tmp" && mv "$d/pause.pid.tmp" "$d/pause.pid" && exit 0
+        echo "$pid $(readlink /proc/$pid/ns/mnt)" > "$d/pause.pid.tmp" && mv "$d/pause.pid.tmp" "$d/pause.pid" && exit 0
       fi
       i=$((i+1)); sleep 0.005
     done
@@ -112,7 +112,7 @@ export function ensurePause(): number {
 export function reexecInNamespace(argv: string[]): Promise<number> {
   const pid = ensurePause();
   const env = { ...process.env, CAIRN_USERNS: String(pid), CAIRN_ROOTLESS_UID: String(process.getuid!()) };
-  const child = spawn('nsenter', ['-t', String(pid), '-U', '-m', `--wd=${process.cwd()}`, process.execPath, ...argv], { stdio: 'inherit', env });
+  const child = spawn('nsenter', ['-t', String(pid), '-U', '-m', '--preserve-credentials', `--wd=${process.cwd()}`, process.execPath, ...argv], { stdio: 'inherit', env });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
   return new Promise((resolve) => {
     child.on('error', (e) => {

@@ -87,7 +87,7 @@ describe('three checkpoints', () => {
   });
 
   it('hold each change in its own layer, the replaced directory as an opaque whiteout', () => {
-    const [, l1, l2, l3] = layered.manifest.layers.map((l: { digest: string }) => layerMembers(blobPath(layeredDir, l.digest)));
+    const [, l1, l2, l3]: string[][] = layered.manifest.layers.map((l: { digest: string }) => layerMembers(blobPath(layeredDir, l.digest)));
     expect(l1).toEqual(expect.arrayContaining(['data/added', 'opt/dir/a', 'opt/dir/sub/c', 'opt/dir/link']));
     expect(l1.some((n) => n.includes('.wh.'))).toBe(false);
     expect(l2).toEqual(expect.arrayContaining(['data/.wh.added', 'data/second', 'bin/.wh.sleep']));
