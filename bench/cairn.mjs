@@ -1,5 +1,5 @@
 // cairn's CLI (the compiled dist/bin/cairn.js) on a private --root under the bench's temp dir.
-import { existsSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { log } from './log.mjs';
 import { sh, shq, timed } from './sh.mjs';
@@ -15,9 +15,23 @@ export function cairnBin(repo) {
   return bin;
 }
 
-/** A cairn CLI with root as its store: { root, bin, run, time, shell, argv, teardown }. */
-export function cairnTool(repo, root) {
-  const bin = cairnBin(repo);
+/**
+ * Copies the repo's compiled dist/ (with package.json, and node_modules linked) to dir and returns the
+ * copy's cairn.js, so a rebuild of the working tree during the bench cannot change or break the cairn it measures.
+ */
+export function snapshotCairn(repo, dir) {
+  const src = cairnBin(repo);
+  mkdirSync(dir, { recursive: true });
+  cpSync(path.join(repo, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  copyFileSync(path.join(repo, 'package.json'), path.join(dir, 'package.json'));
+  symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+  const bin = path.join(dir, path.relative(repo, src));
+  sh(process.execPath, [bin, '--help']);
+  return bin;
+}
+
+/** A cairn CLI running bin (a dist/bin/cairn.js) with root as its store: { root, bin, run, time, shell, argv, teardown }. */
+export function cairnTool(bin, root) {
   const env = { ...process.env };
   delete env.CAIRN_ROOT;
   delete env.STORAGE_DRIVER;

@@ -17,7 +17,12 @@ export function hyperfine(name, command, { prepare, env, tmpDir, runs = HYPERFIN
   if (prepare) args.push('--prepare', prepare);
   args.push(command);
   const r = spawnSync('hyperfine', args, { env: env ?? process.env, stdio: ['ignore', 2, 2] });
-  if (r.status !== 0) throw new Error(`hyperfine failed (exit ${r.status}): hyperfine ${args.map(shq).join(' ')}`);
+  if (r.status !== 0) {
+    // Show why: one more prepare + run with its output captured.
+    const again = spawnSync('sh', ['-c', `${prepare ?? 'true'}; ${command}`], { env: env ?? process.env, encoding: 'utf8' });
+    const why = `${again.stderr ?? ''}`.trim().split('\n').slice(-10).join('\n');
+    throw new Error(`hyperfine failed (exit ${r.status}): hyperfine ${args.map(shq).join(' ')}\nre-run once: exit ${again.status}${why ? `, stderr:\n${why}` : ''}`);
+  }
   const res = JSON.parse(readFileSync(json, 'utf8')).results[0];
   return { mean: res.mean, stddev: res.stddev, median: res.median, min: res.min, max: res.max };
 }

@@ -54,6 +54,7 @@ function measured(g) {
 
 /** A goal's target as text. */
 function target(g) {
+  if (g.error) return '—';
   if (g.kind === 'ratio') return `≤ ${fmtRatio(g.target)}`;
   if (g.kind === 'time') return `≤ ${fmtTime(g.target)}`;
   return `< ${g.target} ${g.kind}`;

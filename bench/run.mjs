@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildahTool } from './buildah.mjs';
-import { cairnTool } from './cairn.mjs';
+import { cairnTool, snapshotCairn } from './cairn.mjs';
 import { debianTar } from './debian.mjs';
 import { log } from './log.mjs';
 import { unmountUnder } from './mounts.mjs';
@@ -61,6 +61,7 @@ function printHeader({ buildah, base, debian, tree }) {
     '',
     `machine   ${os.cpus().length} cores, Linux ${os.release()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`,
     `tools     ${version('buildah', ['--version'])}; ${version('hyperfine', ['--version'])}`,
+    `cairn     ${path.relative(repo, path.join(repo, 'dist'))}/ as compiled when the bench started (copied, so concurrent rebuilds do not interfere)`,
     `storage   buildah: ${buildah.driver}${buildah.fallback ? ' (FALLBACK: overlay did not work here, so buildah uses vfs)' : ''} in its own graphroot; cairn: ${base.cairnDriver} driver, own --root`,
     `base      ${path.relative(repo, debian)}: mmdebstrap --variant=minbase bookworm, ${(statSync(debian).size / 1e6).toFixed(1)} MB tar`,
     `tree      ${path.relative(repo, tree)}: ${TREE_SPEC.files.toLocaleString('en')} files in ${TREE_SPEC.dirs} dirs, ${(TREE_SPEC.bytes / 1e6).toFixed(0)} MB (sizes 250 B–120 KB; half text-like, half random)`,
@@ -85,7 +86,7 @@ async function main() {
   const goals = [];
   try {
     buildah = buildahTool(path.join(tmp, 'buildah'));
-    cairn = cairnTool(repo, path.join(tmp, 'cairn'));
+    cairn = cairnTool(snapshotCairn(repo, path.join(tmp, 'app')), path.join(tmp, 'cairn'));
     const ctx = { cairn, buildah, tree, debianTar: debian, tmp, repo };
     const base = importBase(ctx);
     printHeader({ buildah, base, debian, tree });

@@ -1,31 +1,23 @@
 import { container } from '../../dsl/api.js';
 import { parseEpoch } from '../../dsl/timestamp.js';
-import { UsageError } from '../../dsl/errors.js';
-import type { Compression } from '../../dsl/layer/compress.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 
 /** `cairn commit`: write an image from a container. */
 export const spec: VerbSpec = {
   name: 'commit',
-  usage: 'commit [--squash] [--rm] [--timestamp EPOCH] [--compression-format gzip|zstd|none] CTR [IMAGE]',
+  usage: 'commit [--squash] [--rm] [--timestamp EPOCH] CTR [IMAGE]',
   summary: 'Write an image from the base layers, the checkpoints and the pending changes (sealed first), and print its ID.',
   example: 'SOURCE_DATE_EPOCH=0 cairn commit --rm web localhost/web:1.0',
   flags: {
     squash: { kind: 'bool', help: 'one layer holding the whole tree, base included' },
     rm: { kind: 'bool', help: 'remove the container after committing' },
     timestamp: { kind: 'string', help: 'clamp file and history times to EPOCH seconds (reproducible; default $SOURCE_DATE_EPOCH)', arg: 'EPOCH' },
-    'compression-format': { kind: 'string', help: 'compression of the new layers: gzip (default), zstd or none', arg: 'FMT' },
     format: { kind: 'string', alias: ['-f'], help: 'accepted for buildah compatibility: oci', arg: 'oci' },
   },
   min: 1,
   max: 2,
 };
-
-function compressionFlag(v: string | undefined): Compression | undefined {
-  if (v === undefined || v === 'gzip' || v === 'zstd' || v === 'none') return v;
-  throw new UsageError('--compression-format must be gzip, zstd or none');
-}
 
 /** Commits and prints the image ID. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
@@ -35,7 +27,6 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
     names: p.args[1] ? [p.args[1]] : [],
     squash: bool(p, 'squash'),
     timestamp: ts === undefined ? undefined : parseEpoch(ts),
-    compression: compressionFlag(str(p, 'compression-format')),
   });
   if (bool(p, 'rm')) await c.remove();
   out(img.id);

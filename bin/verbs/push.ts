@@ -1,14 +1,16 @@
 import { image } from '../../dsl/api.js';
-import type { Parsed, VerbSpec } from '../args.js';
+import { str, type Parsed, type VerbSpec } from '../args.js';
+import { UsageError } from '../../dsl/errors.js';
 import type { VerbContext } from '../verb.js';
 
 /** `cairn push`: write a stored image to a transport. */
 export const spec: VerbSpec = {
   name: 'push',
-  usage: 'push IMAGE DEST',
+  usage: 'push [--compression-format gzip|zstd|none] IMAGE DEST',
   summary: 'Write a stored image to DEST: oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:NAME:TAG].',
   example: 'cairn push web oci-archive:web.tar:latest',
   flags: {
+    'compression-format': { kind: 'string', help: 'layer compression: gzip (default), zstd or none', arg: 'FMT' },
     'tls-verify': { kind: 'string', help: 'for registries: verify TLS (true/false)', arg: 'BOOL' },
   },
   min: 2,
@@ -17,5 +19,7 @@ export const spec: VerbSpec = {
 
 /** Pushes. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  await (await image(p.args[0], { root: ctx.root })).push(p.args[1]);
+  const fmt = str(p, 'compression-format');
+  if (fmt !== undefined && fmt !== 'gzip' && fmt !== 'zstd' && fmt !== 'none') throw new UsageError('--compression-format must be gzip, zstd or none');
+  await (await image(p.args[0], { root: ctx.root })).push(p.args[1], { compression: fmt });
 }

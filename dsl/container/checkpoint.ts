@@ -1,6 +1,9 @@
 import { BadInputError } from '../errors.js';
 import type { Change } from '../layer/entry.js';
-import type { Compression } from '../layer/compress.js';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { WrittenLayer } from '../layer/writelayer.js';
+import { readJson, writeJsonAtomic } from '../store/atomic.js';
 import type { CheckpointRecord, ContainerRecord } from '../store/containers.js';
 import type { Store } from '../store/store.js';
 import { buildTimestamp, isoDate } from '../timestamp.js';
@@ -10,7 +13,6 @@ import type { Driver } from './driver.js';
 export interface CheckpointOptions {
   message?: string;
   timestamp?: number;
-  compression?: Compression;
 }
 
 /** The created_by text of the verbs applied since the last checkpoint. */
@@ -18,15 +20,43 @@ export function pendingCreatedBy(rec: ContainerRecord): string {
   return rec.pending.length ? rec.pending.join(' && ') : 'cairn checkpoint';
 }
 
+/** The journal of a seal in progress: the checkpoint about to be recorded and the layer it seals. */
+interface SealJournal {
+  checkpoint: CheckpointRecord;
+  layer: WrittenLayer;
+}
+
+function journalFile(store: Store, rec: ContainerRecord): string {
+  return path.join(store.paths.container(rec.id), 'seal.json');
+}
+
+/** Finishes a journaled seal: tree afresh on the layer, checkpoint recorded, journal gone. Idempotent. */
+async function completeSeal(store: Store, rec: ContainerRecord, driver: Driver, j: SealJournal): Promise<void> {
+  await driver.afterSeal(store, rec, j.layer, { timestamp: j.checkpoint.timestamp });
+  if (rec.checkpoints.at(-1)?.diffID !== j.checkpoint.diffID || rec.pending.length) {
+    rec.checkpoints.push(j.checkpoint);
+    rec.pending = [];
+    await store.containers.save(rec);
+  }
+  await fsp.rm(journalFile(store, rec), { force: true });
+}
+
+/** Finishes a seal that a killed verb left half-done (called before any verb touches the container). */
+export async function recoverSeal(store: Store, rec: ContainerRecord, driver: Driver): Promise<void> {
+  const j = await readJson<SealJournal>(journalFile(store, rec));
+  if (j) await completeSeal(store, rec, driver, j);
+}
+
 /**
  * Seals pending changes into a new layer on top of rec (the caller holds the container lock), saves the
  * record and returns the checkpoint. With nothing pending, an empty layer is still sealed so that the
- * user's explicit layer boundary is kept.
+ * user's explicit layer boundary is kept. Killed at any point, the container keeps its changes: before the
+ * journal is written they are still pending, after it recoverSeal finishes the job.
  */
 export async function sealCheckpoint(store: Store, rec: ContainerRecord, driver: Driver, opts: CheckpointOptions = {}): Promise<CheckpointRecord> {
   const ts = buildTimestamp(opts.timestamp);
-  const { layer, finish } = await driver.seal(store, rec, { compression: opts.compression ?? 'gzip', timestamp: ts });
-  const cp: CheckpointRecord = {
+  const layer = await driver.seal(store, rec, { timestamp: ts });
+  const checkpoint: CheckpointRecord = {
     diffID: layer.diffID,
     digest: layer.digest,
     size: layer.size,
@@ -36,12 +66,10 @@ export async function sealCheckpoint(store: Store, rec: ContainerRecord, driver:
     created: isoDate(ts),
     ...(ts !== undefined ? { timestamp: ts } : {}),
   };
-  rec.checkpoints.push(cp);
-  rec.pending = [];
-  await store.containers.save(rec);
-  await finish();
+  await writeJsonAtomic(journalFile(store, rec), { checkpoint, layer } satisfies SealJournal);
+  await completeSeal(store, rec, driver, { checkpoint, layer });
   if (rec.mounted) await driver.mount(store, rec);
-  return cp;
+  return checkpoint;
 }
 
 /** Throws away pending changes, or with `to` also every checkpoint after the to-th (1-based; 0 = back to the base image). */

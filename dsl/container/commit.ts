@@ -1,5 +1,6 @@
-import { compressionOfMediaType, compressor, decompress, type Compression } from '../layer/compress.js';
+import { pipeline } from 'node:stream/promises';
 import { scanTree, scanUpper } from '../layer/scan.js';
+import { HashCounter, nullSink } from '../store/blobs.js';
 import { packEntries } from '../layer/tarwriter.js';
 import { writeLayer, type WrittenLayer } from '../layer/writelayer.js';
 import { normalizeName } from '../image/reference.js';
@@ -20,7 +21,6 @@ export interface CommitOptions {
   squash?: boolean;
   /** Clamp times to this epoch (else $SOURCE_DATE_EPOCH) for a reproducible image. */
   timestamp?: number;
-  compression?: Compression;
 }
 
 function toRef(l: WrittenLayer): LayerRef {
@@ -28,19 +28,17 @@ function toRef(l: WrittenLayer): LayerRef {
 }
 
 /**
- * A checkpoint's layer re-packed with its times clamped to ts, unless it was sealed that way: from its
- * extracted tree, which is in overlayfs form like the upper dir it was sealed from.
+ * A checkpoint's layer with its times clamped to ts, unless it was sealed that way: the same tree packed
+ * again (it is in overlayfs form, like the upper dir it was sealed from), recorded as a packed layer.
  */
-async function reproducible(store: Store, cp: CheckpointRecord, ts: number | undefined, comp: Compression): Promise<LayerRef> {
+async function reproducible(store: Store, cp: CheckpointRecord, ts: number | undefined): Promise<LayerRef> {
   if (ts === undefined || cp.timestamp === ts) return cp;
   const dir = await store.layers.ensure(cp);
-  return toRef(await writeLayer(packEntries(await scanUpper(dir, store.flavor), { timestamp: ts }), store.blobs, comp));
-}
-
-/** The layer in compression comp: as it is when it already is, else recompressed (same diffID). */
-async function inCompression(store: Store, l: LayerRef, comp: Compression): Promise<LayerRef> {
-  if (compressionOfMediaType(l.mediaType) === comp) return l;
-  return toRef(await writeLayer(decompress(store.blobs.open(l.digest)), store.blobs, comp));
+  const hc = new HashCounter();
+  await pipeline(packEntries(await scanUpper(dir, store.flavor), { timestamp: ts }), hc, nullSink());
+  const diffID = hc.digest();
+  await store.layers.recordPacked(diffID, { dir: cp.diffID, size: hc.size, timestamp: ts });
+  return { diffID, digest: diffID, size: hc.size, mediaType: MediaType.layerTar };
 }
 
 /** Writes config and manifest of an image to the store and records it under names. */
@@ -64,18 +62,16 @@ export async function recordImage(store: Store, config: ImageConfig, layers: Lay
  */
 export async function commitContainer(store: Store, rec: ContainerRecord, driver: Driver, opts: CommitOptions = {}): Promise<ImageRecord> {
   const ts = buildTimestamp(opts.timestamp);
-  const comp = opts.compression ?? 'gzip';
-  compressor(comp).destroy();
   const created = isoDate(ts);
-  const configOnly = rec.pending.length > 0 && !(await driver.dirty(store, rec));
-  const configChange = configOnly ? pendingCreatedBy(rec) : undefined;
-  if (await driver.dirty(store, rec)) await sealCheckpoint(store, rec, driver, { message: '', timestamp: ts, compression: comp });
+  const dirty = await driver.dirty(store, rec);
+  const configChange = rec.pending.length > 0 && !dirty ? pendingCreatedBy(rec) : undefined;
+  if (dirty) await sealCheckpoint(store, rec, driver, { message: '', timestamp: ts });
   let layers: LayerRef[];
   let history: History[];
   if (opts.squash) {
     const root = await driver.mount(store, rec);
     try {
-      layers = [toRef(await writeLayer(packEntries(await scanTree(root), { timestamp: ts }), store.blobs, comp))];
+      layers = [toRef(await writeLayer(packEntries(await scanTree(root), { timestamp: ts }), store.blobs, 'none'))];
     } finally {
       if (!rec.mounted) await driver.unmount(store, rec);
     }
@@ -84,7 +80,7 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
     layers = [...rec.baseLayers];
     history = [...rec.baseHistory];
     for (const cp of rec.checkpoints) {
-      layers.push(await inCompression(store, await reproducible(store, cp, ts, comp), comp));
+      layers.push(await reproducible(store, cp, ts));
       const h: History = { created: ts === undefined ? cp.created : created, created_by: cp.createdBy };
       if (cp.message) h.comment = cp.message;
       history.push(h);

@@ -7,26 +7,25 @@ import { layerStack, type Driver } from './driver.js';
 
 /** The layer modules this driver needs, loaded on first use (they are heavy for a CLI's start-up). */
 async function lib() {
-  const [compress, extract, scan, tarwriter, writelayer] = await Promise.all([
-    import('../layer/compress.js'), import('../layer/extract.js'), import('../layer/scan.js'),
-    import('../layer/tarwriter.js'), import('../layer/writelayer.js'),
+  const [extract, scan, tarwriter, writelayer] = await Promise.all([
+    import('../layer/extract.js'), import('../layer/scan.js'), import('../layer/tarwriter.js'), import('../layer/writelayer.js'),
   ]);
-  return { ...compress, ...extract, ...scan, ...tarwriter, ...writelayer };
+  return { ...extract, ...scan, ...tarwriter, ...writelayer };
 }
 
 function dirs(store: Store, rec: ContainerRecord) {
   const base = store.paths.container(rec.id);
-  return { rootfs: path.join(base, 'rootfs'), snapshot: path.join(base, 'snapshot.json') };
+  return { rootfs: path.join(base, 'rootfs'), snapshot: path.join(base, 'snapshot.json'), next: path.join(base, 'snapshot.next.json') };
 }
 
 /** Rebuilds the container's tree from its layer stack and records a snapshot of it. */
 async function rebuild(store: Store, rec: ContainerRecord): Promise<void> {
   const d = dirs(store, rec);
-  const { extractLayer, decompress, saveSnapshot, snapshotTree } = await lib();
+  const { extractLayer, saveSnapshot, snapshotTree } = await lib();
   await fsp.rm(d.rootfs, { recursive: true, force: true });
   await fsp.mkdir(d.rootfs, { recursive: true, mode: 0o755 });
   for (const l of layerStack(rec)) {
-    await extractLayer(decompress(store.blobs.open(l.digest)), d.rootfs, { whiteouts: 'apply', devices: isPrivileged() });
+    await extractLayer(await store.layers.openTar(l), d.rootfs, { whiteouts: 'apply', devices: isPrivileged() });
   }
   await saveSnapshot(d.snapshot, await snapshotTree(d.rootfs));
 }
@@ -55,9 +54,16 @@ export const copyDriver: Driver = {
     const d = dirs(store, rec);
     const { scanTreeDiff, loadSnapshot, packEntries, writeLayer, snapshotTree, saveSnapshot } = await lib();
     const { entries } = await scanTreeDiff(d.rootfs, await loadSnapshot(d.snapshot));
-    const layer = await writeLayer(packEntries(entries, { timestamp: opts.timestamp }), store.blobs, opts.compression);
-    const after = await snapshotTree(d.rootfs);
-    return { layer, finish: () => saveSnapshot(d.snapshot, after) };
+    const layer = await writeLayer(packEntries(entries, { timestamp: opts.timestamp }), store.blobs, 'none');
+    await saveSnapshot(d.next, await snapshotTree(d.rootfs));
+    return layer;
+  },
+
+  async afterSeal(store, rec) {
+    const d = dirs(store, rec);
+    await fsp.rename(d.next, d.snapshot).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
   },
 
   discard: rebuild,

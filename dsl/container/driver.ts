@@ -1,12 +1,10 @@
 import type { Change } from '../layer/entry.js';
 import type { WrittenLayer } from '../layer/writelayer.js';
-import type { Compression } from '../layer/compress.js';
 import type { ContainerRecord, LayerRef } from '../store/containers.js';
 import type { Store } from '../store/store.js';
 
 /** Options for sealing pending changes into a layer. */
 export interface SealOptions {
-  compression: Compression;
   timestamp?: number;
 }
 
@@ -23,10 +21,15 @@ export interface Driver {
   /** True when anything is pending in the tree. */
   dirty(store: Store, rec: ContainerRecord): Promise<boolean>;
   /**
-   * Writes pending changes as a layer blob. The caller records the checkpoint, then calls finish() to make
-   * the tree start afresh on top of it: killed between the two, the changes are still there, never lost.
+   * Turns pending changes into an uncompressed layer (a blob, or a tree the tar is packed from again when
+   * needed) without yet changing the container: the caller journals the checkpoint, then calls afterSeal.
    */
-  seal(store: Store, rec: ContainerRecord, opts: SealOptions): Promise<{ layer: WrittenLayer; finish(): Promise<void> }>;
+  seal(store: Store, rec: ContainerRecord, opts: SealOptions): Promise<WrittenLayer>;
+  /**
+   * Makes the container's tree start afresh on top of a sealed layer. Idempotent, so that a journaled seal
+   * interrupted at any point can be finished later with the same call.
+   */
+  afterSeal(store: Store, rec: ContainerRecord, layer: WrittenLayer, opts: SealOptions): Promise<void>;
   /** Drops pending changes (and rebuilds the tree for rec's layer stack). */
   discard(store: Store, rec: ContainerRecord): Promise<void>;
   /** Removes every file of the container's tree. */

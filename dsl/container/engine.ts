@@ -8,6 +8,7 @@ import { checkContainerName, type ContainerRecord } from '../store/containers.js
 import type { Store } from '../store/store.js';
 import { chooseDriver, driverFor } from './drivers.js';
 import type { Driver } from './driver.js';
+import { recoverSeal } from './checkpoint.js';
 
 /** The lock name of a container. */
 export function containerLock(id: string): string {
@@ -77,6 +78,8 @@ export async function withContainer<T>(
   const found = await store.containers.require(nameOrId);
   return store.locked([{ name: containerLock(found.id) }], async () => {
     const rec = await store.containers.reload(found.id);
-    return fn(rec, driverFor(rec.driver));
+    const driver = driverFor(rec.driver);
+    await recoverSeal(store, rec, driver);
+    return fn(rec, driver);
   });
 }

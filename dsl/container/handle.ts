@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { step } from '../events.js';
 import { BadInputError, CairnError } from '../errors.js';
@@ -115,7 +116,10 @@ export class Container {
             sourceRoot, contained: sourceRoot !== undefined,
           });
           const flags = [opts.chown && `--chown=${opts.chown}`, opts.chmod !== undefined && `--chmod=${opts.chmod.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
-          rec.pending.push(`COPY ${[...flags, ...sources, dest].join(' ')}`);
+          // Host paths stay out of the image: an absolute source is named by its last component only, so the
+          // same build in two checkouts gives the same history (and image ID).
+          const named = opts.from ? sources : sources.map((x) => (x.startsWith('/') ? path.basename(x) || '/' : x));
+          rec.pending.push(`COPY ${[...flags, ...named, dest].join(' ')}`);
           await this.store.containers.save(rec);
         }),
       );

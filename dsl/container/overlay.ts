@@ -1,6 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { isMountPoint, runTool, unmount } from '../sandbox/mounts.js';
+import { HashCounter, nullSink } from '../store/blobs.js';
+import { MediaType } from '../image/types.js';
+import { lstatOrUndefined } from '../fsutil.js';
 import type { ContainerRecord } from '../store/containers.js';
 import type { Store } from '../store/store.js';
 import { layerStack, type Driver, type SealOptions } from './driver.js';
@@ -16,6 +20,10 @@ async function lowers(store: Store, rec: ContainerRecord): Promise<string[]> {
   if (stack.length === 0) return [path.relative(store.paths.layers, await store.layers.empty())];
   for (const l of stack) await store.layers.ensure(l);
   return stack.map((l) => path.relative(store.paths.layers, store.layers.dir(l.diffID))).reverse();
+}
+
+async function exists(p: string): Promise<boolean> {
+  return (await lstatOrUndefined(p)) !== undefined;
 }
 
 async function freshDir(dir: string): Promise<void> {
@@ -60,24 +68,38 @@ export const overlayDriver: Driver = {
   },
 
   async dirty(store, rec) {
-    if ((await fsp.readdir(dirs(store, rec).upper).catch(() => [])).length === 0) return false;
+    const upper = dirs(store, rec).upper;
+    // Anything but a directory in the upper dir is a change; directories alone may be copied-up parents.
+    const walk = async (dir: string): Promise<boolean | undefined> => {
+      for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (!e.isDirectory()) return true;
+        if ((await walk(path.join(dir, e.name))) === true) return true;
+      }
+      return undefined;
+    };
+    if (await walk(upper)) return true;
+    if ((await fsp.readdir(upper).catch(() => [])).length === 0) return false;
     return (await this.changes(store, rec)).length > 0;
   },
 
   async seal(store, rec, opts: SealOptions) {
     const d = dirs(store, rec);
     await unmount(d.merged);
-    const [{ scanUpper }, { packEntries }, { writeLayer }] = await Promise.all([
-      import('../layer/scan.js'), import('../layer/tarwriter.js'), import('../layer/writelayer.js'),
-    ]);
-    const entries = await scanUpper(d.upper, store.flavor);
-    const layer = await writeLayer(packEntries(entries, { timestamp: opts.timestamp }), store.blobs, opts.compression);
-    const finish = async () => {
-      await store.layers.adopt(layer.diffID, d.upper);
-      await freshDir(d.upper);
-      await freshDir(d.work);
-    };
-    return { layer, finish };
+    const [{ scanUpper }, { packEntries }] = await Promise.all([import('../layer/scan.js'), import('../layer/tarwriter.js')]);
+    // The upper dir becomes the layer's tree, so no blob is written: the deterministic tar is only hashed here
+    // and packed again whenever the layer's bytes are needed (push, export).
+    const hc = new HashCounter();
+    await pipeline(packEntries(await scanUpper(d.upper, store.flavor), { timestamp: opts.timestamp }), hc, nullSink());
+    const diffID = hc.digest();
+    return { diffID, digest: diffID, size: hc.size, uncompressedSize: hc.size, mediaType: MediaType.layerTar };
+  },
+
+  async afterSeal(store, rec, layer, opts) {
+    const d = dirs(store, rec);
+    await store.layers.recordPacked(layer.diffID, { dir: layer.diffID, size: layer.size, timestamp: opts.timestamp });
+    if (await exists(d.upper)) await store.layers.adopt(layer.diffID, d.upper);
+    await freshDir(d.upper);
+    await freshDir(d.work);
   },
 
   async discard(store, rec) {

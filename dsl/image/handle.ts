@@ -5,6 +5,7 @@ import type { ImageRecord } from '../store/images.js';
 import { normalizeName, parseReference } from './reference.js';
 import { loadImage, storeSource } from './store-image.js';
 import type { ImageConfig, Manifest } from './types.js';
+import type { Compression } from '../layer/compress.js';
 
 /** What inspect tells of an image. */
 export interface ImageInfo {
@@ -42,12 +43,16 @@ export class Image {
     });
   }
 
-  /** Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG]). */
-  async push(dest: string): Promise<void> {
+  /**
+   * Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG]).
+   * Layers are compressed as asked (default gzip, as buildah pushes); docker-archive holds plain tars.
+   */
+  async push(dest: string, opts: { compression?: Compression } = {}): Promise<void> {
     const ref = parseReference(dest);
+    const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
     await step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
       const rec = await this.record();
-      const src = await storeSource(this.store, rec);
+      const src = await storeSource(this.store, rec, compression);
       const { writeImage } = await import('./transports.js');
       await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
     });

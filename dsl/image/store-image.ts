@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import type { LayerRef } from '../store/containers.js';
 import type { SourceImage } from './image.js';
 import type { ImageConfig, Manifest } from './types.js';
+import type { Compression } from '../layer/compress.js';
 
 /** Reads a stored image's manifest and config. */
 export async function loadImage(store: Store, rec: ImageRecord): Promise<{ manifest: Manifest; config: ImageConfig; configBytes: Buffer }> {
@@ -22,20 +23,21 @@ export function layerRefs(manifest: Manifest, config: ImageConfig): LayerRef[] {
   return manifest.layers.map((d, i) => ({ diffID: ids[i], digest: d.digest, size: d.size, mediaType: d.mediaType }));
 }
 
-/** A stored image as a SourceImage, for writing it to any transport. */
-export async function storeSource(store: Store, rec: ImageRecord): Promise<SourceImage> {
-  const { manifest, config, configBytes } = await loadImage(store, rec);
-  const refs = layerRefs(manifest, config);
+/**
+ * A stored image as a SourceImage, for writing it to any transport; with compression, layers stored in
+ * another one are compressed first (once: the compressed blob is kept for the next push).
+ */
+export async function storeSource(store: Store, rec: ImageRecord, compression?: Compression): Promise<SourceImage> {
+  const loaded = await loadImage(store, rec);
+  let refs = layerRefs(loaded.manifest, loaded.config);
+  if (compression) refs = await Promise.all(refs.map((l) => store.layers.compressed(l, compression)));
+  const manifest: Manifest = { ...loaded.manifest, layers: refs.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })) };
   return {
     manifest,
-    config,
-    configBytes,
+    config: loaded.config,
+    configBytes: loaded.configBytes,
     names: rec.names,
-    layers: manifest.layers.map((descriptor, i) => ({
-      descriptor,
-      diffID: refs[i].diffID,
-      open: async () => store.blobs.open(descriptor.digest),
-    })),
+    layers: refs.map((l, i) => ({ descriptor: manifest.layers[i], diffID: l.diffID, open: () => store.layers.openBlob(l) })),
     close: async () => undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '../image/types.js';
+import { readJson } from './atomic.js';
 import type { Store } from './store.js';
 
 /** What a garbage collection removed. */
@@ -36,6 +37,15 @@ export async function gc(store: Store): Promise<GcResult> {
         layers.add(l.diffID);
       }
     }
+    // A packed layer needs the tree it is packed from; compressed copies made for pushes are kept with it.
+    for (const d of [...layers]) {
+      const p = await store.layers.packed(d);
+      if (p) layers.add(p.dir);
+      for (const comp of ['gzip', 'zstd']) {
+        const c = await readJson<{ digest: string }>(path.join(store.paths.layers, `${d.slice(7)}.${comp}.json`));
+        if (c) blobs.add(c.digest);
+      }
+    }
     const out: GcResult = { blobs: 0, layers: 0, bytes: 0 };
     for (const b of await store.blobs.list()) {
       if (blobs.has(b)) continue;
@@ -43,7 +53,7 @@ export async function gc(store: Store): Promise<GcResult> {
       await store.blobs.remove(b);
       out.blobs++;
     }
-    for (const l of await store.layers.list()) {
+    for (const l of new Set([...(await store.layers.list()), ...(await store.layers.listPacked())])) {
       if (layers.has(l)) continue;
       await store.layers.remove(l);
       out.layers++;

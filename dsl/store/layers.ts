@@ -1,14 +1,27 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BadInputError } from '../errors.js';
+import { BadInputError, NotFoundError } from '../errors.js';
 import type { XattrFlavor } from '../layer/entry.js';
+import type { Compression } from '../layer/compress.js';
 import type { BlobStore } from './blobs.js';
 import { HashCounter } from './blobs.js';
 import { digestHex } from './digest.js';
 import type { LayerRef } from './containers.js';
 import type { StorePaths } from './paths.js';
+import { readJson, writeJsonAtomic } from './atomic.js';
+
+/**
+ * How a layer with no blob is re-made: by packing the tree of layer `dir` (a diffID) with times clamped to
+ * `timestamp`. The tar writer is deterministic, so the bytes, and the diffID, come out the same every time.
+ */
+export interface PackedLayer {
+  dir: string;
+  size: number;
+  timestamp?: number;
+}
 
 /** Extracted layers, each a directory in overlayfs lower-layer form, named by its diffID. */
 export class LayerStore {
@@ -50,19 +63,70 @@ export class LayerStore {
     return dst;
   }
 
-  /** Extracts a layer's blob (verifying its diffID) unless already present; returns its directory. */
+  private packedFile(diffID: string): string {
+    return path.join(this.paths.layers, `${digestHex(diffID)}.packed.json`);
+  }
+
+  /** Records that layer diffID has no blob and is re-made from a tree (see PackedLayer). */
+  async recordPacked(diffID: string, p: PackedLayer): Promise<void> {
+    await writeJsonAtomic(this.packedFile(diffID), p);
+  }
+
+  /** How layer diffID is re-made, when it has no blob. */
+  async packed(diffID: string): Promise<PackedLayer | undefined> {
+    return readJson<PackedLayer>(this.packedFile(diffID));
+  }
+
+  /** Packs the tree of a packed layer into a tar stream that must hash to diffID. */
+  private async repack(diffID: string, p: PackedLayer): Promise<Readable> {
+    const [{ scanUpper }, { packEntries }, { verified }] = await Promise.all([
+      import('../layer/scan.js'), import('../layer/tarwriter.js'), import('../image/verify-stream.js'),
+    ]);
+    const tar = packEntries(await scanUpper(this.dir(p.dir), this.flavor), { timestamp: p.timestamp });
+    return verified(tar, { digest: diffID, size: p.size }, 'layer');
+  }
+
+  /** The uncompressed tar of a layer: its blob decompressed, or its tree packed again. */
+  async openTar(l: LayerRef): Promise<Readable> {
+    if (await this.blobs.has(l.digest)) {
+      const { decompress } = await import('../layer/compress.js');
+      return decompress(this.blobs.open(l.digest));
+    }
+    const p = await this.packed(l.diffID);
+    if (!p) throw new NotFoundError(`layer ${l.diffID} has neither a blob nor a tree in the store`, { hint: 'pull or build the image again' });
+    return this.repack(l.diffID, p);
+  }
+
+  /** The layer's blob as its descriptor gives it (a packed layer's blob is its uncompressed tar). */
+  async openBlob(l: LayerRef): Promise<Readable> {
+    if (await this.blobs.has(l.digest)) return this.blobs.open(l.digest);
+    return this.openTar(l);
+  }
+
+  /** The layer in compression comp: itself when it is already, else a compressed blob made once and kept. */
+  async compressed(l: LayerRef, comp: Compression): Promise<LayerRef> {
+    const { compressionOfMediaType, layerMediaType, compressor } = await import('../layer/compress.js');
+    if ((compressionOfMediaType(l.mediaType) ?? 'none') === comp) return l;
+    const cache = path.join(this.paths.layers, `${digestHex(l.diffID)}.${comp}.json`);
+    const known = await readJson<LayerRef>(cache);
+    if (known && (await this.blobs.has(known.digest))) return known;
+    const tar = await this.openTar(l);
+    const z = compressor(comp);
+    const [, blob] = await Promise.all([pipeline(tar, z), this.blobs.put(z)]);
+    const ref: LayerRef = { diffID: l.diffID, digest: blob.digest, size: blob.size, mediaType: layerMediaType(comp) };
+    await writeJsonAtomic(cache, ref);
+    return ref;
+  }
+
+  /** Extracts a layer (verifying its diffID) unless already present; returns its directory. */
   async ensure(layer: LayerRef): Promise<string> {
     if (await this.has(layer.diffID)) return this.dir(layer.diffID);
-    const [{ decompress }, { extractLayer }] = await Promise.all([import('../layer/compress.js'), import('../layer/extract.js')]);
+    const { extractLayer } = await import('../layer/extract.js');
     const tmp = await this.tempDir();
     try {
       const hc = new HashCounter();
-      const plain = decompress(this.blobs.open(layer.digest));
-      const tee = pipeline(plain, hc);
-      await Promise.all([
-        extractLayer(hc, tmp, { whiteouts: 'overlay', flavor: this.flavor }),
-        tee,
-      ]);
+      const tar = await this.openTar(layer);
+      await Promise.all([extractLayer(hc, tmp, { whiteouts: 'overlay', flavor: this.flavor }), pipeline(tar, hc)]);
       if (hc.digest() !== layer.diffID) {
         throw new BadInputError(`layer ${layer.digest} does not match its diffID ${layer.diffID}`, { hint: 'the image is corrupt; pull it again' });
       }
@@ -89,8 +153,19 @@ export class LayerStore {
     }
   }
 
-  /** Removes an extracted layer. */
+  /** DiffIDs of all layers recorded as packed from a tree. */
+  async listPacked(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.paths.layers)).filter((n) => /^[0-9a-f]{64}\.packed\.json$/.test(n)).map((n) => 'sha256:' + n.slice(0, 64));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes an extracted layer and what the store knows of it. */
   async remove(diffID: string): Promise<void> {
+    const hex = digestHex(diffID);
     await fsp.rm(this.dir(diffID), { recursive: true, force: true });
+    for (const suffix of ['packed', 'gzip', 'zstd', 'none']) await fsp.rm(path.join(this.paths.layers, `${hex}.${suffix}.json`), { force: true });
   }
 }

@@ -77,6 +77,27 @@ describe('cairn from an image a peer wrote', () => {
     expect(k.ok(['run', c, '--', 'sh', '-c', PROBE])).toBe(EXPECTED);
   });
 
+  it("picks one image of podman save's multi-image docker-archive, and refuses to guess", () => {
+    const file = path.join(work, 'podman-multi.tar');
+    p.podmanOk(['save', '-q', '-m', '-o', file, 'localhost/peer:1', 'localhost/peer:2']);
+    const c1 = k.ok(['from', `docker-archive:${file}:localhost/peer:1`]);
+    expect(k.ok(['run', c1, '--', 'sh', '-c', 'cat /srv/x'])).toBe('x');
+    const c2 = k.ok(['from', `docker-archive:${file}:localhost/peer:2`]);
+    expect(k.ok(['run', c2, '--', 'sh', '-c', PROBE])).toBe(EXPECTED);
+    const r = k.cairn(['from', `docker-archive:${file}`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/2 images/);
+  });
+
+  it('resolves a tag naming an image index (buildah manifest push --all oci:)', () => {
+    const dir = path.join(work, 'buildah-index');
+    p.buildahOk(['manifest', 'create', 'localhost/peer-list']);
+    p.buildahOk(['manifest', 'add', 'localhost/peer-list', 'containers-storage:localhost/peer:2']);
+    p.buildahOk(['manifest', 'push', '-q', '--all', 'localhost/peer-list', `oci:${dir}:multi`]);
+    const c = k.ok(['from', `oci:${dir}:multi`]);
+    expect(k.ok(['run', c, '--', 'sh', '-c', PROBE])).toBe(EXPECTED);
+  });
+
   it("builds on buildah's layers and gives back an image umoci and buildah agree on", () => {
     const dir = path.join(work, 'buildah-oci-3');
     p.buildahOk(['push', '-q', 'localhost/peer:2', `oci:${dir}:x`]);

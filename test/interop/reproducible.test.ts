@@ -23,6 +23,8 @@ interface Build {
 }
 
 const builds: Build[] = [];
+/** Everything to remove after the file, registered before it is filled (a failed build leaves no trash). */
+const trash: (() => void)[] = [];
 
 /** sha256 of a file, streamed. */
 function fileHash(file: string): Promise<string> {
@@ -42,6 +44,7 @@ function fileHash(file: string): Promise<string> {
 function build(deb: string, n: number): Build {
   const k = cliKit(`cairn-interop-repro${n}-`);
   const work = tempDir(`cairn-interop-repro${n}-`);
+  trash.push(() => k.cleanup(), () => removeTree(work));
   const env = { SOURCE_DATE_EPOCH: EPOCH };
   const src = path.join(work, 'src');
   mkdirSync(path.join(src, 'conf.d'), { recursive: true });
@@ -78,10 +81,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   cleanupValidated();
-  for (const b of builds) {
-    b.k.cleanup();
-    removeTree(b.work);
-  }
+  for (const t of trash.splice(0)) t();
 });
 
 describe('two separate builds with SOURCE_DATE_EPOCH', () => {

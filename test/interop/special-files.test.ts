@@ -1,5 +1,5 @@
 // File kinds and metadata that tar layers must carry: hardlinks, symlinks, xattrs, capabilities, setuid,
-// fifos, devices, long and non-ASCII names, owners and mtimes — written by host tools into `cairn mount`,
+// fifos, devices, long names and link targets, non-ASCII names, owners (ids past ustar's 2097151) and mtimes — written by host tools into `cairn mount`,
 // committed, and compared with stat after umoci's, buildah's and cairn's own unpacking.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +40,8 @@ const PATHS = [
   'srv/fifo',
   'srv/null',
   'srv/owned',
+  'srv/big-ids',
+  'srv/longlink',
   'srv/empty',
   'srv/old',
   LONG,
@@ -79,6 +81,8 @@ beforeAll(() => {
       mkdir sgid-dir sticky; chmod 2775 sgid-dir; chmod 1777 sticky
       mkfifo -m 0640 fifo; mknod -m 0666 null c 1 3
       echo o > owned; chown 123:456 owned; chmod 0600 owned
+      echo big > big-ids; chown 4000000:3000000 big-ids
+      ln -s '/${'t'.repeat(150)}/${'u'.repeat(40)}' longlink
       : > empty
       echo old > old; touch -d @1234567890 old; touch -h -d @1234567891 rel
       mkdir -p "$(dirname '${LONG.slice(4)}')"; echo long > '${LONG.slice(4)}'
@@ -162,5 +166,40 @@ describe('special files survive the other readers', () => {
     p ??= containersKit('cairn-peer-special-');
     const b = p.buildahOk(['from', '--pull-never', `oci:${layout}:special`]);
     expect(rel(p.buildahOk(['run', '--isolation', 'chroot', b, '--', 'sh', '-c', inside]).split('\n'))).toEqual(rel(expected));
+  });
+});
+
+describe('metadata-only changes in a later layer', () => {
+  // Overlay copies up metadata only (or the whole file) on chmod/chown/touch/setfattr: the next layer must
+  // still carry each changed file whole, with its new metadata, and a removed xattr must stay removed.
+  it('carry the new mode, owner, mtime and xattrs of base files (as umoci unpacks them)', () => {
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    let m = k.ok(['mount', c]);
+    peerOk('sh', ['-euc', 'echo a > a; echo b > b; echo m > m; echo o > o'], { cwd: m });
+    if (userXattrs) peerOk('setfattr', ['-n', 'user.k', '-v', 'v1', path.join(m, 'b')]);
+    k.ok(['umount', c]);
+    k.ok(['checkpoint', c]);
+    m = k.ok(['mount', c]);
+    peerOk('sh', ['-euc', 'chmod 4711 m; chown 7:8 o; touch -d @1000000000 bin/ls; chmod 700 bin/cat'], { cwd: m });
+    if (userXattrs) {
+      peerOk('setfattr', ['-n', 'user.k', '-v', 'v2', path.join(m, 'a')]);
+      peerOk('setfattr', ['-x', 'user.k', path.join(m, 'b')]);
+    }
+    const paths = ['a', 'b', 'm', 'o', 'bin/ls', 'bin/cat'];
+    const want = statAll(m, '%n|%a|%u:%g|%s|%Y', paths);
+    k.ok(['umount', c]);
+    expect(k.ok(['diff', c]).split('\n')).toEqual(expect.arrayContaining(['C /m', 'C /o', 'C /bin/ls', 'C /bin/cat']));
+    k.ok(['checkpoint', c]);
+    k.ok(['commit', c, 'localhost/meta']);
+    const dir = path.join(work, 'meta');
+    k.ok(['push', 'localhost/meta', `oci:${dir}:m`]);
+    const mv = validateOci(dir, 'm');
+    expect(mv.manifest.layers).toHaveLength(3);
+    expect(statAll(mv.rootfs, '%n|%a|%u:%g|%s|%Y', paths)).toEqual(want);
+    expect(want).toEqual(expect.arrayContaining([expect.stringMatching(/^\/m\|4711\|0:0\|2\|/), expect.stringMatching(/^\/o\|644\|7:8\|/), '/bin/ls|' + want.find((l) => l.startsWith('/bin/ls|'))!.split('|').slice(1, 4).join('|') + '|1000000000']));
+    if (userXattrs) {
+      expect(getXattr(path.join(mv.rootfs, 'a'), 'user.k')).toBe('v2');
+      expect(getXattr(path.join(mv.rootfs, 'b'), 'user.k')).toBeUndefined();
+    }
   });
 });

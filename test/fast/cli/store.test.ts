@@ -50,15 +50,17 @@ describe('store', () => {
 
   it('stays valid when a commit is killed with SIGKILL', async () => {
     const c = k.ok(['from', '--name', 'killme', `tarball:${tiny}`]);
-    k.ok(['run', c, 'sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo $i > /f$i; i=$((i+1)); done']);
-    for (const delay of [20, 60, 120]) {
-      const child = spawn(CAIRN, ['--root', k.root, 'commit', c, 'localhost/killed']);
+    k.ok(['run', c, 'sh', '-c', 'mkdir /d; i=0; while [ $i -lt 1500 ]; do echo $i > /d/f$i; i=$((i+1)); done']);
+    for (const delay of [40, 90, 140, 200, 260, 330, 400]) {
+      k.ok(['run', c, 'sh', '-c', `echo ${delay} > /d/f-${delay}`]);
+      const child = spawn(CAIRN, ['--root', k.root, delay % 2 ? 'commit' : 'checkpoint', c, ...(delay % 2 ? ['localhost/killed'] : [])]);
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('close', r));
+      // Whatever the moment, nothing is lost: every change is either still pending or in a checkpoint.
       const ins = JSON.parse(k.ok(['inspect', c]));
       expect(ins.name).toBe(c);
-      expect(k.ok(['run', c, 'cat', '/f199'])).toBe('199');
+      expect(k.ok(['run', c, 'cat', '/d/f1499', `/d/f-${delay}`])).toBe(`1499\n${delay}`);
     }
     const id = k.ok(['commit', c, 'localhost/killed']);
     expect(k.ok(['images', '--json'])).toContain(id);
