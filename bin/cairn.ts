@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CairnError, UsageError, asCairnError } from '../dsl/errors.js';
+import { UsageError, asCairnError, isCairnError } from '../dsl/errors.js';
 import { helpText, parseArgs } from './args.js';
 import { attachLogger } from './log.js';
 import type { VerbModule } from './verb.js';
@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = asCairnError(err);
     process.stderr.write(`cairn ${verb}: ${e.message}\n`);
-    if (e instanceof UsageError) process.stderr.write(`Usage: cairn ${mod.spec.usage}\n`);
+    if (e instanceof UsageError || e.name === 'UsageError') process.stderr.write(`Usage: cairn ${mod.spec.usage}\n`);
     else if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
     if (process.env.CAIRN_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return 125;
@@ -117,7 +117,7 @@ entry(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`cairn: ${err instanceof CairnError ? err.message : String(err)}\n`);
+    process.stderr.write(`cairn: ${isCairnError(err) ? err.message : String(err)}\n`);
     process.exitCode = 125;
   },
 );

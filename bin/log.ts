@@ -1,8 +1,9 @@
+import type { EventEmitter } from 'node:events';
 import type { CairnEvent } from '../dsl/events.js';
-import { events } from '../dsl/events.js';
+import { events as engineEvents } from '../dsl/events.js';
 
-/** Prints the engine's event stream on stderr (and run output where it belongs), as the CLI shows it. */
-export function attachLogger(opts: { quiet: boolean }): void {
+/** Prints an event stream (the engine's by default) on stderr, and run output where it belongs, as the CLI shows it. */
+export function attachLogger(opts: { quiet: boolean }, events: EventEmitter = engineEvents): void {
   const color = process.stderr.isTTY && !process.env.NO_COLOR;
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
   const yellow = (s: string) => (color ? `\x1b[33m${s}\x1b[0m` : s);

@@ -4,6 +4,8 @@ export class CairnError extends Error {
   verb?: string;
   /** One line telling the user what to do about it. */
   hint?: string;
+  /** Marks cairn's errors across copies of the library (the bundled CLI and a script's import). */
+  readonly cairn = true;
   constructor(message: string, opts: { hint?: string; cause?: unknown; verb?: string } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
@@ -27,9 +29,14 @@ export class SignatureError extends CairnError {}
 /** The command-line was malformed (unknown flag, wrong number of arguments). */
 export class UsageError extends CairnError {}
 
+/** True for a CairnError from any copy of the library. */
+export function isCairnError(err: unknown): err is CairnError {
+  return err instanceof CairnError || (typeof err === 'object' && err !== null && (err as { cairn?: unknown }).cairn === true);
+}
+
 /** Wraps any error as a CairnError, keeping CairnErrors as they are. */
 export function asCairnError(err: unknown): CairnError {
-  if (err instanceof CairnError) return err;
+  if (isCairnError(err)) return err;
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && 'code' in e && e.code === 'ENOSPC') {
     return new CairnError('no space left on device', { cause: err, hint: 'free some disk space and try again' });

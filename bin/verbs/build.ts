@@ -1,10 +1,12 @@
 import { register } from 'node:module';
 import path from 'node:path';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { BadInputError, CairnError, NotFoundError } from '../../dsl/errors.js';
+import { BadInputError, NotFoundError, isCairnError } from '../../dsl/errors.js';
 import { existsSync } from 'node:fs';
 import type { Parsed, VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
+import { attachLogger } from '../log.js';
 
 /** `cairn build`: run a .build.mjs script. */
 export const spec: VerbSpec = {
@@ -26,13 +28,16 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   }
   if (!existsSync(file)) throw new NotFoundError(`build script ${p.args[0]} does not exist`);
   if (ctx.root) process.env.CAIRN_ROOT = path.resolve(ctx.root);
-  const lib = new URL('../../dsl/index.js', import.meta.url).href;
-  register(new URL('../build-hooks.js', import.meta.url).href, { parentURL: import.meta.url, data: { url: lib } });
+  // The CLI runs from dist/bin or dist/cli; the library scripts import is dist/dsl/index.js beside them.
+  const cli = pathToFileURL(realpathSync(process.argv[1]));
+  const lib = new URL('../dsl/index.js', cli).href;
+  register(new URL('./build-hooks.js', cli).href, { parentURL: import.meta.url, data: { url: lib } });
+  attachLogger({ quiet: ctx.quiet }, ((await import(lib)) as typeof import('../../dsl/index.js')).events);
   process.argv = [process.argv[0], file, ...(p.rest[0] === '--' ? p.rest.slice(1) : p.rest)];
   try {
     await import(pathToFileURL(file).href);
   } catch (err) {
-    if (err instanceof CairnError) throw err;
+    if (isCairnError(err)) throw err;
     process.stderr.write(`cairn build: ${p.args[0]} failed: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
   }

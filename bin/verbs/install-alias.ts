@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
 import { ConflictError } from '../../dsl/errors.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
@@ -18,7 +18,8 @@ export const spec: VerbSpec = {
 
 /** Creates the link. */
 export async function main(p: Parsed, _ctx: VerbContext): Promise<void> {
-  const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/cairn');
+  // The CLI runs from dist/bin or dist/cli: two levels below the project, where bin/cairn is.
+  const target = path.resolve(path.dirname(realpathSync(process.argv[1])), '../../bin/cairn');
   const link = path.join(path.resolve(p.args[0]), 'buildah');
   await fsp.mkdir(path.dirname(link), { recursive: true });
   const existing = await fsp.lstat(link).catch(() => undefined);

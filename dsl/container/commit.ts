@@ -5,7 +5,7 @@ import { packEntries } from '../layer/tarwriter.js';
 import { writeLayer, type WrittenLayer } from '../layer/writelayer.js';
 import { normalizeName } from '../image/reference.js';
 import { MediaType, type History, type ImageConfig, type Manifest } from '../image/types.js';
-import { imageId } from '../image/store-image.js';
+import { imageId } from '../store/hash.js';
 import type { ImageRecord } from '../store/images.js';
 import type { CheckpointRecord, ContainerRecord, LayerRef } from '../store/containers.js';
 import type { Store } from '../store/store.js';
@@ -70,11 +70,8 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
   let history: History[];
   if (opts.squash) {
     const root = await driver.mount(store, rec);
-    try {
-      layers = [toRef(await writeLayer(packEntries(await scanTree(root), { timestamp: ts }), store.blobs, 'none'))];
-    } finally {
-      if (!rec.mounted) await driver.unmount(store, rec);
-    }
+    layers = [toRef(await writeLayer(packEntries(await scanTree(root), { timestamp: ts }), store.blobs, 'none'))];
+    if (!rec.mounted) await driver.unmount(store, rec);
     history = [{ created, created_by: `cairn commit --squash (from ${rec.from})` }];
   } else {
     layers = [...rec.baseLayers];

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { ConflictError } from '../errors.js';
 import { loadImage, layerRefs } from '../image/store-image.js';
@@ -15,18 +14,27 @@ export function containerLock(id: string): string {
   return 'container-' + id;
 }
 
-/** Picks the default name for a container of image: `<base name>-working-container`, then `-1`, `-2`… */
-export async function defaultName(store: Store, imageText: string): Promise<string> {
+/** The base of a default container name: the image's last path component without tag or extension. */
+export function nameBase(imageText: string): string {
   let base = imageText;
   const colon = base.indexOf(':');
   if (/^(oci|oci-archive|docker-archive|tarball|docker):/.test(base)) base = base.slice(colon + 1).replace(/^\/\//, '');
   base = base.split('@')[0];
   const last = base.split('/').filter(Boolean).pop() ?? 'scratch';
-  base = last.replace(/:[^:]*$/, '').replace(/\.(tar|tar\.gz|tgz)$/, '').replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'working';
-  const taken = new Set((await store.containers.list()).map((c) => c.name));
-  const first = `${base}-working-container`;
-  if (!taken.has(first)) return first;
-  for (let i = 1; ; i++) if (!taken.has(`${first}-${i}`)) return `${first}-${i}`;
+  return last.replace(/:[^:]*$/, '').replace(/\.(tar|tar\.gz|tgz)$/, '').replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'working';
+}
+
+/** Reserves the given name, or the first free `<base>-working-container[-N]`, for container id. */
+async function reserve(store: Store, id: string, imageText: string, name?: string): Promise<string> {
+  if (name !== undefined) {
+    if (await store.containers.reserveName(checkContainerName(name), id)) return name;
+    throw new ConflictError(`the container name ${name} is already in use`, { hint: 'choose another --name, or remove it with `cairn rm`' });
+  }
+  const first = `${nameBase(imageText)}-working-container`;
+  for (let i = 0; ; i++) {
+    const n = i === 0 ? first : `${first}-${i}`;
+    if (await store.containers.reserveName(n, id)) return n;
+  }
 }
 
 /** Creates a working container over image (null for scratch), recording it in the store. */
@@ -39,13 +47,11 @@ export async function createContainer(store: Store, image: ImageRecord | null, f
     baseLayers = layerRefs(loaded.manifest, loaded.config);
   }
   const driver = await chooseDriver(store);
-  return store.locked([{ name: 'containers' }], async () => {
-    const n = checkContainerName(name ?? (await defaultName(store, from)));
-    if ((await store.containers.list()).some((c) => c.name === n)) {
-      throw new ConflictError(`the container name ${n} is already in use`, { hint: 'choose another --name, or remove it with `cairn rm`' });
-    }
+  const id = (await import('node:crypto')).randomBytes(32).toString('hex');
+  const n = await reserve(store, id, from, name);
+  return store.locked([], async () => {
     const rec: ContainerRecord = {
-      id: randomBytes(32).toString('hex'),
+      id,
       name: n,
       from,
       imageId: image?.id,
@@ -63,6 +69,7 @@ export async function createContainer(store: Store, image: ImageRecord | null, f
       await store.containers.save(rec);
     } catch (err) {
       await fsp.rm(store.paths.container(rec.id), { recursive: true, force: true });
+      await store.containers.releaseName(n, id);
       throw err;
     }
     return rec;

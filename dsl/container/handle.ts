@@ -53,14 +53,12 @@ export class Container {
     return withContainer(this.store, this.id, fn);
   }
 
-  /** Runs fn with the tree mounted (and unmounts it after, unless the user holds a mount). */
+  /**
+   * Runs fn with the tree mounted. The mount is left in place for the next verb (a mount and an unmount cost
+   * more than most run steps); checkpoint, commit, rollback, umount and rm end it.
+   */
   private async withRoot<T>(rec: ContainerRecord, d: Driver, fn: (root: string) => Promise<T>): Promise<T> {
-    const root = await d.mount(this.store, rec);
-    try {
-      return await fn(root);
-    } finally {
-      if (!rec.mounted) await d.unmount(this.store, rec);
-    }
+    return fn(await d.mount(this.store, rec));
   }
 
   /** The record as stored now. */
@@ -188,6 +186,7 @@ export class Container {
   async remove(): Promise<void> {
     await this.with(async (rec, d) => {
       await d.remove(this.store, rec);
+      await this.store.containers.releaseName(rec.name, rec.id);
     });
   }
 }
@@ -200,12 +199,7 @@ async function withSourceRoot<T>(store: Store, from: string, selfId: string, fn:
   if (existing) {
     if (existing.id === selfId) throw new BadInputError('--from names the container being copied into', { hint: 'copy within a container with `cairn run CTR cp …`' });
     return withContainer(store, existing.id, async (rec, d) => {
-      const root = await d.mount(store, rec);
-      try {
-        return await fn(root);
-      } finally {
-        if (!rec.mounted) await d.unmount(store, rec);
-      }
+      return fn(await d.mount(store, rec));
     });
   }
   const img = await resolveImage(store, from);
@@ -222,5 +216,6 @@ async function withSourceRoot<T>(store: Store, from: string, selfId: string, fn:
   } finally {
     const { driverFor } = await import('./drivers.js');
     await driverFor(tmp.driver).remove(store, tmp).catch(() => undefined);
+    await store.containers.releaseName(tmp.name, tmp.id);
   }
 }

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isMountPoint, runTool, unmount } from '../sandbox/mounts.js';
-import { HashCounter, nullSink } from '../store/blobs.js';
+import { nullSink } from '../store/blobs.js';
 import { MediaType } from '../image/types.js';
 import { lstatOrUndefined } from '../fsutil.js';
 import type { ContainerRecord } from '../store/containers.js';
@@ -85,7 +85,7 @@ export const overlayDriver: Driver = {
   async seal(store, rec, opts: SealOptions) {
     const d = dirs(store, rec);
     await unmount(d.merged);
-    const [{ scanUpper }, { packEntries }] = await Promise.all([import('../layer/scan.js'), import('../layer/tarwriter.js')]);
+    const [{ scanUpper }, { packEntries }, { HashCounter }] = await Promise.all([import('../layer/scan.js'), import('../layer/tarwriter.js'), import('../store/hash.js')]);
     // The upper dir becomes the layer's tree, so no blob is written: the deterministic tar is only hashed here
     // and packed again whenever the layer's bytes are needed (push, export).
     const hc = new HashCounter();

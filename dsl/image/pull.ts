@@ -3,7 +3,7 @@ import { BadInputError } from '../errors.js';
 import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import type { SourceImage } from './image.js';
-import { imageId } from './store-image.js';
+import { imageId } from '../store/hash.js';
 import { MediaType, type Manifest } from './types.js';
 
 /** Options for storing an image. */

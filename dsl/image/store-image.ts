@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors.js';
 import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
@@ -40,9 +39,4 @@ export async function storeSource(store: Store, rec: ImageRecord, compression?: 
     layers: refs.map((l, i) => ({ descriptor: manifest.layers[i], diffID: l.diffID, open: () => store.layers.openBlob(l) })),
     close: async () => undefined,
   };
-}
-
-/** The image ID (hex) of config bytes. */
-export function imageId(configBytes: Buffer): string {
-  return createHash('sha256').update(configBytes).digest('hex');
 }

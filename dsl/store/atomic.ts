@@ -1,10 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from './unique.js';
 
 /** A unique temporary name beside target, so the final rename stays on one filesystem. */
 export function tempBeside(target: string): string {
-  return path.join(path.dirname(target), `.tmp-${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(target), `.tmp-${path.basename(target)}-${uniqueSuffix()}`);
 }
 
 /** Writes data to file by temp-file + fsync + rename: readers see the old or the new content, never half. */

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from './unique.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { checkDigest, digestHex } from './digest.js';
 import { StorePaths } from './paths.js';
@@ -14,22 +13,7 @@ export interface BlobInfo {
   size: number;
 }
 
-/** A pass-through stream that hashes (sha256) and counts what flows through it. */
-export class HashCounter extends Transform {
-  private hash = createHash('sha256');
-  /** Bytes seen so far. */
-  size = 0;
-  _transform(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    this.push(chunk);
-    cb();
-  }
-  /** The digest of everything seen (call once, after the end). */
-  digest(): string {
-    return 'sha256:' + this.hash.digest('hex');
-  }
-}
+export { HashCounter } from './hash.js';
 
 /** The content-addressed blob store below a storage root. */
 export class BlobStore {
@@ -76,7 +60,7 @@ export class BlobStore {
   /** A temp file path inside the store, on the blobs' filesystem. */
   async tempPath(): Promise<string> {
     await fsp.mkdir(this.paths.tmp, { recursive: true });
-    return path.join(this.paths.tmp, `blob-${process.pid}-${randomBytes(6).toString('hex')}`);
+    return path.join(this.paths.tmp, `blob-${uniqueSuffix()}`);
   }
 
   /** Moves a fully written temp file into place under digest (skipped when already present). */
@@ -103,6 +87,7 @@ export class BlobStore {
       }
     }
     const tmp = await this.tempPath();
+    const { HashCounter } = await import('./hash.js');
     const hc = new HashCounter();
     try {
       const input = typeof src === 'string' || Buffer.isBuffer(src) ? Readable.from([Buffer.from(src)]) : src;

@@ -80,12 +80,48 @@ export class ContainerRecords {
     return recs.filter((r): r is ContainerRecord => !!r).sort((a, b) => a.created.localeCompare(b.created));
   }
 
+  private nameLink(name: string): string {
+    return path.join(this.paths.containers, 'names', checkContainerName(name));
+  }
+
+  /**
+   * Reserves a name for container id: a symlink `names/NAME → ID`, made atomically, so two verbs can never
+   * take one name. A link left by a container that no longer exists is taken over. False when taken.
+   */
+  async reserveName(name: string, id: string): Promise<boolean> {
+    const link = this.nameLink(name);
+    await fsp.mkdir(path.dirname(link), { recursive: true });
+    try {
+      await fsp.symlink(id, link);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = await fsp.readlink(link).catch(() => undefined);
+    if (holder && ID_RE.test(holder) && (await readJson<ContainerRecord>(this.file(holder)))) return false;
+    await fsp.rm(link, { force: true });
+    return this.reserveName(name, id);
+  }
+
+  /** Frees a name (only when it still points at id). */
+  async releaseName(name: string, id: string): Promise<void> {
+    const link = this.nameLink(name);
+    if ((await fsp.readlink(link).catch(() => undefined)) === id) await fsp.rm(link, { force: true });
+  }
+
   /** Finds a container by name, full ID or unique ID prefix. */
   async find(nameOrId: string): Promise<ContainerRecord | undefined> {
-    const all = await this.list();
-    const byName = all.find((r) => r.name === nameOrId);
-    if (byName) return byName;
+    if (NAME_RE.test(nameOrId) && nameOrId.length <= 128) {
+      const id = await fsp.readlink(this.nameLink(nameOrId)).catch(() => undefined);
+      const rec = id && ID_RE.test(id) ? await readJson<ContainerRecord>(this.file(id)) : undefined;
+      if (rec && rec.name === nameOrId) return rec;
+    }
+    if (ID_RE.test(nameOrId)) {
+      const rec = await readJson<ContainerRecord>(this.file(nameOrId));
+      if (rec) return rec;
+    }
     if (!/^[0-9a-f]{3,64}$/.test(nameOrId)) return undefined;
+    const all = await this.list();
     const hits = all.filter((r) => r.id.startsWith(nameOrId));
     if (hits.length > 1) throw new ConflictError(`container ID prefix ${nameOrId} is ambiguous`, { hint: 'give the container name' });
     return hits[0];

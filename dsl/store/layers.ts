@@ -1,13 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadInputError, NotFoundError } from '../errors.js';
 import type { XattrFlavor } from '../layer/entry.js';
 import type { Compression } from '../layer/compress.js';
 import type { BlobStore } from './blobs.js';
-import { HashCounter } from './blobs.js';
+import { uniqueSuffix } from './unique.js';
 import { digestHex } from './digest.js';
 import type { LayerRef } from './containers.js';
 import type { StorePaths } from './paths.js';
@@ -45,7 +44,7 @@ export class LayerStore {
   /** A new temporary directory beside the layers. */
   async tempDir(): Promise<string> {
     await fsp.mkdir(this.paths.layers, { recursive: true });
-    const d = path.join(this.paths.layers, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const d = path.join(this.paths.layers, `.tmp-${uniqueSuffix()}`);
     await fsp.mkdir(d);
     return d;
   }
@@ -121,7 +120,7 @@ export class LayerStore {
   /** Extracts a layer (verifying its diffID) unless already present; returns its directory. */
   async ensure(layer: LayerRef): Promise<string> {
     if (await this.has(layer.diffID)) return this.dir(layer.diffID);
-    const { extractLayer } = await import('../layer/extract.js');
+    const [{ extractLayer }, { HashCounter }] = await Promise.all([import('../layer/extract.js'), import('./hash.js')]);
     const tmp = await this.tempDir();
     try {
       const hc = new HashCounter();

@@ -39,7 +39,9 @@ export async function acquire(locksDir: string, specs: LockSpec[]): Promise<Held
     if (i > 0) args.push('flock');
     args.push(s.shared ? '-s' : '-x', path.join(locksDir, s.name + '.lock'));
   }
-  args.push('sh', '-c', 'echo locked; exec cat >/dev/null');
+  // cat starts only once every lock is held: the byte it echoes back says so. It then waits on stdin,
+  // which closes when this process ends for any reason.
+  args.push('cat');
   let child: ChildProcess;
   try {
     child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -50,6 +52,7 @@ export async function acquire(locksDir: string, specs: LockSpec[]): Promise<Held
   await new Promise<void>((resolve, reject) => {
     child.once('error', (e) => reject(new CairnError(`cannot take a lock: ${e.message}`, { hint: 'install util-linux (flock)' })));
     child.stdout!.once('data', () => resolve());
+    child.stdin!.write('\n');
     child.once('exit', (code) => reject(new CairnError(`cannot take a lock (flock exited ${code})`)));
   }).catch((e) => {
     releaseCounts();
