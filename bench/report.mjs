@@ -25,7 +25,7 @@ function runsLine(runs) {
     .join('; ');
 }
 
-/** Prints one case's section: title, table of rows (cairn, buildah, ratio, or a lone "time" column), notes. */
+/** Prints one case's section: title, table of rows (cairn, buildah, ratio, or a lone "time" column; res.columns renames the pair), notes. */
 export function printSection(res) {
   const out = [`\n■ ${res.title}\n`];
   const tableRows = [];
@@ -35,7 +35,7 @@ export function printSection(res) {
   }
   const hasOther = res.rows.some((r) => r.other !== undefined);
   const hasPair = res.rows.some((r) => r.other === undefined);
-  const header = ['', 'cairn', 'buildah', 'cairn/buildah', 'time'];
+  const header = ['', ...(res.columns ?? ['cairn', 'buildah', 'cairn/buildah']), 'time'];
   const keep = header.map((_, i) => i === 0 || (i < 4 ? hasPair : hasOther));
   const pick = (r) => r.filter((_, i) => keep[i]);
   out.push(table(pick(header), tableRows.map(pick)).replace(/^/gm, '  '));

@@ -17,6 +17,7 @@ import { commitCase, scaleCase } from './cases/commit.mjs';
 import { fromCase } from './cases/from.mjs';
 import { runCase } from './cases/run.mjs';
 import { memoryCase } from './cases/memory.mjs';
+import { rootlessCase } from './cases/rootless.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = path.join(repo, '.cache');
@@ -29,6 +30,11 @@ const CASES = [
   { name: 'from', fn: fromCase, goals: ['from (Debian minbase, 170 MB): cairn ≤ 150 ms', 'from (Debian + tree, 370 MB): cairn ≤ 150 ms'] },
   { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.6× buildah'] },
   { name: 'memory', fn: memoryCase, goals: ['memory during a 1 GB commit: cairn < 200 MiB'] },
+  {
+    name: 'rootless',
+    fn: rootlessCase,
+    goals: ['rootless from: within 1.2× of root', 'rootless run CTR true: within 1.2× of root', 'rootless copy (200 MB tree): within 1.2× of root', 'rootless checkpoint: within 1.2× of root'],
+  },
 ];
 
 /** Installs a Debian package for a missing tool (hyperfine), or throws. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError } from '../errors.js';
@@ -28,8 +28,10 @@ export function subordinateRange(file: string, user: string, id: number): IdRang
 
 /** The directory holding the pause process's pid file for this user. */
 export function runtimeDir(uid = process.getuid!()): string {
-  const base = process.env.XDG_RUNTIME_DIR && existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
-  return path.join(base, `cairn-${uid}`);
+  const x = process.env.XDG_RUNTIME_DIR;
+  // Only a runtime dir of our own: one inherited from another user (su, runuser) is not ours to use.
+  const own = x && existsSync(x) && statSync(x).uid === uid;
+  return path.join(own ? x : '/tmp', `cairn-${uid}`);
 }
 
 function hasTool(name: string): boolean {

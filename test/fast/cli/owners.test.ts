@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -78,6 +78,26 @@ describe(`owners and secrets (as uid ${process.getuid?.()})`, () => {
     const bad = k.cairn(['run', '--secret', `id=token,src=${path.join(work, 'missing')}`, c, 'true']);
     expect(bad.status).toBe(125);
     expect(bad.stderr.split('\n')[0]).toMatch(/secret token: .* is not a readable file/);
+  });
+
+  it('mounts --tmpfs and --volume for one step only', () => {
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    const host = mkdtempSync(path.join(work, 'vol-'));
+    writeFileSync(path.join(host, 'in'), 'from host');
+    const out = k.ok(['run', '--tmpfs', '/scratch', '--volume', `${host}:/data:ro`, c, 'sh', '-c',
+      'echo t > /scratch/t && cat /scratch/t /data/in && (echo x > /data/new 2>/dev/null || echo read-only)']);
+    expect(out).toBe('t\nfrom host\nread-only');
+    expect(k.ok(['run', c, 'sh', '-c', 'ls /scratch /data 2>&1 || true'])).toMatch(/No such file/);
+    expect(k.ok(['diff', c])).toBe('');
+  });
+
+  it('refuses a store that belongs to another user', () => {
+    const other = process.getuid?.() === 0 ? 1234 : 0;
+    const dir = mkdtempSync(path.join(work, 'foreign-'));
+    if (process.getuid?.() === 0) chownSync(dir, other, other);
+    const r = k.cairn(['--root', process.getuid?.() === 0 ? dir : '/', 'images']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toMatch(/belongs to another user/);
   });
 
   it('refuses a --volume source that does not exist, leaving nothing mounted', () => {
