@@ -83,7 +83,7 @@ describe(`owners and secrets (as uid ${process.getuid?.()})`, () => {
   it('mounts --tmpfs and --volume for one step only', () => {
     const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
     const host = mkdtempSync(path.join(work, 'vol-'));
-    writeFileSync(path.join(host, 'in'), 'from host');
+    writeFileSync(path.join(host, 'in'), 'from host\n');
     const out = k.ok(['run', '--tmpfs', '/scratch', '--volume', `${host}:/data:ro`, c, 'sh', '-c',
       'echo t > /scratch/t && cat /scratch/t /data/in && (echo x > /data/new 2>/dev/null || echo read-only)']);
     expect(out).toBe('t\nfrom host\nread-only');
