@@ -105,6 +105,7 @@ export const overlayDriver: Driver = {
   async discard(store, rec) {
     const d = dirs(store, rec);
     await unmount(d.merged);
+    await store.layers.discard(d.upper);
     await freshDir(d.upper);
     await freshDir(d.work);
   },

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tarStream, { type Pack } from 'tar-stream';
 import { CairnError } from '../errors.js';
@@ -65,8 +66,33 @@ function waitDrain(sink: Sink): Promise<void> {
   });
 }
 
-async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number): Promise<void> {
+/** Files up to this size are read whole, ahead of the writer; larger ones are streamed. */
+const PREFETCH_MAX = 256 * 1024;
+/** How many small files are read ahead at once (reading them one by one leaves the disk idle between files). */
+const PREFETCH_AHEAD = 32;
+
+function changedSize(e: LayerEntry): CairnError {
+  return new CairnError(`${e.source} changed size while it was being written into the layer`, {
+    hint: 'stop whatever is writing into the container and try again',
+  });
+}
+
+function vanished(e: LayerEntry, err: unknown): unknown {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT'
+    ? new CairnError(`${e.source} vanished while the layer was being written`, { hint: 'stop whatever is changing the container and try again' })
+    : err;
+}
+
+async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number, body?: Promise<Buffer>): Promise<void> {
   const header = headerOf(e, timestamp);
+  if (body) {
+    const buf = await body.catch((err) => {
+      throw vanished(e, err);
+    });
+    if (buf.length !== e.size) throw changedSize(e);
+    await new Promise<void>((resolve, reject) => pack.entry(header, buf, (err) => (err ? reject(err) : resolve())));
+    return;
+  }
   let sink!: Sink;
   const done = new Promise<void>((resolve, reject) => {
     sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
@@ -77,9 +103,7 @@ async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number): Promise<
     if (e.size !== 0) throw new CairnError(`layer entry ${e.path} has no source file`);
     sink.end(null);
   } else if (e.type === 'file') {
-    const changed = (): CairnError => new CairnError(`${e.source} changed size while it was being written into the layer`, {
-      hint: 'stop whatever is writing into the container and try again',
-    });
+    const changed = (): CairnError => changedSize(e);
     const rs = createReadStream(e.source!);
     let n = 0;
     try {
@@ -92,8 +116,7 @@ async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number): Promise<
       sink.end(null);
     } catch (err) {
       rs.destroy();
-      const code = (err as NodeJS.ErrnoException).code;
-      const error = code === 'ENOENT' ? new CairnError(`${e.source} vanished while the layer was being written`, { hint: 'stop whatever is changing the container and try again' }) : err;
+      const error = vanished(e, err);
       sink.destroy(error as Error);
       throw error;
     }
@@ -105,7 +128,30 @@ async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number): Promise<
 export function packEntries(entries: AsyncIterable<LayerEntry> | LayerEntry[], opts: { timestamp?: number } = {}): Readable {
   const pack = binaryPaxPack(tarStream.pack());
   (async () => {
-    for await (const e of entries) await addEntry(pack, e, opts.timestamp);
+    if (Array.isArray(entries)) {
+      // Small files are read ahead (a window of PREFETCH_AHEAD) while earlier entries are written.
+      const small = (e: LayerEntry) => e.type === 'file' && !!e.source && e.size > 0 && e.size <= PREFETCH_MAX;
+      const ahead = new Map<number, Promise<Buffer>>();
+      let next = 0;
+      const fill = (upTo: number) => {
+        for (; next < entries.length && next <= upTo; next++) {
+          const e = entries[next];
+          if (small(e)) {
+            const p = readFile(e.source!);
+            p.catch(() => undefined);
+            ahead.set(next, p);
+          }
+        }
+      };
+      for (let i = 0; i < entries.length; i++) {
+        fill(i + PREFETCH_AHEAD);
+        const body = ahead.get(i);
+        ahead.delete(i);
+        await addEntry(pack, entries[i], opts.timestamp, body);
+      }
+    } else {
+      for await (const e of entries) await addEntry(pack, e, opts.timestamp);
+    }
     pack.finalize();
   })().catch((err) => pack.destroy(err));
   return Readable.from(pack, { objectMode: false });

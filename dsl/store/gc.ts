@@ -60,7 +60,7 @@ export async function gc(store: Store): Promise<GcResult> {
     }
     await fsp.rm(store.paths.tmp, { recursive: true, force: true });
     for (const n of await fsp.readdir(store.paths.layers).catch(() => [] as string[])) {
-      if (n.startsWith('.tmp-')) await fsp.rm(path.join(store.paths.layers, n), { recursive: true, force: true });
+      if (n.startsWith('.tmp-') || n.startsWith('.trash-')) await fsp.rm(path.join(store.paths.layers, n), { recursive: true, force: true });
     }
     return out;
   });
