@@ -41,6 +41,11 @@ async function completeSeal(store: Store, rec: ContainerRecord, driver: Driver, 
   await fsp.rm(journalFile(store, rec), { force: true });
 }
 
+/** True when a seal of rec was interrupted and is still to be finished. */
+export async function hasSealJournal(store: Store, rec: ContainerRecord): Promise<boolean> {
+  return fsp.access(journalFile(store, rec)).then(() => true, () => false);
+}
+
 /** Finishes a seal that a killed verb left half-done (called before any verb touches the container). */
 export async function recoverSeal(store: Store, rec: ContainerRecord, driver: Driver): Promise<void> {
   const j = await readJson<SealJournal>(journalFile(store, rec));

@@ -7,7 +7,8 @@ import { checkContainerName, type ContainerRecord } from '../store/containers.js
 import type { Store } from '../store/store.js';
 import { chooseDriver, driverFor } from './drivers.js';
 import type { Driver } from './driver.js';
-import { recoverSeal } from './checkpoint.js';
+import { hasSealJournal, recoverSeal } from './checkpoint.js';
+import { withLocks } from '../store/lock.js';
 
 /** The lock name of a container. */
 export function containerLock(id: string): string {
@@ -81,12 +82,18 @@ export async function withContainer<T>(
   store: Store,
   nameOrId: string,
   fn: (rec: ContainerRecord, driver: Driver) => Promise<T>,
+  opts: { storeLock?: boolean } = {},
 ): Promise<T> {
   const found = await store.containers.require(nameOrId);
-  return store.locked([{ name: containerLock(found.id) }], async () => {
+  const body = async () => {
     const rec = await store.containers.reload(found.id);
     const driver = driverFor(rec.driver);
-    await recoverSeal(store, rec, driver);
+    // Finishing a seal adds a layer to the store: that must not race with gc, so it takes the store lock.
+    if (opts.storeLock === false && (await hasSealJournal(store, rec))) await store.locked([], () => recoverSeal(store, rec, driver));
+    else await recoverSeal(store, rec, driver);
     return fn(rec, driver);
-  });
+  };
+  // A verb that adds nothing to the store (run, diff, config, mount) need not wait for, or hold off, gc.
+  if (opts.storeLock === false) return withLocks(store.paths.locks, [{ name: containerLock(found.id) }], body);
+  return store.locked([{ name: containerLock(found.id) }], body);
 }

@@ -49,8 +49,8 @@ export class Container {
     return new Container(store, r.id, r.name);
   }
 
-  private with<T>(fn: (rec: ContainerRecord, d: Driver) => Promise<T>): Promise<T> {
-    return withContainer(this.store, this.id, fn);
+  private with<T>(fn: (rec: ContainerRecord, d: Driver) => Promise<T>, storeLock = true): Promise<T> {
+    return withContainer(this.store, this.id, fn, { storeLock });
   }
 
   /**
@@ -97,6 +97,7 @@ export class Container {
           return r;
         }),
       ),
+      false,
     );
   }
 
@@ -149,7 +150,7 @@ export class Container {
 
   /** The pending changes since the last checkpoint. */
   async diff(): Promise<Change[]> {
-    return this.with((rec, d) => d.changes(this.store, rec));
+    return this.with((rec, d) => d.changes(this.store, rec), false);
   }
 
   /**

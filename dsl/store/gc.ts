@@ -58,10 +58,19 @@ export async function gc(store: Store): Promise<GcResult> {
       await store.layers.remove(l);
       out.layers++;
     }
-    await fsp.rm(store.paths.tmp, { recursive: true, force: true });
-    for (const n of await fsp.readdir(store.paths.layers).catch(() => [] as string[])) {
-      if (n.startsWith('.tmp-') || n.startsWith('.trash-')) await fsp.rm(path.join(store.paths.layers, n), { recursive: true, force: true });
-    }
+    // Temporary files of verbs killed long ago. Recent ones may belong to a verb running now: run, diff and config
+    // do not take the store lock, so they are left alone for an hour.
+    const stale = Date.now() - 3600_000;
+    const sweep = async (dir: string, match: (n: string) => boolean, always: (n: string) => boolean) => {
+      for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (!match(n)) continue;
+        const p = path.join(dir, n);
+        const st = await fsp.lstat(p).catch(() => undefined);
+        if (st && (always(n) || st.mtimeMs < stale)) await fsp.rm(p, { recursive: true, force: true });
+      }
+    };
+    await sweep(store.paths.tmp, () => true, () => false);
+    await sweep(store.paths.layers, (n) => n.startsWith('.tmp-') || n.startsWith('.trash-'), (n) => n.startsWith('.trash-'));
     return out;
   });
 }
