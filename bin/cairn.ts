@@ -18,6 +18,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   diff: () => import('./verbs/diff.js'),
   commit: () => import('./verbs/commit.js'),
   push: () => import('./verbs/push.js'),
+  export: () => import('./verbs/export.js'),
   pull: () => import('./verbs/pull.js'),
   images: () => import('./verbs/images.js'),
   containers: () => import('./verbs/containers.js'),
@@ -30,6 +31,8 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   'copy-image': () => import('./verbs/copy-image.js'),
   gc: () => import('./verbs/gc.js'),
   'install-alias': () => import('./verbs/install-alias.js'),
+  key: () => import('./verbs/key.js'),
+  verify: () => import('./verbs/verify.js'),
 };
 
 const VERSION = '0.1.0';
@@ -112,6 +115,8 @@ async function entry(argv: string[]): Promise<number> {
   return main(argv);
 }
 
+// Until the verb settles the status is a failure: a verb whose work never finished must not look successful.
+process.exitCode = 125;
 entry(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -34,6 +34,8 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   register(new URL('./build-hooks.js', cli).href, { parentURL: import.meta.url, data: { url: lib } });
   attachLogger({ quiet: ctx.quiet }, ((await import(lib)) as typeof import('../../dsl/index.js')).events);
   process.argv = [process.argv[0], file, ...(p.rest[0] === '--' ? p.rest.slice(1) : p.rest)];
+  // The script may set process.exitCode itself; cairn's own default (failure until settled) must not leak into it.
+  process.exitCode = undefined;
   try {
     await import(pathToFileURL(file).href);
   } catch (err) {

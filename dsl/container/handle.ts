@@ -15,6 +15,7 @@ import { withContainer } from './engine.js';
 import { runInContainer, type RunOptions } from './run.js';
 import { resolveUser } from './users.js';
 import { Image } from '../image/handle.js';
+import type { ExportOptions, ExportResult } from '../sign/flat.js';
 
 /** The outcome of a run step that exited non-zero. */
 export class RunError extends CairnError {
@@ -181,6 +182,12 @@ export class Container {
     const { commitContainer } = await import('./commit.js');
     const rec = await step('commit', this.name, () => this.with((r, d) => commitContainer(this.store, r, d, o)));
     return new Image(this.store, rec.id);
+  }
+
+  /** Writes the container's tree (pending changes included) as one flat tarball, signed unless opts.sign is false (docs/export.md). */
+  async export(file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+    const { exportContainer } = await import('../sign/flat.js');
+    return step('export', `${this.name} → ${file}`, () => this.with((rec, d) => exportContainer(this.store, rec, d, file, opts)));
   }
 
   /** Removes the container and its pending changes. */

@@ -6,6 +6,7 @@ import { normalizeName, parseReference } from './reference.js';
 import { loadImage, storeSource } from './store-image.js';
 import type { ImageConfig, Manifest } from './types.js';
 import type { Compression } from '../layer/compress.js';
+import type { ExportOptions, ExportResult } from '../sign/flat.js';
 
 /** What inspect tells of an image. */
 export interface ImageInfo {
@@ -56,6 +57,12 @@ export class Image {
       const { writeImage } = await import('./transports.js');
       await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
     });
+  }
+
+  /** Writes the image as one flat root filesystem tarball, signed with the local key unless opts.sign is false (docs/export.md). */
+  async export(file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+    const { exportImage } = await import('../sign/flat.js');
+    return step('export', `${this.id.slice(0, 12)} → ${file}`, () => this.store.locked([], async () => exportImage(this.store, await this.record(), file, opts)));
   }
 
   /** Removes the image from the store (its blobs go at the next gc). */

@@ -19,7 +19,9 @@ function created(): string | undefined {
 
 /**
  * Reads a flat root-filesystem tarball (.tar or .tar.gz) as a one-layer image: the layer is the
- * file as it is (digest of the file, media type by its magic), the config a default one.
+ * file as it is (digest of the file, media type by its magic), the config a default one. A signed file
+ * must verify under a trusted key (SignatureError otherwise); one made by `cairn export` gives its
+ * embedded config, and a second layer hiding /.cairn.
  */
 export async function readTarball(src: string): Promise<SourceImage> {
   if (/^https?:\/\//i.test(src)) {
@@ -28,7 +30,11 @@ export async function readTarball(src: string): Promise<SourceImage> {
   const st = await fsp.stat(src).catch(() => undefined);
   if (!st) throw new NotFoundError(`tarball ${src} does not exist`, { hint: 'check the path of tarball:PATH' });
   if (!st.isFile()) throw new NotFoundError(`tarball ${src} is not a file`, { hint: 'tarball:PATH takes a .tar or .tar.gz file' });
-  const info = await hashFile(src, { checkTar: true });
+  // A signed tarball (bali trailer) must verify under a trusted key before anything of it is used; the
+  // trailer after the end-of-archive blocks is no tar, so the tar check is the signature check's then.
+  const { checkSignature, embeddedConfig, flatImage } = await import('../sign/flat-read.js');
+  const sig = await checkSignature(src);
+  const info = await hashFile(src, { checkTar: !sig.signed });
   const base = emptyConfig();
   const when = created();
   const config: ImageConfig = {
@@ -41,5 +47,11 @@ export async function readTarball(src: string): Promise<SourceImage> {
   };
   const descriptor = { mediaType: info.mediaType, digest: info.digest, size: info.size };
   const layer = { descriptor, diffID: info.diffID, open: () => openVerifiedFile(src, descriptor) };
+  // A flat tarball of `cairn export` carries its image config as its first entry (docs/export.md).
+  const embedded = await embeddedConfig(src);
+  if (embedded) {
+    const flat = await flatImage(embedded, config, layer);
+    return assemble(flat.config, Buffer.from(JSON.stringify(flat.config)), flat.layers);
+  }
   return assemble(config, Buffer.from(JSON.stringify(config)), [layer]);
 }

@@ -9,6 +9,7 @@ import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, isOverlayXattr, joinRel, pare
 import { makeNodes, type NodeSpec } from './nodes.js';
 import { RootResolver, cleanEntryPath } from './safepath.js';
 import { XATTR_PAX_PREFIX, binaryPaxExtract, type PaxHeaders } from './tarpax.js';
+import { stripTrailer } from '../sign/flat-format.js';
 import { writeXattrs } from './xattr.js';
 
 /** How extractLayer writes a layer. */
@@ -326,7 +327,9 @@ export async function extractLayer(tar: Readable, dest: string, opts: ExtractOpt
     if (!tar.readableEnded) ex.destroy(tar.errored ?? new Error('unexpected end of data (the input stream was closed)'));
   });
   if (tar.errored || tar.destroyed) ex.destroy(tar.errored ?? new Error('unexpected end of data (the input stream was closed)'));
-  tar.pipe(ex as unknown as NodeJS.WritableStream);
+  // A signed flat tarball (bali) ends in an 80-byte trailer after the end-of-archive blocks: GNU tar never
+  // reads it, tar-stream would fail on its partial block, so it is dropped here (the diffID still covers it).
+  tar.pipe(stripTrailer()).pipe(ex as unknown as NodeJS.WritableStream);
   const it = ex[Symbol.asyncIterator]() as AsyncIterator<AsyncIterable<Buffer> & { header: PaxHeaders }>;
   const root = path.resolve(dest);
   const x = new Extractor(root, opts);

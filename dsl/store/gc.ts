@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '../image/types.js';
 import { readJson } from './atomic.js';
+import { mountPoints, unmount } from '../sandbox/mounts.js';
 import type { Store } from './store.js';
 
 /** What a garbage collection removed. */
@@ -69,6 +70,8 @@ export async function gc(store: Store): Promise<GcResult> {
         if (st && (always(n) || st.mtimeMs < stale)) await fsp.rm(p, { recursive: true, force: true });
       }
     };
+    // A killed export can leave a read-only overlay mounted under tmp: unmount before removing.
+    for (const m of mountPoints()) if (m.startsWith(store.paths.tmp + '/')) await unmount(m).catch(() => undefined);
     await sweep(store.paths.tmp, () => true, () => false);
     await sweep(store.paths.layers, (n) => n.startsWith('.tmp-') || n.startsWith('.trash-'), (n) => n.startsWith('.trash-'));
     return out;

@@ -1,0 +1,40 @@
+import { Container, Image, store } from '../../dsl/api.js';
+import { findStored } from '../../dsl/image/resolve.js';
+import { NotFoundError } from '../../dsl/errors.js';
+import { parseEpoch } from '../../dsl/timestamp.js';
+import { bool, str, type Parsed, type VerbSpec } from '../args.js';
+import { out, type VerbContext } from '../verb.js';
+
+/** `cairn export`: write a container or image as one flat, signed root filesystem tarball. */
+export const spec: VerbSpec = {
+  name: 'export',
+  usage: 'export [--no-sign] [--squash-all] [--timestamp EPOCH] CTR|IMAGE FILE',
+  summary:
+    'Write the whole root filesystem of a container (pending changes included) or image as ONE tarball, the image config in .cairn/config.json, ' +
+    'gzip-compressed (a FILE ending in .tar stays plain) and signed with your key (bali format); print its sha256.',
+  example: 'SOURCE_DATE_EPOCH=0 cairn export web web.tar.gz && cairn verify web.tar.gz',
+  flags: {
+    'no-sign': { kind: 'bool', help: 'write no signature trailer' },
+    'squash-all': { kind: 'bool', help: 'accepted for podman compatibility: an export is always one flattened tree' },
+    timestamp: { kind: 'string', help: 'clamp file times to EPOCH seconds (default $SOURCE_DATE_EPOCH, else the image\'s created time)', arg: 'EPOCH' },
+  },
+  min: 2,
+  max: 2,
+};
+
+/** Exports and prints the file's digest. */
+export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
+  const ts = str(p, 'timestamp');
+  const opts = { sign: !bool(p, 'no-sign'), timestamp: ts === undefined ? undefined : parseEpoch(ts) };
+  const [what, file] = p.args;
+  const s = await store({ root: ctx.root });
+  const ctr = await s.containers.find(what);
+  let target: Container | Image;
+  if (ctr) target = new Container(s, ctr.id, ctr.name);
+  else {
+    const rec = await findStored(s, what);
+    if (!rec) throw new NotFoundError(`no container or image named ${what}`, { hint: 'see `cairn containers` and `cairn images`' });
+    target = new Image(s, rec.id);
+  }
+  out((await target.export(file, opts)).digest);
+}

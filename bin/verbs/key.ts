@@ -1,0 +1,50 @@
+import { generateKey, localKey, trustKey, trustedKeys } from '../../dsl/sign/keys.js';
+import { publicKeyToPem } from '../../dsl/sign/pem.js';
+import { UsageError } from '../../dsl/errors.js';
+import { bool, type Parsed, type VerbSpec } from '../args.js';
+import { out, type VerbContext } from '../verb.js';
+
+/** `cairn key`: the local signing key and the keys trusted by verify and exec. */
+export const spec: VerbSpec = {
+  name: 'key',
+  usage: 'key generate | show [--json] | trust PUB | list [--json]',
+  summary:
+    'Manage signing keys in ${XDG_CONFIG_HOME:-~/.config}/cairn: generate a new local key (the old one stays trusted), ' +
+    'show the public key (PEM on stdout, its ID on stderr), trust PUB (a PEM file or an identity string), list trusted keys.',
+  example: 'cairn key show > me.pub.pem   # elsewhere: cairn key trust me.pub.pem',
+  flags: { json: { kind: 'bool', help: 'print JSON (show, list)' } },
+  min: 1,
+  max: 2,
+};
+
+/** Runs a key subcommand. */
+export async function main(p: Parsed, _ctx: VerbContext): Promise<void> {
+  const [sub, arg] = p.args;
+  const json = bool(p, 'json');
+  if (sub !== 'trust' && arg !== undefined) throw new UsageError(`key ${sub} takes no argument`);
+  switch (sub) {
+    case 'generate': {
+      const k = await generateKey();
+      return out(json ? JSON.stringify({ id: k.id, source: k.source }) : k.id);
+    }
+    case 'show': {
+      const k = await localKey();
+      const pem = publicKeyToPem(k.publicKey);
+      if (json) return out(JSON.stringify({ id: k.id, publicKey: pem, source: k.source }, null, 2));
+      process.stderr.write(`key ID: ${k.id}\n`);
+      return out(pem);
+    }
+    case 'trust': {
+      if (arg === undefined) throw new UsageError('key trust needs PUB: a public key PEM file or an identity string');
+      const k = await trustKey(arg);
+      return out(json ? JSON.stringify({ id: k.id, source: k.source }) : k.id);
+    }
+    case 'list': {
+      const keys = await trustedKeys();
+      if (json) return out(JSON.stringify(keys.map((k) => ({ id: k.id, source: k.source })), null, 2));
+      return out(keys.map((k) => `${k.id}  ${k.source}`).join('\n'));
+    }
+    default:
+      throw new UsageError(`unknown key subcommand ${sub}: use generate, show, trust or list`);
+  }
+}

@@ -1,0 +1,128 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/*
+ * A SHA-256 of a byte stream that moves to a worker thread once the stream is big enough to pay for one:
+ * verifying hashes every byte twice (SHA-256 of the file, SHA-512 for the signature), and Node's hashes
+ * are synchronous, so on two cores the second hash is nearly free when it runs beside the first.
+ * Bytes travel in a few fixed buffers that go to the worker and come back: a fresh buffer per chunk would
+ * cost page faults worth a third of the hashing, and the caller's chunks are never detached or kept.
+ */
+
+/** Bytes hashed on the calling thread before the hash moves to a worker (small files never start one). */
+const SPILL_AT = 8 << 20;
+/** Size of one transfer buffer. */
+const BUF = 1 << 20;
+/** Transfer buffers: at most this many MiB are in flight, which bounds memory and paces the reader. */
+const POOL = 16;
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const h = require('node:crypto').createHash('sha256');
+parentPort.on('message', (m) => {
+  if (m === null) return parentPort.postMessage({ digest: h.digest('hex') });
+  h.update(new Uint8Array(m.buf, 0, m.len));
+  parentPort.postMessage({ buf: m.buf }, [m.buf]);
+});
+`;
+
+/** SHA-256 of everything given to update(), hashed off the main thread for big inputs. */
+export class Sha256Spill {
+  private hash: Hash | undefined = createHash('sha256');
+  /** Copies of what was hashed here before the worker started, replayed to it (at most SPILL_AT bytes). */
+  private early: Buffer[] = [];
+  private earlyBytes = 0;
+  private worker?: Worker;
+  private free: ArrayBuffer[] = [];
+  private made = 0;
+  private waiting?: () => void;
+  private failed?: Error;
+  private result?: (hex: string) => void;
+
+  /** Adds bytes; resolves at once unless every transfer buffer is with the worker. */
+  async update(c: Buffer): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.hash) {
+      this.hash.update(c);
+      this.early.push(c);
+      this.earlyBytes += c.length;
+      if (this.earlyBytes >= SPILL_AT) await this.start();
+      return;
+    }
+    await this.send(c);
+  }
+
+  /** Starts the worker and replays what was hashed here (this thread's hash is dropped). */
+  private async start(): Promise<void> {
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.unref();
+    w.on('message', (m: { buf?: ArrayBuffer; digest?: string }) => {
+      if (m.buf) {
+        this.free.push(m.buf);
+        const wake = this.waiting;
+        this.waiting = undefined;
+        wake?.();
+      } else if (m.digest !== undefined) this.result?.(m.digest);
+    });
+    w.on('error', (err) => this.fail(err));
+    w.on('exit', (code) => {
+      if (code !== 0 && !this.failed) this.fail(new Error(`the hashing thread exited with status ${code}`));
+    });
+    this.worker = w;
+    this.hash = undefined;
+    const early = this.early;
+    this.early = [];
+    for (const c of early) await this.send(c);
+  }
+
+  private fail(err: Error): void {
+    this.failed = err;
+    const wake = this.waiting;
+    this.waiting = undefined;
+    wake?.();
+    this.result?.('');
+  }
+
+  /** Copies c into transfer buffers and posts them, waiting for a buffer to come back when all are out. */
+  private async send(c: Buffer): Promise<void> {
+    for (let off = 0; off < c.length; ) {
+      let buf = this.free.pop();
+      if (!buf && this.made < POOL) {
+        buf = new ArrayBuffer(BUF);
+        this.made++;
+      }
+      while (!buf) {
+        await new Promise<void>((r) => (this.waiting = r));
+        if (this.failed) throw this.failed;
+        buf = this.free.pop();
+      }
+      const len = Math.min(BUF, c.length - off);
+      new Uint8Array(buf).set(c.subarray(off, off + len));
+      this.worker!.postMessage({ buf, len }, [buf]);
+      off += len;
+    }
+  }
+
+  /** The hex digest. */
+  async digest(): Promise<string> {
+    try {
+      if (this.hash) return this.hash.digest('hex');
+      const hex = await new Promise<string>((resolve) => {
+        this.result = resolve;
+        this.worker!.postMessage(null);
+      });
+      if (this.failed) throw this.failed;
+      return hex;
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Stops the worker, if any (always call when giving up early). */
+  close(): void {
+    this.early = [];
+    this.free = [];
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+}

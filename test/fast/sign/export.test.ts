@@ -1,0 +1,281 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseKeySpec } from '../../../dsl/sign/keys.js';
+import { verifyStream } from '../../../dsl/sign/trailer.js';
+import { cliKit, type CliKit } from '../../kit/cli.js';
+import { tinyRootfsTar } from '../../kit/tiny.js';
+
+/** Runs a host program; status, stdout, stderr. */
+function sh(cmd: string, args: string[], opts: { cwd?: string } = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const sha = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
+
+/** A tree as sorted lines: path, type, mode, owner, size or link target, and a content hash for files. */
+function listTree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(path.join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = path.join(root, r);
+      const st = lstatSync(p);
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isDirectory()) {
+        out.push(`${r}/ d ${mode} ${st.uid}:${st.gid}`);
+        walk(r);
+      } else if (st.isSymbolicLink()) out.push(`${r} l ${st.uid}:${st.gid} -> ${readlinkSync(p)}`);
+      else if (st.isFile()) out.push(`${r} f ${mode} ${st.uid}:${st.gid} ${sha(readFileSync(p))}`);
+      else out.push(`${r} ? ${mode}`);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** The uncompressed bytes of an export. */
+const tarBytes = (file: string): Buffer => {
+  const b = readFileSync(file);
+  return b[0] === 0x1f && b[1] === 0x8b ? zlib.gunzipSync(b) : b;
+};
+
+const hasTrailer = (tar: Buffer): boolean => tar.length >= 80 && tar.subarray(tar.length - 72, tar.length - 67).toString() === 'iksig';
+
+/** The exported tree (tar listing with times, and contents) of the same build under each storage driver. */
+const trees = new Map<string, string[]>();
+
+describe.each(['overlay', 'vfs'])('cairn export and signed tarball: bases (%s driver)', (driver) => {
+  let k: CliKit;
+  let work: string;
+  let cfgA: string;
+  let cfgB: string;
+  let localId: string;
+  let exported: string;
+  const images = (): string => k.ok(['images', '--json']);
+
+  beforeAll(() => {
+    work = mkdtempSync(path.join(os.tmpdir(), 'cairn-export-'));
+    cfgA = path.join(work, 'cfg-a');
+    cfgB = path.join(work, 'cfg-b');
+    k = cliKit('cairn-export-store-', { XDG_CONFIG_HOME: cfgA, SOURCE_DATE_EPOCH: '', STORAGE_DRIVER: driver });
+    // Unsigned tarballs (here: GNU tar's) stay accepted as bases.
+    const c = k.ok(['from', '--name', 'src', `tarball:${tinyRootfsTar()}`]);
+    k.ok(['run', c, '--', 'sh', '-c', 'rm /etc/group && echo added > /added && mkdir -p /srv/www && echo page > /srv/www/index && ln -s /added /srv/link']);
+    k.ok(['checkpoint', '-m', 'first', c]);
+    k.ok(['run', c, '--', 'sh', '-c', 'rm -r /srv/www && echo second > /srv/second']);
+    k.ok(['config', '--cmd', '["/bin/sh","-c","echo $GREETING from $(pwd); cat /added"]', '--env', 'GREETING=hello', '--workingdir', '/srv', c]);
+    // Clamped times, so that both drivers' trees can be compared.
+    k.ok(['commit', c, 'localhost/exported:1'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    localId = JSON.parse(k.ok(['key', 'show', '--json'])).id;
+    exported = path.join(work, 'image.tar.gz');
+  });
+  afterAll(() => {
+    k.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('writes one flattened, signed tarball and prints its sha256', () => {
+    const r = k.cairn(['export', 'localhost/exported:1', exported]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(sha(readFileSync(exported)) + '\n');
+    expect(readdirSync(work).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('extracts with plain GNU tar, no warnings: whiteouts applied, config first', () => {
+    const dir = path.join(work, 'x');
+    mkdirSync(dir);
+    const x = sh('tar', ['xzf', exported, '-C', dir]);
+    expect(x.stderr).toBe('');
+    expect(x.status).toBe(0);
+    expect(readFileSync(path.join(dir, 'added'), 'utf8')).toBe('added\n');
+    expect(readFileSync(path.join(dir, 'srv/second'), 'utf8')).toBe('second\n');
+    expect(readlinkSync(path.join(dir, 'srv/link'))).toBe('/added');
+    expect(existsSync(path.join(dir, 'etc/group'))).toBe(false);
+    expect(existsSync(path.join(dir, 'srv/www'))).toBe(false);
+    expect(existsSync(path.join(dir, 'etc/passwd'))).toBe(true);
+    expect(readdirSync(dir).some((n) => n.startsWith('.wh.'))).toBe(false);
+    const listing = sh('tar', ['tvzf', exported, '--full-time', '--numeric-owner']).stdout.split('\n').slice(1);
+    trees.set(driver, [...listing, ...listTree(dir).filter((l) => !l.startsWith('.cairn'))]);
+    // The config bytes are the image's own: their sha256 is the image ID.
+    const cfgBytes = readFileSync(path.join(dir, '.cairn/config.json'));
+    const info = JSON.parse(k.ok(['inspect', 'localhost/exported:1']));
+    expect(sha(cfgBytes)).toBe('sha256:' + info.id);
+    const cfg = JSON.parse(cfgBytes.toString());
+    expect(cfg.config.Cmd).toEqual(['/bin/sh', '-c', 'echo $GREETING from $(pwd); cat /added']);
+    expect(cfg.config.Env).toContain('GREETING=hello');
+    expect(cfg.config.WorkingDir).toBe('/srv');
+
+    const tv = sh('tar', ['tvzf', exported]);
+    expect(tv.stderr).toBe('');
+    expect(tv.status).toBe(0);
+    const first = tv.stdout.split('\n')[0];
+    expect(first).toMatch(/^-rw-r--r-- 0\/0 .* \.cairn\/config\.json$/);
+    // Times are clamped to the image's created time.
+    const created = Date.parse(info.config.created) / 1000;
+    for (const line of tv.stdout.trim().split('\n')) {
+      const m = / (\d{4}-\d\d-\d\d \d\d:\d\d) /.exec(line)!;
+      expect(Date.parse(m[1] + 'Z') / 1000).toBeLessThanOrEqual(created);
+    }
+  });
+
+  it('extracts with busybox tar too', () => {
+    if (!existsSync('/usr/bin/busybox') && !existsSync('/bin/busybox')) return;
+    const r = sh('busybox', ['tar', 'tzf', exported]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('.cairn/config.json');
+  });
+
+  it('is reproducible: the same image gives the same bytes', () => {
+    const again = path.join(work, 'again.tar.gz');
+    k.ok(['export', 'localhost/exported:1', again]);
+    expect(readFileSync(again).equals(readFileSync(exported))).toBe(true);
+  });
+
+  it('verifies under the local key, and tar pads to a record before the trailer', async () => {
+    expect(k.ok(['verify', exported])).toBe(`OK ${localId}`);
+    const v = await verifyStream(createReadStream(exported), [await parseKeySpec(path.join(cfgA, 'cairn/key.pub.pem'))]);
+    expect(v).toMatchObject({ signed: true, valid: true });
+    expect(v.signer?.id).toBe(localId);
+    const tar = tarBytes(exported);
+    expect(hasTrailer(tar)).toBe(true);
+    expect((tar.length - 80) % 10240).toBe(0);
+  });
+
+  it('--no-sign writes no trailer; a .tar name gives a plain tar that `tar xf` reads silently', async () => {
+    const plain = path.join(work, 'plain.tar');
+    k.ok(['export', '--no-sign', 'localhost/exported:1', plain]);
+    const bytes = readFileSync(plain);
+    expect(bytes.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false);
+    expect(hasTrailer(bytes)).toBe(false);
+    expect(bytes.length % 10240).toBe(0);
+    expect((await verifyStream(createReadStream(plain), [])).signed).toBe(false);
+    const r = k.cairn(['verify', plain]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/unsigned/);
+    const signedTar = path.join(work, 'signed.tar');
+    k.ok(['export', 'localhost/exported:1', signedTar]);
+    expect(readFileSync(signedTar).equals(tarBytes(exported))).toBe(true);
+    const dir = path.join(work, 'xt');
+    mkdirSync(dir);
+    const x = sh('tar', ['xf', signedTar, '-C', dir]);
+    expect(x.stderr).toBe('');
+    expect(x.status).toBe(0);
+    expect(listTree(dir)).toEqual(listTree(path.join(work, 'x')));
+  });
+
+  it('--timestamp clamps every time', () => {
+    const f = path.join(work, 'ts.tar.gz');
+    k.ok(['export', '--timestamp', '86400', 'localhost/exported:1', f]);
+    const tv = sh('tar', ['tvzf', f, '--utc']);
+    const dates = new Set(tv.stdout.trim().split('\n').map((l) => / (\d{4}-\d\d-\d\d) /.exec(l)![1]));
+    expect([...dates].every((d) => d <= '1970-01-02')).toBe(true);
+  });
+
+  it('exports a container with its pending changes', () => {
+    const c = k.ok(['from', 'localhost/exported:1']);
+    k.ok(['run', c, '--', 'sh', '-c', 'echo pending > /pending && rm /added']);
+    k.ok(['config', '--env', 'STAGE=pending', c]);
+    const f = path.join(work, 'ctr.tar.gz');
+    const digest = k.ok(['export', c, f]);
+    expect(digest).toBe(sha(readFileSync(f)));
+    const names = sh('tar', ['tzf', f]).stdout.split('\n');
+    expect(names[0]).toBe('.cairn/config.json');
+    expect(names).toContain('pending');
+    expect(names).not.toContain('added');
+    const cfg = JSON.parse(sh('tar', ['xzOf', f, '.cairn/config.json']).stdout);
+    expect(cfg.config.Env).toContain('STAGE=pending');
+    expect(k.ok(['diff', c])).toMatch(/A \/pending/);
+  });
+
+  it('from tarball: of a signed export gives the exported tree and config, without /.cairn', () => {
+    const before = JSON.parse(images()).length;
+    const c = k.ok(['from', `tarball:${exported}`]);
+    expect(JSON.parse(images()).length).toBe(before + 1);
+    const info = JSON.parse(k.ok(['inspect', c]));
+    expect(info.config.config.Cmd).toEqual(['/bin/sh', '-c', 'echo $GREETING from $(pwd); cat /added']);
+    expect(k.ok(['run', c, '--', ...info.config.config.Cmd])).toBe('hello from /srv\nadded');
+    const root = k.ok(['mount', c]);
+    const want = listTree(path.join(work, 'x')).filter((l) => !l.startsWith('.cairn'));
+    expect(listTree(root)).toEqual(want);
+    k.ok(['umount', c]);
+    // Again: the same image (the same ID), nothing new.
+    k.ok(['from', `tarball:${exported}`]);
+    expect(JSON.parse(images()).length).toBe(before + 1);
+  });
+
+  it('refuses a tampered export (exit 125, one line, store unchanged)', () => {
+    const before = images();
+    const gz = readFileSync(exported);
+    const flipped = Buffer.from(gz);
+    flipped[flipped.length >> 1] ^= 0x40;
+    const bad1 = path.join(work, 'flipped.tar.gz');
+    writeFileSync(bad1, flipped);
+    // Changed inside the tar and compressed again: the gzip is sound, only the signature tells.
+    const tar = Buffer.from(zlib.gunzipSync(gz));
+    const at = tar.indexOf('second\n');
+    expect(at).toBeGreaterThan(0);
+    tar.write('SECOND\n', at);
+    const bad2 = path.join(work, 'tampered.tar.gz');
+    writeFileSync(bad2, zlib.gzipSync(tar));
+    for (const f of [bad1, bad2]) {
+      const r = k.cairn(['from', `tarball:${f}`]);
+      expect(r.status).toBe(125);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')[0]).toMatch(/^cairn from: /);
+      expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+      expect(images()).toBe(before);
+    }
+    expect(k.cairn(['from', `tarball:${bad2}`]).stderr).toMatch(/tampered|signature/);
+  });
+
+  it('refuses an export signed by an untrusted key until it is trusted', () => {
+    const other = path.join(work, 'other.tar.gz');
+    k.ok(['export', 'localhost/exported:1', other], { env: { XDG_CONFIG_HOME: cfgB } });
+    const before = images();
+    const r = k.cairn(['from', `tarball:${other}`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/unknown signer/);
+    expect(images()).toBe(before);
+    k.ok(['key', 'trust', path.join(cfgB, 'cairn/key.pub.pem')]);
+    expect(k.ok(['from', `tarball:${other}`])).toMatch(/working-container/);
+  });
+
+  it('fails with one clear line and leaves no file for bad input', () => {
+    const target = path.join(work, 'bad.tar.gz');
+    const cases: [string[], RegExp, Record<string, string>?][] = [
+      [['export', 'no-such-thing', target], /no container or image named no-such-thing/],
+      [['export', 'localhost/exported:1', path.join(work, 'missing-dir/f.tar.gz')], /directory .* does not exist/],
+      [['export', 'localhost/exported:1', path.join(exported, 'f.tar.gz')], /cannot write/],
+      [['export', 'localhost/exported:1', work], /is a directory/],
+      [['export', 'localhost/exported:1', target], /signing key/, { XDG_CONFIG_HOME: path.join(work, 'cfg-bad') }],
+      [['export', 'localhost/exported:1'], /too few arguments/],
+    ];
+    mkdirSync(path.join(work, 'cfg-bad/cairn'), { recursive: true });
+    writeFileSync(path.join(work, 'cfg-bad/cairn/key.pem'), 'not a key\n', { mode: 0o600 });
+    for (const [args, re, env] of cases) {
+      const r = k.cairn(args, { env });
+      expect(r.status, args.join(' ')).toBe(125);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')[0]).toMatch(re);
+      expect(existsSync(target)).toBe(false);
+      expect(readdirSync(work).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    }
+  });
+});
+
+describe('export across storage drivers', () => {
+  // The image IDs differ (the drivers write whiteouts and copied-up parents differently), the trees must not.
+  it('gives the same tree whether it packs an overlay of the layers or the layers applied', () => {
+    expect(trees.size).toBe(2);
+    expect(trees.get('overlay')!.length).toBeGreaterThan(30);
+    expect(trees.get('vfs')).toEqual(trees.get('overlay'));
+  });
+});

@@ -1,0 +1,30 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Sha256Spill } from '../../../dsl/sign/hashworker.js';
+
+const data = randomBytes(20 << 20);
+
+describe('Sha256Spill', () => {
+  it.each([
+    ['empty', 0, 1 << 20],
+    ['small', 1000, 100],
+    ['just under the spill size', (8 << 20) - 1, 1 << 20],
+    ['exactly the spill size', 8 << 20, 1 << 19],
+    ['past the spill size, odd chunks', 20 << 20, 777_777],
+    ['past the spill size, one chunk', 20 << 20, 20 << 20],
+  ])('equals node:crypto sha256 (%s)', async (_what, size, chunk) => {
+    const h = new Sha256Spill();
+    const bytes = data.subarray(0, size);
+    for (let i = 0; i < size; i += chunk) await h.update(bytes.subarray(i, i + chunk));
+    expect(await h.digest()).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('hashes only the bytes of a view, not the rest of its buffer', async () => {
+    const h = new Sha256Spill();
+    const pool = randomBytes(12 << 20);
+    const view = pool.subarray(100, (9 << 20) + 100);
+    await h.update(view);
+    await h.update(pool.subarray(5, 10));
+    expect(await h.digest()).toBe(createHash('sha256').update(view).update(pool.subarray(5, 10)).digest('hex'));
+  });
+});
