@@ -31,6 +31,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   'copy-image': () => import('./verbs/copy-image.js'),
   gc: () => import('./verbs/gc.js'),
   'install-alias': () => import('./verbs/install-alias.js'),
+  exec: () => import('./verbs/exec.js'),
   key: () => import('./verbs/key.js'),
   verify: () => import('./verbs/verify.js'),
 };

@@ -1,0 +1,196 @@
+import { constants as fsc, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { BadInputError, isCairnError } from '../errors.js';
+import { warn } from '../events.js';
+import { extractLayer } from '../layer/extract.js';
+import { resolveInRoot } from '../layer/safepath.js';
+import { homeOf, resolveUser } from '../container/users.js';
+import { uniqueSuffix } from '../store/unique.js';
+import { writeJson, type EntryMeta, type ExecCache, type ExecMounts, type ExecRunConfig } from './exec-cache.js';
+import { FLAT_CONFIG, FLAT_META_DIR } from './flat-format.js';
+
+/*
+ * Turning a verified flat file into a cache entry: the file (a private copy, already verified) is unpacked
+ * into a temporary directory beside the cache entries, given its mount points and /dev skeleton, and
+ * renamed into place in one step, so an entry is either complete or absent.
+ */
+
+const CONFIG_LIMIT = 4 << 20;
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/** Passes the first `n` bytes and drops the rest (the signature trailer after the tar). */
+function firstBytes(n: number): Transform {
+  let left = n;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      if (left <= 0) return cb();
+      const take = chunk.length <= left ? chunk : chunk.subarray(0, left);
+      left -= take.length;
+      cb(null, take);
+    },
+  });
+}
+
+/** The uncompressed tar of a flat file: gunzipped when it starts 1f 8b, cut at tarSize (before the trailer). */
+async function openTar(file: string, tarSize: number): Promise<Readable> {
+  const fh = await fsp.open(file, 'r');
+  const head = Buffer.alloc(2);
+  await fh.read(head, 0, 2, 0);
+  const src = fh.createReadStream({ start: 0, highWaterMark: 1 << 20 });
+  const out = firstBytes(tarSize);
+  const gz = head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 256 * 1024 }) : new PassThrough();
+  pipeline(src, gz, out, (err) => {
+    if (err) out.destroy(err);
+  });
+  return out;
+}
+
+/** Reads and checks the image config the flat file carries at .cairn/config.json; {} when there is none (bali). */
+async function takeConfig(rootfs: string): Promise<ExecRunConfig> {
+  // .cairn must be a real directory: a link would be followed on the host by the open below.
+  if (!(await fsp.lstat(path.join(rootfs, FLAT_META_DIR)).catch(() => undefined))?.isDirectory()) return {};
+  const file = path.join(rootfs, FLAT_CONFIG);
+  let text: string;
+  try {
+    const fh = await fsp.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > CONFIG_LIMIT) throw new BadInputError(`${FLAT_CONFIG} in the image is not a config file`, { hint: 'the file is malformed' });
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+    if (code === 'ELOOP') throw new BadInputError(`${FLAT_CONFIG} in the image is a symbolic link`, { hint: 'the file is malformed or malicious' });
+    throw err;
+  }
+  await fsp.rm(path.join(rootfs, FLAT_META_DIR), { recursive: true, force: true });
+  let cfg: { config?: Record<string, unknown> };
+  try {
+    cfg = JSON.parse(text);
+  } catch {
+    throw new BadInputError(`${FLAT_CONFIG} in the image is not JSON`, { hint: 'the file is malformed' });
+  }
+  const c = (cfg && typeof cfg === 'object' && cfg.config && typeof cfg.config === 'object' ? cfg.config : {}) as Record<string, unknown>;
+  const strs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const out: ExecRunConfig = {};
+  if (c.Env != null) out.Env = must(c.Env, strs, 'Env');
+  if (c.Entrypoint != null) out.Entrypoint = must(c.Entrypoint, strs, 'Entrypoint');
+  if (c.Cmd != null) out.Cmd = must(c.Cmd, strs, 'Cmd');
+  if (c.WorkingDir != null && c.WorkingDir !== '') out.WorkingDir = must(c.WorkingDir, (v): v is string => typeof v === 'string', 'WorkingDir');
+  if (c.User != null && c.User !== '') out.User = must(c.User, (v): v is string => typeof v === 'string', 'User');
+  return out;
+}
+
+function must<T>(v: unknown, ok: (v: unknown) => v is T, name: string): T {
+  if (!ok(v)) throw new BadInputError(`the image config's ${name} is malformed`, { hint: 'the file is malformed' });
+  return v;
+}
+
+/** Makes the mount points exec uses inside the rootfs (when the image lacks them) and says where they are. */
+async function mountPoints(rootfs: string, cfg: ExecRunConfig): Promise<ExecMounts> {
+  const m: ExecMounts = {};
+  const rel = (host: string): string => path.relative(rootfs, host);
+  for (const d of ['proc', 'dev', 'sys', 'tmp', 'run'] as const) {
+    const host = await resolveInRoot(rootfs, '/' + d);
+    if (!rel(host) || rel(host).startsWith('..')) continue;
+    const st = await fsp.lstat(host).catch(() => undefined);
+    if (!st) await fsp.mkdir(host, { recursive: true, mode: d === 'tmp' ? 0o1777 : 0o755 });
+    else if (!st.isDirectory()) continue;
+    m[d] = rel(host);
+  }
+  const tmpfs = [m.tmp, m.run].filter((x): x is string => !!x);
+  for (const [k, f] of [['resolv', '/etc/resolv.conf'], ['hosts', '/etc/hosts']] as const) {
+    const host = await resolveInRoot(rootfs, f);
+    const r = rel(host);
+    if (!r || r.startsWith('..')) continue;
+    // A link into /run or /tmp (systemd-resolved's stub) lands on a tmpfs at run time: nothing to bind on.
+    if (tmpfs.some((t) => r === t || r.startsWith(t + '/'))) {
+      warn(`the image's ${f} points into /${r}, a tmpfs when it runs: the host's ${f} is not bound in`);
+      continue;
+    }
+    const st = await fsp.lstat(host).catch(() => undefined);
+    if (!st) {
+      if (!(await fsp.stat(path.dirname(host)).catch(() => undefined))?.isDirectory()) continue;
+      await fsp.writeFile(host, '', { mode: 0o644 });
+    } else if (!st.isFile()) continue;
+    m[k] = r;
+  }
+  if (cfg.WorkingDir) await fsp.mkdir(await resolveInRoot(rootfs, cfg.WorkingDir), { recursive: true, mode: 0o755 });
+  return m;
+}
+
+/** The /dev skeleton bound (read-only) over the image's /dev: empty files for the device binds, pts, shm, the usual links. */
+async function devSkeleton(dev: string): Promise<void> {
+  await fsp.mkdir(dev, { mode: 0o755 });
+  await Promise.all([
+    ...DEVICES.map((n) => fsp.writeFile(path.join(dev, n), '', { mode: 0o666 })),
+    fsp.mkdir(path.join(dev, 'pts')),
+    fsp.mkdir(path.join(dev, 'shm')),
+    fsp.mkdir(path.join(dev, 'mqueue')),
+    fsp.symlink('/proc/self/fd', path.join(dev, 'fd')),
+    fsp.symlink('/proc/self/fd/0', path.join(dev, 'stdin')),
+    fsp.symlink('/proc/self/fd/1', path.join(dev, 'stdout')),
+    fsp.symlink('/proc/self/fd/2', path.join(dev, 'stderr')),
+    fsp.symlink('/proc/kcore', path.join(dev, 'core')),
+    fsp.symlink('pts/ptmx', path.join(dev, 'ptmx')),
+  ]);
+  await fsp.chmod(path.join(dev, 'shm'), 0o1777);
+}
+
+/**
+ * Unpacks the verified flat file into the cache as entry `hex` (no-op when another start made it first).
+ * `what` names the file in errors. Nothing is left behind on failure.
+ */
+export async function unpackEntry(cache: ExecCache, file: string, tarSize: number, meta: Omit<EntryMeta, 'mounts' | 'user'>, what: string): Promise<void> {
+  const hex = meta.digest.replace(/^sha256:/, '');
+  const work = path.join(cache.tmp, `x-${uniqueSuffix()}`);
+  await fsp.mkdir(work, { recursive: true, mode: 0o755 });
+  try {
+    const rootfs = path.join(work, 'rootfs');
+    try {
+      await extractLayer(await openTar(file, tarSize), rootfs, { whiteouts: 'apply' });
+    } catch (err) {
+      if (isCairnError(err)) err.message = `${what}: ${err.message.replace(/^the layer/, 'the image').replace(/^layer /, '')}`;
+      throw err;
+    }
+    const config = await takeConfig(rootfs);
+    const mounts = await mountPoints(rootfs, config);
+    let user: EntryMeta['user'];
+    try {
+      const ids = await resolveUser(rootfs, config.User);
+      user = { ...ids, home: (await homeOf(rootfs, ids.uid)) || '/' };
+    } catch (err) {
+      if (isCairnError(err)) err.message = `${what}: ${err.message.replace("the container's", "the image's")}`;
+      throw err;
+    }
+    await devSkeleton(path.join(work, 'dev'));
+    await Promise.all(['merged', 'ovl', 'fstab'].map((d) => fsp.mkdir(path.join(work, d), { mode: 0o755 })));
+    await fsp.writeFile(path.join(work, 'config.json'), JSON.stringify(config) + '\n');
+    await writeJson(path.join(work, 'meta.json'), { ...meta, mounts, user } satisfies EntryMeta);
+    try {
+      await fsp.rename(work, cache.entry(hex));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
+      // Another start of the same image won the race: its entry is as good as ours.
+    }
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Removes what killed starts left in the cache's tmp (older than a day, so never a live one). */
+export async function sweepTmp(cache: ExecCache): Promise<void> {
+  const names = await fsp.readdir(cache.tmp).catch(() => [] as string[]);
+  const old = Date.now() - 24 * 3600 * 1000;
+  for (const n of names) {
+    const p = path.join(cache.tmp, n);
+    const st = await fsp.lstat(p).catch(() => undefined);
+    if (st && st.mtimeMs < old) await fsp.rm(p, { recursive: true, force: true });
+  }
+}
