@@ -57,6 +57,7 @@ function target(g) {
   if (g.error) return '—';
   if (g.kind === 'ratio') return `≤ ${fmtRatio(g.target)}`;
   if (g.kind === 'time') return `≤ ${fmtTime(g.target)}`;
+  if (g.kind === 'MB/s') return `≥ ${g.target} MB/s`;
   return `< ${g.target} ${g.kind}`;
 }
 

@@ -18,6 +18,7 @@ import { fromCase } from './cases/from.mjs';
 import { runCase } from './cases/run.mjs';
 import { memoryCase } from './cases/memory.mjs';
 import { rootlessCase } from './cases/rootless.mjs';
+import { flatCase } from './cases/flat.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = path.join(repo, '.cache');
@@ -28,6 +29,7 @@ const CASES = [
   { name: 'commit', fn: commitCase, goals: ['checkpoint + commit: cairn ≤ 0.5× buildah commit'] },
   { name: 'scale', fn: scaleCase, goals: [] },
   { name: 'from', fn: fromCase, goals: ['from (Debian minbase, 170 MB): cairn ≤ 150 ms', 'from (Debian + tree, 370 MB): cairn ≤ 150 ms'] },
+  { name: 'flat', fn: flatCase, goals: ['export: ≤ 1.2× tar | gzip', 'verify: ≥ 300 MB/s', 'cached exec: < 120 ms'] },
   { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.6× buildah'] },
   { name: 'memory', fn: memoryCase, goals: ['memory during a 1 GB commit: cairn < 200 MiB'] },
   {
