@@ -1,4 +1,5 @@
 import { existsSync, promises as fsp, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { DEVICES } from './dev.js';
 import path from 'node:path';
 import { editEnv } from '../container/config.js';
 import { BadInputError, CairnError, NotFoundError } from '../errors.js';
@@ -38,7 +39,6 @@ export interface LaunchOptions {
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 /** Passed through as real root only, where the service keeps the PID systemd gave them for. */
 const SOCKET_ACTIVATION = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'];
 

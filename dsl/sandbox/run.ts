@@ -3,6 +3,7 @@ import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { inInitUserNs } from './userns.js';
+import { DEVICES, devSkeleton } from './dev.js';
 import { emit } from '../events.js';
 import { CairnError } from '../errors.js';
 import { shq } from './shquote.js';
@@ -47,7 +48,6 @@ export interface RunResult {
   stderr: string;
 }
 
-const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /** Escapes a path for an fstab field. */
 function fsq(p: string): string {
@@ -60,18 +60,7 @@ function fsq(p: string): string {
  */
 export async function prepareMounts(s: RunSpec, scratch: string): Promise<string> {
   const dev = path.join(scratch, 'dev');
-  await fsp.mkdir(dev, { mode: 0o755 });
-  await Promise.all([
-    ...DEVICES.map((n) => fsp.writeFile(path.join(dev, n), '', { mode: 0o666 })),
-    fsp.mkdir(path.join(dev, 'pts')),
-    fsp.mkdir(path.join(dev, 'shm'), { mode: 0o1777 }),
-    fsp.symlink('/proc/self/fd', path.join(dev, 'fd')),
-    fsp.symlink('/proc/self/fd/0', path.join(dev, 'stdin')),
-    fsp.symlink('/proc/self/fd/1', path.join(dev, 'stdout')),
-    fsp.symlink('/proc/self/fd/2', path.join(dev, 'stderr')),
-    fsp.symlink('pts/ptmx', path.join(dev, 'ptmx')),
-  ]);
-  await fsp.chmod(path.join(dev, 'shm'), 0o1777);
+  await devSkeleton(dev);
   const R = (p: string) => fsq(s.root + p);
   const l: string[] = [];
   if (s.mountPoints.proc) l.push(`proc ${R('/proc')} proc nosuid,nodev,noexec 0 0`);

@@ -1,4 +1,5 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
+import { devSkeleton } from '../sandbox/dev.js';
 import path from 'node:path';
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -18,7 +19,6 @@ import { FLAT_CONFIG, FLAT_META_DIR } from './flat-format.js';
  */
 
 const CONFIG_LIMIT = 4 << 20;
-const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /** Passes the first `n` bytes and drops the rest (the signature trailer after the tar). */
 function firstBytes(n: number): Transform {
@@ -122,24 +122,6 @@ async function mountPoints(rootfs: string, cfg: ExecRunConfig): Promise<ExecMoun
   }
   if (cfg.WorkingDir) await fsp.mkdir(await resolveInRoot(rootfs, cfg.WorkingDir), { recursive: true, mode: 0o755 });
   return m;
-}
-
-/** The /dev skeleton bound (read-only) over the image's /dev: empty files for the device binds, pts, shm, the usual links. */
-async function devSkeleton(dev: string): Promise<void> {
-  await fsp.mkdir(dev, { mode: 0o755 });
-  await Promise.all([
-    ...DEVICES.map((n) => fsp.writeFile(path.join(dev, n), '', { mode: 0o666 })),
-    fsp.mkdir(path.join(dev, 'pts')),
-    fsp.mkdir(path.join(dev, 'shm')),
-    fsp.mkdir(path.join(dev, 'mqueue')),
-    fsp.symlink('/proc/self/fd', path.join(dev, 'fd')),
-    fsp.symlink('/proc/self/fd/0', path.join(dev, 'stdin')),
-    fsp.symlink('/proc/self/fd/1', path.join(dev, 'stdout')),
-    fsp.symlink('/proc/self/fd/2', path.join(dev, 'stderr')),
-    fsp.symlink('/proc/kcore', path.join(dev, 'core')),
-    fsp.symlink('pts/ptmx', path.join(dev, 'ptmx')),
-  ]);
-  await fsp.chmod(path.join(dev, 'shm'), 0o1777);
 }
 
 /**

@@ -55,7 +55,7 @@ describe('run isolation', () => {
   it('gives a fresh /proc, a minimal /dev, the host resolv.conf, and no network with --network none', () => {
     const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
     expect(k.ok(['run', c, 'sh', '-c', 'echo $$; ls /dev | head -c 2000; cat /etc/resolv.conf'])).toBe(
-      ['1', 'fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero'].join('\n') + '\n' + readFileSync('/etc/resolv.conf', 'utf8').trimEnd(),
+      ['1', 'core', 'fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero'].join('\n') + '\n' + readFileSync('/etc/resolv.conf', 'utf8').trimEnd(),
     );
     expect(k.ok(['run', '--network', 'none', c, 'ls', '/sys/class/net'])).toBe('lo');
     expect(k.ok(['run', c, 'ls', '/sys/class/net']).split('\n').length).toBeGreaterThan(1);
