@@ -30,6 +30,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   build: () => import('./verbs/build.js'),
   'copy-image': () => import('./verbs/copy-image.js'),
   gc: () => import('./verbs/gc.js'),
+  check: () => import('./verbs/check.js'),
   'install-alias': () => import('./verbs/install-alias.js'),
   exec: () => import('./verbs/exec.js'),
   key: () => import('./verbs/key.js'),

@@ -26,9 +26,9 @@ export function store(opts: StoreOptions = {}): Promise<Store> {
 }
 
 /** Creates a working container from an image reference (`scratch`, a stored name, `oci:DIR`, `tarball:FILE`…). */
-export async function from(image: string, opts: StoreOptions & { name?: string; pull?: PullPolicy | string } = {}): Promise<Container> {
+export async function from(image: string, opts: StoreOptions & { name?: string; pull?: PullPolicy | string; signaturePolicy?: string } = {}): Promise<Container> {
   const s = await store(opts);
-  const img = await resolveImage(s, image, checkPullPolicy(opts.pull));
+  const img = await resolveImage(s, image, checkPullPolicy(opts.pull), { signaturePolicy: opts.signaturePolicy });
   const rec = await createContainer(s, img, image, opts.name);
   return new Container(s, rec.id, rec.name);
 }
@@ -59,10 +59,10 @@ export async function images(opts: StoreOptions = {}): Promise<Image[]> {
 }
 
 /** Copies an image from any transport into the store. */
-export async function pull(ref: string, opts: StoreOptions = {}): Promise<Image> {
+export async function pull(ref: string, opts: StoreOptions & { signaturePolicy?: string } = {}): Promise<Image> {
   const s = await store(opts);
   const r = parseReference(ref);
-  const rec = r.transport === 'store' || r.transport === 'scratch' ? await resolveImage(s, ref) : await pullRef(s, r);
+  const rec = r.transport === 'store' || r.transport === 'scratch' ? await resolveImage(s, ref) : await pullRef(s, r, { signaturePolicy: opts.signaturePolicy });
   if (!rec) throw new NotFoundError('scratch is not an image that can be pulled');
   return new Image(s, rec.id);
 }

@@ -5,12 +5,13 @@ import { out, type VerbContext } from '../verb.js';
 /** `cairn from`: create a working container. */
 export const spec: VerbSpec = {
   name: 'from',
-  usage: 'from [--name NAME] [--pull missing|always|never] IMAGE',
+  usage: 'from [--name NAME] [--pull missing|always|never] [--signature-policy FILE] IMAGE',
   summary: 'Create a working container from an image (scratch, a stored name or ID, oci:DIR, oci-archive:FILE, docker-archive:FILE, tarball:FILE) and print its name.',
   example: 'c=$(cairn from --name web oci:./debian:bookworm)',
   flags: {
     name: { kind: 'string', help: 'name of the container', arg: 'NAME' },
     pull: { kind: 'string', help: 'when to fetch the image: missing (default), always, never', arg: 'POLICY' },
+    'signature-policy': { kind: 'string', help: 'judge the source by this signature policy file (containers-policy.json(5) format)', arg: 'FILE' },
   },
   min: 1,
   max: 1,
@@ -18,6 +19,6 @@ export const spec: VerbSpec = {
 
 /** Creates the container and prints its name. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  const c = await from(p.args[0], { root: ctx.root, name: str(p, 'name'), pull: str(p, 'pull') });
+  const c = await from(p.args[0], { root: ctx.root, name: str(p, 'name'), pull: str(p, 'pull'), signaturePolicy: str(p, 'signature-policy') });
   out(c.name);
 }

@@ -2,11 +2,13 @@ import { gc } from '../../dsl/api.js';
 import type { Parsed, VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 
-/** `cairn gc`: collect unreferenced blobs and layers. */
+/** `cairn gc`: collect unreferenced blobs and layers, and what interrupted verbs left. */
 export const spec: VerbSpec = {
   name: 'gc',
   usage: 'gc',
-  summary: 'Remove blobs and extracted layers no image or container references, and files left by interrupted verbs.',
+  summary:
+    'Remove blobs and extracted layers no image or container references, files left by interrupted verbs (run steps\' ' +
+    'scratch included), and exec cache entries no running service uses. Stops without removing anything when a record cannot be read.',
   example: 'cairn gc',
   flags: {},
   min: 0,
@@ -16,5 +18,5 @@ export const spec: VerbSpec = {
 /** Collects and prints what went. */
 export async function main(_p: Parsed, ctx: VerbContext): Promise<void> {
   const r = await gc({ root: ctx.root });
-  out(`removed ${r.blobs} blobs (${r.bytes} bytes) and ${r.layers} layers`);
+  out(`removed ${r.blobs} blobs (${r.bytes} bytes), ${r.layers} layers, ${r.leftovers} leftovers of interrupted verbs and ${r.execEntries} exec cache entries`);
 }

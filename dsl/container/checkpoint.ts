@@ -8,6 +8,7 @@ import type { CheckpointRecord, ContainerRecord } from '../store/containers.js';
 import type { Store } from '../store/store.js';
 import { buildTimestamp, isoDate } from '../timestamp.js';
 import type { Driver } from './driver.js';
+import { crashPoint } from '../crash.js';
 
 /** Options for sealing a checkpoint. */
 export interface CheckpointOptions {
@@ -24,6 +25,8 @@ export function pendingCreatedBy(rec: ContainerRecord): string {
 interface SealJournal {
   checkpoint: CheckpointRecord;
   layer: WrittenLayer;
+  /** How many checkpoints the container had before this one: it is recorded once the record has more. */
+  at?: number;
 }
 
 function journalFile(store: Store, rec: ContainerRecord): string {
@@ -33,11 +36,14 @@ function journalFile(store: Store, rec: ContainerRecord): string {
 /** Finishes a journaled seal: tree afresh on the layer, checkpoint recorded, journal gone. Idempotent. */
 async function completeSeal(store: Store, rec: ContainerRecord, driver: Driver, j: SealJournal): Promise<void> {
   await driver.afterSeal(store, rec, j.layer, { timestamp: j.checkpoint.timestamp });
-  if (rec.checkpoints.at(-1)?.diffID !== j.checkpoint.diffID || rec.pending.length) {
+  crashPoint('checkpoint.journal.before-save');
+  // Recorded already (killed after the save)? An empty checkpoint after an empty one has the same diffID, so count.
+  if (j.at !== undefined ? rec.checkpoints.length <= j.at : rec.checkpoints.at(-1)?.diffID !== j.checkpoint.diffID || rec.pending.length) {
     rec.checkpoints.push(j.checkpoint);
     rec.pending = [];
     await store.containers.save(rec);
   }
+  crashPoint('checkpoint.journal.before-remove');
   await fsp.rm(journalFile(store, rec), { force: true });
 }
 
@@ -60,7 +66,9 @@ export async function recoverSeal(store: Store, rec: ContainerRecord, driver: Dr
  */
 export async function sealCheckpoint(store: Store, rec: ContainerRecord, driver: Driver, opts: CheckpointOptions = {}): Promise<CheckpointRecord> {
   const ts = buildTimestamp(opts.timestamp);
+  crashPoint('checkpoint.seal.before');
   const layer = await driver.seal(store, rec, { timestamp: ts });
+  crashPoint('checkpoint.seal.after-layer');
   const checkpoint: CheckpointRecord = {
     diffID: layer.diffID,
     digest: layer.digest,
@@ -71,8 +79,10 @@ export async function sealCheckpoint(store: Store, rec: ContainerRecord, driver:
     created: isoDate(ts),
     ...(ts !== undefined ? { timestamp: ts } : {}),
   };
-  await writeJsonAtomic(journalFile(store, rec), { checkpoint, layer } satisfies SealJournal);
-  await completeSeal(store, rec, driver, { checkpoint, layer });
+  const journal: SealJournal = { checkpoint, layer, at: rec.checkpoints.length };
+  await writeJsonAtomic(journalFile(store, rec), journal);
+  crashPoint('checkpoint.journal.written');
+  await completeSeal(store, rec, driver, journal);
   if (rec.mounted) await driver.mount(store, rec);
   return checkpoint;
 }

@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { buildTimestamp, isoDate } from '../timestamp.js';
 import { pendingCreatedBy, sealCheckpoint } from './checkpoint.js';
 import type { Driver } from './driver.js';
+import { crashPoint } from '../crash.js';
 
 /** Options of commit. */
 export interface CommitOptions {
@@ -51,6 +52,7 @@ export async function recordImage(store: Store, config: ImageConfig, layers: Lay
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
   const m = await store.blobs.putJson(manifest);
+  crashPoint('commit.blobs.before-record');
   return store.locked([{ name: 'images' }], () =>
     store.images.add({ id: imageId(cfg.bytes), names, manifest: m.digest, created: new Date().toISOString() }),
   );
@@ -83,6 +85,7 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
       history.push(h);
     }
   }
+  crashPoint('commit.layers.written');
   if (configChange) history.push({ created, created_by: configChange, empty_layer: true });
   const base = rec.config;
   const config: ImageConfig = {

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { BadInputError, CairnError, NotFoundError } from '../errors.js';
+import { InRoot } from '../layer/inroot.js';
 
 /** One file an ELF program needs at run time. */
 export interface ElfDep {
@@ -201,26 +202,18 @@ async function glob(root: string, pattern: string): Promise<string[]> {
   return acc;
 }
 
-/** The host path of in-root path `p`, following symlinks without leaving root (absolute targets restart at root, `..` stops at it); null when missing. */
+/** The host path of in-root path `p` (symlinks followed inside root by the in-root resolver); null when missing. */
 async function resolveIn(root: string, p: string): Promise<string | null> {
   if (root === '/') return fs.realpath(p).catch(() => null);
-  let rest = p.split('/').filter(Boolean);
-  const done: string[] = [];
-  let hops = 0;
-  while (rest.length) {
-    const c = rest.shift()!;
-    if (c === '.') continue;
-    if (c === '..') { done.pop(); continue; }
-    const host = path.join(root, ...done, c);
-    const st = await fs.lstat(host).catch(() => null);
-    if (!st) return null;
-    if (!st.isSymbolicLink()) { done.push(c); continue; }
-    if (++hops > 40) return null;
-    const target = await fs.readlink(host);
-    if (target.startsWith('/')) done.length = 0;
-    rest = [...target.split('/').filter(Boolean), ...rest];
+  try {
+    return await InRoot.with(root, (r) => {
+      const loc = r.locate(p, { follow: true });
+      return loc.stat ? path.join(root, loc.rel) : null;
+    });
+  } catch (err) {
+    if (err instanceof CairnError) return null;
+    throw err;
   }
-  return path.join(root, ...done);
 }
 
 function rootRel(root: string, real: string): string {

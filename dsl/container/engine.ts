@@ -9,6 +9,7 @@ import { chooseDriver, driverFor } from './drivers.js';
 import type { Driver } from './driver.js';
 import { hasSealJournal, recoverSeal } from './checkpoint.js';
 import { withLocks } from '../store/lock.js';
+import { crashPoint } from '../crash.js';
 
 /** The lock name of a container. */
 export function containerLock(id: string): string {
@@ -25,18 +26,17 @@ export function nameBase(imageText: string): string {
   return last.replace(/:[^:]*$/, '').replace(/\.(tar|tar\.gz|tgz)$/, '').replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'working';
 }
 
-/** Reserves the given name, or the first free `<base>-working-container[-N]`, for container id. */
-async function reserve(store: Store, id: string, imageText: string, name?: string): Promise<string> {
+/** The names a new container may take: the given one, or `<base>-working-container[-N]` in turn. */
+function* candidateNames(imageText: string, name?: string): Generator<string> {
   if (name !== undefined) {
-    if (await store.containers.reserveName(checkContainerName(name), id)) return name;
-    throw new ConflictError(`the container name ${name} is already in use`, { hint: 'choose another --name, or remove it with `cairn rm`' });
+    yield checkContainerName(name);
+    return;
   }
   const first = `${nameBase(imageText)}-working-container`;
-  for (let i = 0; ; i++) {
-    const n = i === 0 ? first : `${first}-${i}`;
-    if (await store.containers.reserveName(n, id)) return n;
-  }
+  for (let i = 0; ; i++) yield i === 0 ? first : `${first}-${i}`;
 }
+
+const nameTaken = (name: string) => new ConflictError(`the container name ${name} is already in use`, { hint: 'choose another --name, or remove it with `cairn rm`' });
 
 /** Creates a working container over image (null for scratch), recording it in the store. */
 export async function createContainer(store: Store, image: ImageRecord | null, from: string, name?: string): Promise<ContainerRecord> {
@@ -49,11 +49,12 @@ export async function createContainer(store: Store, image: ImageRecord | null, f
   }
   const driver = await chooseDriver(store);
   const id = (await import('node:crypto')).randomBytes(32).toString('hex');
-  const n = await reserve(store, id, from, name);
+  // Fails early on a taken --name; the name is only really taken, atomically with the record, at the end.
+  if (name !== undefined && (await store.containers.find(checkContainerName(name)))?.name === name) throw nameTaken(name);
   return store.locked([], async () => {
     const rec: ContainerRecord = {
       id,
-      name: n,
+      name: name ?? '',
       from,
       imageId: image?.id,
       driver,
@@ -67,10 +68,10 @@ export async function createContainer(store: Store, image: ImageRecord | null, f
     await fsp.mkdir(store.paths.container(rec.id), { recursive: true, mode: 0o700 });
     try {
       await driverFor(driver).init(store, rec);
-      await store.containers.save(rec);
+      crashPoint('from.container.before-record');
+      if (!(await store.containers.create(rec, candidateNames(from, name)))) throw nameTaken(name!);
     } catch (err) {
       await fsp.rm(store.paths.container(rec.id), { recursive: true, force: true });
-      await store.containers.releaseName(n, id);
       throw err;
     }
     return rec;

@@ -10,12 +10,14 @@ import type { CommitOptions } from './commit.js';
 import { applyConfig, type ConfigEdits } from './config.js';
 import { shq } from '../sandbox/shquote.js';
 import { hostVisiblePath } from '../sandbox/pause.js';
+import { holdSignals } from '../sandbox/interrupt.js';
 import type { Driver } from './driver.js';
 import { withContainer } from './engine.js';
 import { runInContainer, type RunOptions } from './run.js';
 import { resolveUser } from './users.js';
 import { Image } from '../image/handle.js';
 import type { ExportOptions, ExportResult } from '../sign/flat.js';
+import { crashPoint } from '../crash.js';
 
 /** The outcome of a run step that exited non-zero. */
 export class RunError extends CairnError {
@@ -87,11 +89,15 @@ export class Container {
       opts = (rest[0] as typeof opts) ?? {};
     }
     const text = argv[0] === '/bin/sh' && argv[1] === '-c' ? argv.slice(0, 2).join(' ') + ' ' + argv[2] : argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shq(a))).join(' ');
+    // Once the lock is held, a signal for cairn waits until the step is gone, its scaffolding removed and the lock released (interrupt.ts).
+    let release = () => {};
     return this.with((rec, d) =>
       step('run', `${this.name}: ${text}`, (stepId) =>
         this.withRoot(rec, d, async (root) => {
+          release = holdSignals();
           await fsp.mkdir(this.store.paths.tmp, { recursive: true });
           const r = await runInContainer(rec, root, argv, { stdio: 'pipe', stepId, ...opts, scratchDir: this.store.paths.tmp });
+          crashPoint('run.step.before-record');
           rec.pending.push(text);
           await this.store.containers.save(rec);
           if (r.status !== 0 && !opts.nothrow) throw new RunError(r.status, r.stdout, r.stderr, text);
@@ -99,7 +105,7 @@ export class Container {
         }),
       ),
       false,
-    );
+    ).finally(() => release());
   }
 
   /** Copies host paths (or, with opts.from, paths of another container or image) into the container. */
@@ -119,6 +125,7 @@ export class Container {
           // Host paths stay out of the image: an absolute source is named by its last component only, so the
           // same build in two checkouts gives the same history (and image ID).
           const named = opts.from ? sources : sources.map((x) => (x.startsWith('/') ? path.basename(x) || '/' : x));
+          crashPoint('copy.before-record');
           rec.pending.push(`COPY ${[...flags, ...named, dest].join(' ')}`);
           await this.store.containers.save(rec);
         }),

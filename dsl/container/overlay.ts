@@ -19,7 +19,8 @@ async function lowers(store: Store, rec: ContainerRecord): Promise<string[]> {
   const stack = layerStack(rec);
   if (stack.length === 0) return [path.relative(store.paths.layers, await store.layers.empty())];
   for (const l of stack) await store.layers.ensure(l);
-  return stack.map((l) => path.relative(store.paths.layers, store.layers.dir(l.diffID))).reverse();
+  // overlayfs refuses a directory given twice ("conflicting lowerdir path"); a layer's lower copy adds nothing its upper one does not.
+  return [...new Set(stack.map((l) => path.relative(store.paths.layers, store.layers.dir(l.diffID))).reverse())];
 }
 
 async function exists(p: string): Promise<boolean> {

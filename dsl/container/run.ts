@@ -1,8 +1,7 @@
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, NotFoundError } from '../errors.js';
-import { lstatOrUndefined } from '../fsutil.js';
-import { resolveInRoot } from '../layer/safepath.js';
+import { InRoot, type Located } from '../layer/inroot.js';
 import { runInRoot, type Bind, type RunResult } from '../sandbox/run.js';
 import type { ContainerRecord } from '../store/containers.js';
 import { editEnv } from './config.js';
@@ -29,61 +28,87 @@ export interface RunOptions {
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function exists(p: string): Promise<boolean> {
-  return (await lstatOrUndefined(p)) !== undefined;
-}
-
 /** Finds argv0 in the root the way execvp would, with the container's PATH. */
-async function findCommand(root: string, argv0: string, env: string[], cwd: string): Promise<boolean> {
+function findCommand(r: InRoot, argv0: string, env: string[], cwd: string): Promise<boolean> {
   const candidates = argv0.includes('/')
     ? [path.posix.resolve(cwd, argv0)]
     : (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '').split(':').filter(Boolean).map((d) => path.posix.join(d, argv0));
-  for (const c of candidates) {
-    try {
-      await fsp.access(await resolveInRoot(root, c), fsc.X_OK);
-      return true;
-    } catch {
-      /* next */
+  return (async () => {
+    for (const c of candidates) {
+      try {
+        const loc = r.locate(c, { follow: true });
+        if (!loc.stat?.isFile()) continue;
+        await fsp.access(loc.path, fsc.X_OK);
+        return true;
+      } catch {
+        /* next */
+      }
     }
-  }
-  return false;
+    return false;
+  })();
 }
 
-/** Mount points a step creates in the tree; removed after the step when they are still empty. */
+/**
+ * Mount points a step creates in the tree, each located by the in-root resolver and pinned by its parent
+ * directory's descriptor; removed after the step when they are still the same, still empty objects (the step
+ * may have replaced their parents by symlinks meanwhile: the pinned parents are not fooled by that).
+ */
 class Scaffold {
-  made: { p: string; dir: boolean }[] = [];
+  private made: { loc: Located; ino: number; dev: number; dir: boolean }[] = [];
   /** Parent directories' times before anything was made in them, restored at cleanup. */
-  times = new Map<string, { atime: Date; mtime: Date }>();
-  private async keepTimes(p: string): Promise<void> {
-    const parent = path.dirname(p);
-    if (this.times.has(parent)) return;
-    try {
-      const st = await fsp.stat(parent);
-      this.times.set(parent, { atime: st.atime, mtime: st.mtime });
-    } catch {
-      /* made by us */
-    }
+  private times = new Map<string, { atime: Date; mtime: Date }>();
+  constructor(readonly r: InRoot) {}
+
+  private keepTimes(loc: Located): void {
+    if (this.times.has(loc.dir)) return;
+    const st = statSync(loc.dir);
+    this.times.set(loc.dir, { atime: st.atime, mtime: st.mtime });
   }
-  async dir(p: string): Promise<boolean> {
-    if (await exists(p)) return (await fsp.lstat(p)).isDirectory();
-    await this.keepTimes(p);
-    await fsp.mkdir(p, { recursive: true });
-    this.made.push({ p, dir: true });
-    return true;
+
+  /** The plain host path of a located object, for mount(8): every component was verified and nothing runs in the tree yet. */
+  host(loc: Located): string {
+    return path.join(this.r.root, loc.rel);
   }
-  async file(p: string): Promise<boolean> {
-    if (await exists(p)) return (await fsp.lstat(p)).isFile();
-    if (!(await exists(path.dirname(p)))) return false;
-    await this.keepTimes(p);
-    await fsp.writeFile(p, '');
-    this.made.push({ p, dir: false });
-    return true;
+
+  /**
+   * Ensures p is a directory (made when missing, parents too); undefined when something else is there. Without
+   * follow, a symlink at p counts as something else (for the top-level /proc, /dev and /sys mount points).
+   */
+  dir(p: string, follow = true): Located | undefined {
+    const loc = this.r.locate(p, { follow });
+    if (loc.stat) return loc.stat.isDirectory() ? loc : undefined;
+    const parent = this.r.locate(path.posix.dirname('/' + loc.rel), { follow: true });
+    if (!parent.stat) {
+      if (!this.dir(path.posix.dirname('/' + loc.rel))) return undefined;
+    } else if (!parent.stat.isDirectory()) return undefined;
+    const at = this.r.locate('/' + loc.rel);
+    this.keepTimes(at);
+    mkdirSync(at.path, { mode: 0o755 });
+    const st = lstatSync(at.path);
+    this.made.push({ loc: at, ino: st.ino, dev: st.dev, dir: true });
+    return { ...at, stat: st };
   }
+
+  /** Ensures p is a regular file (an empty one made when missing and its directory exists); undefined otherwise. */
+  file(p: string): Located | undefined {
+    const loc = this.r.locate(p, { follow: true });
+    if (loc.stat) return loc.stat.isFile() ? loc : undefined;
+    if (!loc.dir) return undefined;
+    this.keepTimes(loc);
+    closeSync(openSync(loc.path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o644));
+    const st = lstatSync(loc.path);
+    this.made.push({ loc, ino: st.ino, dev: st.dev, dir: false });
+    return { ...loc, stat: st };
+  }
+
+  /** Removes what the step left empty and unchanged; restores the parents' times. */
   async cleanup(): Promise<void> {
     for (const m of this.made.reverse()) {
       try {
-        if (m.dir) await fsp.rmdir(m.p);
-        else if ((await fsp.stat(m.p)).size === 0) await fsp.unlink(m.p);
+        const st = lstatSync(m.loc.path);
+        if (st.ino !== m.ino || st.dev !== m.dev) continue;
+        if (m.dir) rmdirSync(m.loc.path);
+        else if (st.isFile() && st.size === 0) unlinkSync(m.loc.path);
       } catch {
         /* kept: the step put something there */
       }
@@ -103,30 +128,31 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.name.slice(0, 63)}`);
   env = editEnv(env, o.env ?? []);
   const cwd = o.workingdir || rc.WorkingDir || '/';
-  const scaffold = new Scaffold();
+  const r = InRoot.open(root);
+  const scaffold = new Scaffold(r);
   try {
-    const cwdHost = await resolveInRoot(root, cwd);
-    if (!(await exists(cwdHost))) await fsp.mkdir(cwdHost, { recursive: true });
-    if (!(await findCommand(root, argv[0], env, cwd))) {
+    // The working directory is made like buildah makes it, and stays (it is not scaffolding).
+    r.mkdirp(cwd);
+    if (!(await findCommand(r, argv[0], env, cwd))) {
       return { status: 127, stdout: '', stderr: `cairn run: command not found in the container: ${argv[0]}\n` };
     }
     const mountPoints = {
-      proc: await scaffold.dir(path.join(root, 'proc')),
-      dev: await scaffold.dir(path.join(root, 'dev')),
-      sys: await scaffold.dir(path.join(root, 'sys')),
+      proc: scaffold.dir('/proc', false) !== undefined,
+      dev: scaffold.dir('/dev', false) !== undefined,
+      sys: scaffold.dir('/sys', false) !== undefined,
     };
     const binds: Bind[] = [];
     for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-      const t = await resolveInRoot(root, f);
-      if (await scaffold.file(t)) binds.push({ source: f, target: t, ro: true });
+      const t = scaffold.file(f);
+      if (t) binds.push({ source: f, target: scaffold.host(t), ro: true });
     }
-    for (const v of o.volumes ?? []) binds.push(await volumeBind(root, v, scaffold));
-    for (const sec of o.secrets ?? []) binds.push(await secretBind(root, sec, scaffold));
+    for (const v of o.volumes ?? []) binds.push(await volumeBind(v, scaffold));
+    for (const sec of o.secrets ?? []) binds.push(await secretBind(sec, scaffold));
     const tmpfs: string[] = [];
     for (const t of o.tmpfs ?? []) {
-      const h = await resolveInRoot(root, t);
-      await scaffold.dir(h);
-      tmpfs.push(h);
+      const h = scaffold.dir(t);
+      if (!h) throw new BadInputError(`--tmpfs ${t}: something other than a directory is there in the container`);
+      tmpfs.push(scaffold.host(h));
     }
     return await runInRoot({
       root, argv, env, cwd, uid: ids.uid, gid: ids.gid,
@@ -136,11 +162,12 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
     });
   } finally {
     await scaffold.cleanup();
+    r.close();
   }
 }
 
 /** Parses and prepares one `HOST:CTR[:ro|rw]` volume. */
-async function volumeBind(root: string, spec: string, scaffold: Scaffold): Promise<Bind> {
+async function volumeBind(spec: string, scaffold: Scaffold): Promise<Bind> {
   const parts = spec.split(':');
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (parts[2] && !/^(ro|rw|z|Z)(,(ro|rw|z|Z))*$/.test(parts[2]))) {
     throw new BadInputError(`invalid --volume ${spec}`, { hint: 'use HOST:CONTAINER[:ro]' });
@@ -152,14 +179,13 @@ async function volumeBind(root: string, spec: string, scaffold: Scaffold): Promi
   } catch {
     throw new NotFoundError(`--volume source ${source} does not exist`, { hint: 'create it first, or fix the path' });
   }
-  const target = await resolveInRoot(root, parts[1]);
-  if (st.isDirectory()) await scaffold.dir(target);
-  else await scaffold.file(target);
-  return { source, target, ro: (parts[2] ?? '').split(',').includes('ro') };
+  const target = st.isDirectory() ? scaffold.dir(parts[1]) : scaffold.file(parts[1]);
+  if (!target) throw new BadInputError(`--volume ${spec}: the container has something else at ${parts[1]}`, { hint: `a ${st.isDirectory() ? 'directory' : 'file'} can only be mounted on a ${st.isDirectory() ? 'directory' : 'file'}` });
+  return { source, target: scaffold.host(target), ro: (parts[2] ?? '').split(',').includes('ro') };
 }
 
 /** Parses and prepares one `id=ID,src=FILE` secret, bound read-only at /run/secrets/ID. */
-async function secretBind(root: string, spec: string, scaffold: Scaffold): Promise<Bind> {
+async function secretBind(spec: string, scaffold: Scaffold): Promise<Bind> {
   const kv = Object.fromEntries(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
   const id = kv.id;
   const src = kv.src ?? kv.source;
@@ -173,9 +199,8 @@ async function secretBind(root: string, spec: string, scaffold: Scaffold): Promi
   } catch {
     throw new BadInputError(`secret ${id}: ${source} is not a readable file`, { hint: 'check the path and its permissions' });
   }
-  await scaffold.dir(await resolveInRoot(root, '/run'));
-  await scaffold.dir(await resolveInRoot(root, '/run/secrets'));
-  const target = await resolveInRoot(root, `/run/secrets/${id}`);
-  if (!(await scaffold.file(target))) throw new BadInputError(`secret ${id}: /run/secrets/${id} exists in the container and is not a file`);
-  return { source, target, ro: true };
+  if (!scaffold.dir('/run/secrets')) throw new BadInputError(`secret ${id}: /run/secrets is not a directory in the container`);
+  const target = scaffold.file(`/run/secrets/${id}`);
+  if (!target) throw new BadInputError(`secret ${id}: /run/secrets/${id} exists in the container and is not a file`);
+  return { source, target: scaffold.host(target), ro: true };
 }

@@ -1,6 +1,5 @@
-import { promises as fsp } from 'node:fs';
 import { NotFoundError } from '../errors.js';
-import { resolveInRoot } from '../layer/safepath.js';
+import { InRoot } from '../layer/inroot.js';
 
 /** A numeric user and group to run as. */
 export interface Ids {
@@ -8,13 +7,10 @@ export interface Ids {
   gid: number;
 }
 
+/** The rows of a passwd-like file of the container ([] when it is missing); at most 16 MiB are read. */
 async function readDb(root: string, file: string): Promise<string[][]> {
-  try {
-    const text = await fsp.readFile(await resolveInRoot(root, file), 'utf8');
-    return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
-  } catch {
-    return [];
-  }
+  const text = await InRoot.with(root, (r) => r.readFile(file, 16 << 20)?.toString('utf8') ?? '');
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
 /**

@@ -12,6 +12,7 @@ import { normalizeName, splitName } from './reference.js';
 import { saveMember, walkTar } from './tar-walk.js';
 import { writeTarFile } from './tar-write.js';
 import { checkConfig, isFormatError, parseJson, sha256 } from './validate.js';
+import { JSON_LIMIT, readSmallFile } from './blob-file.js';
 import { hashFile } from './hash-file.js';
 import { openVerifiedFile } from './verify-stream.js';
 
@@ -22,7 +23,6 @@ interface SaveItem {
   Layers: string[];
 }
 
-const SMALL_LIMIT = 16 << 20;
 
 function bad(file: string, what: string): BadInputError {
   return new BadInputError(`${file}: ${what}`, { hint: 'the docker archive is corrupt, truncated or not from docker save / podman save / skopeo' });
@@ -138,8 +138,8 @@ export async function readDockerArchive(file: string, ref: string | undefined, t
     }
     const small = async (name: string) => {
       const f = members.resolve(name);
-      if (f.size > SMALL_LIMIT) throw bad(file, `${name} is too large`);
-      return fsp.readFile(f.file);
+      if (f.size > JSON_LIMIT) throw bad(file, `${name} is too large (${f.size} bytes, more than ${JSON_LIMIT})`);
+      return readSmallFile(f.file, `${file}: ${name}`, JSON_LIMIT);
     };
     const item = selectItem(parseSaveManifest(await small('manifest.json'), file), ref, file);
     const configBytes = await small(item.Config);

@@ -1,9 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { decompress, layerMediaType, sniffCompression, type Compression } from '../layer/compress.js';
+import { strictTarExtract } from '../layer/tarpax.js';
 import { HashCounter, nullSink } from '../store/blobs.js';
 import { isFormatError } from './validate.js';
 
@@ -18,8 +18,9 @@ export interface LayerFileInfo {
 
 /** A sink that parses a tar stream and drops its contents: fails on anything that is not a tar. */
 function tarChecker(): Writable {
-  const ex = tar.extract();
+  const ex = strictTarExtract();
   ex.on('entry', (_h, s, next) => {
+    s.on('error', () => undefined); // the extract's own error says it (a stream cut or refused mid-entry)
     s.on('end', () => next());
     s.resume();
   });

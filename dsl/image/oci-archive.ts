@@ -3,14 +3,15 @@ import path from 'node:path';
 import { BadInputError } from '../errors.js';
 import { digestHex } from '../store/digest.js';
 import type { SourceImage } from './image.js';
+import { JSON_LIMIT } from './blob-file.js';
 import { indexEntry, ociManifestOf, readLayout } from './oci-layout.js';
 import { saveMember, walkTar } from './tar-walk.js';
 import { writeTarFile } from './tar-write.js';
 import { MediaType } from './types.js';
 import { sha256 } from './validate.js';
+import { crashPoint } from '../crash.js';
 
 const BLOB = /^blobs\/sha256\/[0-9a-f]{64}$/;
-const SMALL_LIMIT = 16 << 20;
 
 function hostile(file: string, what: string): BadInputError {
   return new BadInputError(`${file} is not a plain OCI archive: ${what}`, { hint: 'an oci-archive holds only oci-layout, index.json and blobs/sha256/<hex> files' });
@@ -33,7 +34,7 @@ export async function unpackOciArchive(file: string, dest: string): Promise<void
     if (type !== 'file' && type !== 'contiguous-file') throw hostile(file, `${type} entry ${JSON.stringify(header.name)}`);
     const small = name === 'oci-layout' || name === 'index.json';
     if (!small && !BLOB.test(name)) throw hostile(file, `unexpected entry ${JSON.stringify(header.name)}`);
-    if (small && (header.size ?? 0) > SMALL_LIMIT) throw hostile(file, `${name} is too large`);
+    if (small && (header.size ?? 0) > JSON_LIMIT) throw hostile(file, `${name} is too large (${header.size} bytes, more than ${JSON_LIMIT})`);
     if (name === 'index.json') sawIndex = true;
     try {
       await saveMember(entry, path.join(dest, ...name.split('/')));
@@ -76,6 +77,7 @@ export async function writeOciArchive(file: string, img: SourceImage, ref?: stri
       return `blobs/sha256/${digestHex(digest)}`;
     };
     await t.bytes(blob(sha256(manifestBytes)), manifestBytes);
+    crashPoint('push.archive.mid-write');
     if (!done.has(manifest.config.digest)) await t.bytes(blob(manifest.config.digest), img.configBytes);
     for (const l of img.layers) {
       if (done.has(l.descriptor.digest)) continue;

@@ -7,8 +7,10 @@ import { tempBeside, writeFileAtomic } from '../store/atomic.js';
 import { digestHex } from '../store/digest.js';
 import type { SourceImage, SourceLayer } from './image.js';
 import { hostArch, MediaType, type Descriptor, type Index, type Manifest } from './types.js';
+import { JSON_LIMIT, readSmallFile } from './blob-file.js';
 import { openVerifiedFile, readVerifiedFile } from './verify-stream.js';
 import { checkConfig, checkIndex, checkManifest, isIndexType, ociMediaType, parseJson, sha256 } from './validate.js';
+import { crashPoint } from '../crash.js';
 
 /** The annotation an OCI layout names its images with. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -23,15 +25,34 @@ async function readIndexFile(dir: string): Promise<Index> {
   const file = path.join(dir, 'index.json');
   let bytes: Buffer;
   try {
-    bytes = await fsp.readFile(file);
+    bytes = await readSmallFile(file, `${dir}: index.json`, JSON_LIMIT, { nofollow: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    if (!(err instanceof NotFoundError)) throw err;
     const exists = await fsp.stat(dir).then(() => true, () => false);
     if (!exists) throw new NotFoundError(`OCI layout ${dir} does not exist`, { hint: 'check the path of oci:DIR' });
     throw new BadInputError(`${dir} is not an OCI image layout (no index.json)`, { hint: 'oci:DIR needs a directory written by skopeo, umoci or cairn' });
   }
   return checkIndex(parseJson(bytes, file), file);
+}
+
+/**
+ * The real path of a layout's blobs/sha256 directory, after checking that blobs/ and blobs/sha256/ are
+ * directories and not symlinks (the layout directory itself, which the user names, may be reached through one).
+ */
+async function blobDir(dir: string, label: string): Promise<string> {
+  let real = dir;
+  try {
+    real = await fsp.realpath(dir);
+  } catch {
+    /* reported below, or by the first blob read */
+  }
+  for (const sub of ['blobs', path.join('blobs', 'sha256')]) {
+    const st = await fsp.lstat(path.join(real, sub)).catch(() => undefined);
+    if (!st) continue; // a missing blob is reported by its read, naming the blob
+    if (st.isSymbolicLink()) throw new BadInputError(`${label}: ${sub}/ is a symbolic link`, { hint: 'an OCI layout\'s blobs/ and blobs/sha256/ are plain directories: the layout is hostile or damaged' });
+    if (!st.isDirectory()) throw new BadInputError(`${label}: ${sub}/ is not a directory`, { hint: 'the layout is hostile or damaged' });
+  }
+  return path.join(real, 'blobs', 'sha256');
 }
 
 function platformMatches(d: Descriptor): boolean {
@@ -60,11 +81,18 @@ function selectEntry(index: Index, ref: string | undefined, where: string): Desc
 /** Reads one image of an OCI layout: the entry named ref, resolving nested indexes for linux/this arch. */
 export async function readLayout(dir: string, ref?: string, label = dir): Promise<SourceImage> {
   const index = await readIndexFile(dir);
+  const blobs = await blobDir(dir, label);
+  // Blobs are opened in the real blobs/sha256 directory, never through a symlink, and must really be there.
+  const strict = { nofollow: true, within: blobs };
+  const at = (digest: string) => path.join(blobs, digestHex(digest));
   let desc = selectEntry(index, ref, label);
   const name = desc.annotations?.[REF_NAME];
+  const seen = new Set<string>();
   for (let depth = 0; isIndexType(desc.mediaType); depth++) {
-    if (depth >= 4) throw new BadInputError(`${label}: image indexes nested too deeply`);
-    const bytes = await readVerifiedFile(blobPath(dir, desc.digest), desc, 'index');
+    if (seen.has(desc.digest)) throw new BadInputError(`${label}: index ${desc.digest} refers to itself`, { hint: 'the layout is hostile or damaged' });
+    if (depth >= 4) throw new BadInputError(`${label}: image indexes nested too deeply`, { hint: 'an index of indexes more than 4 deep is not an image cairn reads' });
+    seen.add(desc.digest);
+    const bytes = await readVerifiedFile(at(desc.digest), desc, 'index', JSON_LIMIT, strict);
     const inner = checkIndex(parseJson(bytes, `index ${desc.digest}`), `index ${desc.digest}`);
     const forUs = inner.manifests.filter(platformMatches);
     if (forUs.length === 0) {
@@ -72,14 +100,14 @@ export async function readLayout(dir: string, ref?: string, label = dir): Promis
     }
     desc = forUs[0];
   }
-  const manifestBytes = await readVerifiedFile(blobPath(dir, desc.digest), desc, 'manifest');
+  const manifestBytes = await readVerifiedFile(at(desc.digest), desc, 'manifest', JSON_LIMIT, strict);
   const manifest = checkManifest(parseJson(manifestBytes, `manifest ${desc.digest}`), `manifest ${desc.digest}`);
-  const configBytes = await readVerifiedFile(blobPath(dir, manifest.config.digest), manifest.config, 'config');
+  const configBytes = await readVerifiedFile(at(manifest.config.digest), manifest.config, 'config', JSON_LIMIT, strict);
   const config = checkConfig(parseJson(configBytes, `config ${manifest.config.digest}`), `config ${manifest.config.digest}`, manifest.layers.length);
   const layers: SourceLayer[] = manifest.layers.map((d, i) => ({
     descriptor: d,
     diffID: config.rootfs.diff_ids[i],
-    open: () => openVerifiedFile(blobPath(dir, d.digest), d),
+    open: () => openVerifiedFile(at(d.digest), d, 'layer', strict),
   }));
   return { manifest, configBytes, config, layers, names: name ? [name] : undefined, close: async () => undefined };
 }
@@ -146,12 +174,13 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
   if (!(await fsp.stat(layoutFile).then(() => true, () => false))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));
   let index: Index = { schemaVersion: 2, mediaType: MediaType.index, manifests: [] };
   const indexFile = path.join(dir, 'index.json');
-  const old = await fsp.readFile(indexFile).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
+  const old = await readSmallFile(indexFile, `${dir}: index.json`, JSON_LIMIT, { nofollow: true }).catch((e: unknown) => {
+    if (e instanceof NotFoundError) return undefined;
     throw e;
   });
   if (old) index = checkIndex(parseJson(old, indexFile), indexFile);
   for (const l of img.layers) await putBlob(dir, l.descriptor, () => l.open());
+  crashPoint('push.layout.after-blobs');
   await putBytes(dir, manifest.config.digest, img.configBytes);
   await putBytes(dir, sha256(manifestBytes), manifestBytes);
   const entry = indexEntry(manifestBytes, img, ref);
@@ -160,5 +189,6 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
     const n = d.annotations?.[REF_NAME];
     return ref ? n !== ref : !(n === undefined && d.digest === entry.digest);
   });
+  crashPoint('push.layout.before-index');
   await writeFileAtomic(indexFile, JSON.stringify({ ...index, manifests: [...kept, entry] }));
 }

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import type { SourceImage } from './image.js';
 import { imageId } from '../store/hash.js';
 import { MediaType, type Manifest } from './types.js';
+import { crashPoint } from '../crash.js';
 
 /** Options for storing an image. */
 export interface StoreImageOptions {
@@ -26,6 +27,7 @@ export async function storeImage(store: Store, img: SourceImage, opts: StoreImag
     if (!(await store.blobs.has(d.digest))) await store.blobs.put(await l.open(), d.digest, d.size);
     if (opts.extract) await store.layers.ensure({ diffID: l.diffID, digest: d.digest, size: d.size, mediaType: d.mediaType });
     if (opts.stepId) emit({ type: 'progress', id: opts.stepId, done: ++done, total: img.layers.length, unit: 'layers' });
+    crashPoint('from.import.after-layer');
   }
   const config = await store.blobs.put(img.configBytes, img.manifest.config.digest);
   const manifest: Manifest = {
@@ -36,6 +38,7 @@ export async function storeImage(store: Store, img: SourceImage, opts: StoreImag
   };
   if (img.manifest.annotations) manifest.annotations = img.manifest.annotations;
   const m = await store.blobs.putJson(manifest);
+  crashPoint('from.import.before-record');
   return store.locked([{ name: 'images' }], () =>
     store.images.add({ id: imageId(img.configBytes), names: opts.names ?? [], manifest: m.digest, created: new Date().toISOString() }),
   );

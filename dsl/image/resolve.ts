@@ -26,12 +26,17 @@ export async function findStored(store: Store, name: string): Promise<ImageRecor
   return store.images.find(name, normalized);
 }
 
-/** Copies an image from any non-store transport into the store. */
-export async function pullRef(store: Store, ref: ImageRef): Promise<ImageRecord> {
+/** Options of pulling: the signature policy file to judge the source by (else the default places). */
+export interface PullOptions {
+  signaturePolicy?: string;
+}
+
+/** Copies an image from any non-store transport into the store, as the signature policy allows. */
+export async function pullRef(store: Store, ref: ImageRef, opts: PullOptions = {}): Promise<ImageRecord> {
   const text = formatReference(ref);
   const [{ storeImage }, { openSource }] = await Promise.all([import('./pull.js'), import('./transports.js')]);
   return step('pull', text, async (id) => {
-    const img = await openSource(ref, { tmpDir: store.paths.tmp });
+    const img = await openSource(ref, { tmpDir: store.paths.tmp, signaturePolicy: opts.signaturePolicy });
     try {
       const names = ref.transport === 'docker-archive' && img.names ? img.names.map((n) => normalizeName(n)) : [];
       return await storeImage(store, img, { names, extract: true, stepId: id });
@@ -45,7 +50,7 @@ export async function pullRef(store: Store, ref: ImageRef): Promise<ImageRecord>
  * Resolves an image reference to a stored image (pulling it when the policy allows), or null for
  * `scratch`.
  */
-export async function resolveImage(store: Store, text: string, pull: PullPolicy = 'missing'): Promise<ImageRecord | null> {
+export async function resolveImage(store: Store, text: string, pull: PullPolicy = 'missing', opts: PullOptions = {}): Promise<ImageRecord | null> {
   const ref = parseReference(text);
   if (ref.transport === 'scratch') return null;
   if (ref.transport === 'store') {
@@ -54,5 +59,5 @@ export async function resolveImage(store: Store, text: string, pull: PullPolicy 
     throw new NotFoundError(`image ${ref.name} not found in the store`, { hint: 'see `cairn images`; for other places use a transport such as oci:DIR or docker-archive:FILE' });
   }
   if (ref.transport === 'docker' && pull === 'never') throw new CairnError(`image ${text} is not in the store and --pull never was given`);
-  return pullRef(store, ref);
+  return pullRef(store, ref, opts);
 }

@@ -5,6 +5,7 @@ import { pipeline as pipe } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { decompress } from '../layer/compress.js';
+import { strictTarExtract } from '../layer/tarpax.js';
 import { isFormatError } from './validate.js';
 
 /** A member's content stream (tar-stream does not export its name). */
@@ -43,7 +44,7 @@ export async function walkTar(file: string, visit: (m: TarMember) => Promise<voi
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${file} does not exist`, { hint: 'check the archive path' });
     throw err;
   }
-  const ex = tar.extract();
+  const ex = strictTarExtract();
   pipeline(decompress(fh.createReadStream()), ex as unknown as NodeJS.WritableStream, () => undefined);
   const label = path.basename(file);
   try {

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { NotFoundError } from '../errors.js';
 import { tempBeside } from '../store/atomic.js';
+import { crashPoint } from '../crash.js';
 
 // Fixed owner, modes and mtime: the same image always gives the same archive bytes.
 const FIXED = { uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
@@ -54,6 +55,7 @@ export async function writeTarFile(file: string, fill: (t: TarSink) => Promise<v
     await fill(sink);
     pack.finalize();
     await out;
+    crashPoint('push.tar.before-rename');
     await fsp.rename(tmp, file);
   } catch (err) {
     pack.destroy();

@@ -11,25 +11,36 @@ import { readTarball } from './tarball.js';
 export interface TransportOptions {
   /** Where sources that must unpack (archives) keep their files until close(); same filesystem as the store is best. */
   tmpDir: string;
+  /** The signature policy file to judge sources by (--signature-policy); else the default places (docs/signing.md). */
+  signaturePolicy?: string;
+}
+
+/** Applies the signature policy to a source that carries no cairn signature; loaded only when used. */
+async function admit(transport: string, location: string, ref: string | undefined, policy: string | undefined): Promise<void> {
+  const { admitUnsignable } = await import('../sign/trust.js');
+  admitUnsignable(transport, location, ref, policy);
 }
 
 function registryUnavailable(): CairnError {
   return new CairnError('registry transport docker:// is not available in this version', { hint: 'use oci:, oci-archive: or docker-archive:' });
 }
 
-/** Opens the image r names for reading (oci, oci-archive, docker-archive, tarball, scratch). Call close() when done. */
+/** Opens the image r names for reading (oci, oci-archive, docker-archive, tarball, scratch), as the signature policy allows. Call close() when done. */
 export async function openSource(r: ImageRef, opts: TransportOptions): Promise<SourceImage> {
   switch (r.transport) {
     case 'scratch':
       return scratchImage();
     case 'oci':
+      await admit('oci', r.dir, r.ref, opts.signaturePolicy);
       return readLayout(r.dir, r.ref);
     case 'oci-archive':
+      await admit('oci-archive', r.file, r.ref, opts.signaturePolicy);
       return readOciArchive(r.file, r.ref, opts.tmpDir);
     case 'docker-archive':
+      await admit('docker-archive', r.file, r.ref, opts.signaturePolicy);
       return readDockerArchive(r.file, r.ref, opts.tmpDir);
     case 'tarball':
-      return readTarball(r.path);
+      return readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
     case 'docker':
       throw registryUnavailable();
     case 'store':

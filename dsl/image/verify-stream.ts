@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { BadInputError } from '../errors.js';
 import { checkDigest } from '../store/digest.js';
+import { JSON_LIMIT, openRegular, readExactly, type OpenRegularOptions } from './blob-file.js';
 
 /** What a blob must be: its digest and size. */
 export interface Expected {
@@ -51,38 +51,60 @@ export function verified(src: Readable, expected: Expected, what = 'layer'): Rea
   return v;
 }
 
-/** Opens file as a verified stream; a missing file rejects with NotFoundError before any byte flows. */
-export async function openVerifiedFile(file: string, expected: Expected, what = 'layer'): Promise<Readable> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`${what} ${expected.digest} is missing (${file})`, { hint: 'the image is incomplete; copy it again' });
-    }
-    throw err;
-  }
-  return verified(fh.createReadStream(), expected, what);
+/** The error of a blob whose size is not its descriptor's, worded as VerifyStream words it. */
+function sizeError(label: string, size: number, expected: number): BadInputError {
+  return size > expected
+    ? new BadInputError(`${label} is larger than its descriptor's ${expected} bytes (${size})`, { hint: 'the source is corrupt or was tampered with' })
+    : new BadInputError(`${label} has ${size} bytes, its descriptor says ${expected}`, { hint: 'the source is truncated or corrupt' });
 }
 
-/** Reads a small blob whole (a manifest, index or config) and checks its size and digest. */
-export async function readVerifiedFile(file: string, expected: Expected, what: string, limit = 16 << 20): Promise<Buffer> {
+/**
+ * Opens file as a verified stream: a regular file (opened as openRegular does, with o's nofollow and
+ * within) read to at most one byte past the expected size, so a file grown since still fails as too large
+ * and a huge one costs nothing: a size that is not the descriptor's errors the stream before any byte.
+ * Missing → NotFoundError, and not a regular file → BadInputError, before any byte flows.
+ */
+export async function openVerifiedFile(file: string, expected: Expected, what = 'layer', o: OpenRegularOptions = {}): Promise<Readable> {
   checkDigest(expected.digest);
-  if (!Number.isSafeInteger(expected.size) || expected.size < 0 || expected.size > limit) {
-    throw new BadInputError(`${what} ${expected.digest} declares ${expected.size} bytes, more than cairn accepts (${limit})`, { hint: 'the image is corrupt or hostile' });
-  }
-  let bytes: Buffer;
+  const label = `${what} ${expected.digest}`;
+  const fh = await openRegular(file, label, o);
+  let size: number;
   try {
-    bytes = await fsp.readFile(file);
+    size = (await fh.stat()).size;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`${what} ${expected.digest} is missing (${file})`, { hint: 'the image is incomplete; copy it again' });
-    }
+    await fh.close();
     throw err;
   }
-  const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-  if (bytes.length !== expected.size || digest !== expected.digest) {
-    throw new BadInputError(`${what} ${expected.digest} does not match its digest (${file})`, { hint: 'the image is corrupt or was tampered with' });
+  if (size !== expected.size) {
+    await fh.close();
+    const err = sizeError(label, size, expected.size);
+    return new Readable({
+      read() {
+        this.destroy(err);
+      },
+    });
+  }
+  return verified(fh.createReadStream({ start: 0, end: expected.size }), expected, what);
+}
+
+/** Reads a small blob whole (a manifest, index or config): at most `limit` bytes, its size and digest checked. */
+export async function readVerifiedFile(file: string, expected: Expected, what: string, limit = JSON_LIMIT, o: OpenRegularOptions = {}): Promise<Buffer> {
+  checkDigest(expected.digest);
+  const label = `${what} ${expected.digest}`;
+  if (!Number.isSafeInteger(expected.size) || expected.size < 0 || expected.size > limit) {
+    throw new BadInputError(`${label} declares ${expected.size} bytes, more than cairn accepts (${limit})`, { hint: 'the image is corrupt or hostile' });
+  }
+  const fh = await openRegular(file, label, o);
+  let bytes: Buffer;
+  try {
+    const { size } = await fh.stat();
+    if (size !== expected.size) throw sizeError(label, size, expected.size);
+    bytes = await readExactly(fh, size, label);
+  } finally {
+    await fh.close();
+  }
+  if ('sha256:' + createHash('sha256').update(bytes).digest('hex') !== expected.digest) {
+    throw new BadInputError(`${label} does not match its digest (${file})`, { hint: 'the image is corrupt or was tampered with' });
   }
   return bytes;
 }

@@ -1,5 +1,4 @@
-import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
-import { lstatOrUndefined } from '../fsutil.js';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
@@ -7,7 +6,8 @@ import { BadInputError, CairnError } from '../errors.js';
 import { warn } from '../events.js';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, isOverlayXattr, joinRel, parentOf, type XattrFlavor } from './entry.js';
 import { makeNodes, type NodeSpec } from './nodes.js';
-import { RootResolver, cleanEntryPath } from './safepath.js';
+import { InRoot, cleanEntryPath, type Located } from './inroot.js';
+import { asBadInput, drain, writeBody } from './entrybody.js';
 import { XATTR_PAX_PREFIX, binaryPaxExtract, type PaxHeaders } from './tarpax.js';
 import { stripTrailer } from '../sign/flat-format.js';
 import { writeXattrs } from './xattr.js';
@@ -38,29 +38,13 @@ interface PendingNode extends NodeSpec, Meta {
   whiteout: boolean;
 }
 
-const CORRUPT_HINT = 'the layer is truncated or corrupt; fetch it again';
-
-/** Any parse error of the tar stream as BadInputError (cairn's own errors pass through). */
-function asBadInput(err: unknown): CairnError {
-  if (err instanceof CairnError) return err;
-  const msg = (err as Error)?.message ?? String(err);
-  if (/unexpected end/i.test(msg)) return new BadInputError('the layer tar is truncated', { hint: CORRUPT_HINT, cause: err });
-  return new BadInputError(`the layer is not a valid tar: ${msg}`, { hint: CORRUPT_HINT, cause: err });
-}
-
-
-async function drain(body: AsyncIterable<Buffer>): Promise<void> {
-  try {
-    for await (const _ of body) void _;
-  } catch (err) {
-    throw asBadInput(err);
-  }
-}
+/** The largest file time accepted, in seconds (year 5138): larger ones overflow the kernel's timestamps. */
+const MAX_TIME = 1e11;
 
 /** The state of one extraction: what is still to be done once all entries are on disk. */
 class Extractor {
   count = 0;
-  private resolver: RootResolver;
+  readonly r: InRoot;
   private flavor: XattrFlavor;
   private chown: boolean;
   private devices: boolean;
@@ -74,14 +58,10 @@ class Extractor {
   private nodeLinks: { rel: string; target: string }[] = [];
 
   constructor(readonly root: string, readonly opts: ExtractOptions) {
-    this.resolver = new RootResolver(root);
+    this.r = InRoot.open(root);
     this.flavor = opts.flavor ?? 'trusted';
     this.chown = opts.chown ?? process.getuid?.() === 0;
     this.devices = opts.devices ?? process.getuid?.() === 0;
-  }
-
-  private host(rel: string): string {
-    return path.join(this.root, rel);
   }
 
   private keep(rel: string): void {
@@ -92,16 +72,21 @@ class Extractor {
   private forgetPending(rel: string, below: boolean): void {
     for (const m of [this.dirs, this.xattrs, this.nodes]) m.delete(rel);
     this.opaque.delete(rel);
+    // A deferred link dies with its name and with its target (GNU tar would have linked it at once).
+    const gone = (p: string): boolean => p === rel || (below && p.startsWith(rel + '/'));
+    if (this.nodeLinks.length) this.nodeLinks = this.nodeLinks.filter((l) => !gone(l.rel) && !gone(l.target));
     if (!below) return;
-    this.resolver.forget(rel);
+    this.r.forget(rel);
     const prefix = rel + '/';
     for (const m of [this.dirs, this.xattrs, this.nodes]) for (const k of m.keys()) if (k.startsWith(prefix)) m.delete(k);
     for (const k of this.opaque) if (k.startsWith(prefix)) this.opaque.delete(k);
   }
 
-  private async remove(rel: string, st: Stats): Promise<void> {
-    await fsp.rm(this.host(rel), { recursive: st.isDirectory(), force: true });
-    this.forgetPending(rel, st.isDirectory());
+  /** Removes what is at loc (never following it), and everything pending for it. */
+  private async remove(loc: Located): Promise<void> {
+    const dir = loc.stat?.isDirectory() ?? false;
+    await fsp.rm(loc.path, { recursive: dir, force: true });
+    this.forgetPending(loc.rel, dir);
   }
 
   private async setOwner(fn: () => Promise<void>): Promise<void> {
@@ -119,8 +104,14 @@ class Extractor {
   /** Applies OCI whiteout rules, or records overlayfs whiteouts, for '.wh.*' entries. */
   private async whiteout(dirRel: string, base: string): Promise<void> {
     const overlay = this.opts.whiteouts === 'overlay';
-    const dir = await this.resolver.dir(dirRel, overlay);
-    if (dir === undefined) return;
+    if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX) && base !== OPAQUE_WHITEOUT) return; // aufs bookkeeping (.wh..wh.plnk and the like)
+    const name = base === OPAQUE_WHITEOUT ? '' : base.slice(WHITEOUT_PREFIX.length);
+    if (base !== OPAQUE_WHITEOUT && (name === '' || name === '.' || name === '..' || name.includes('/'))) {
+      throw new BadInputError(`invalid whiteout ${joinRel(dirRel, base)} in the layer`, { hint: 'the layer is malformed' });
+    }
+    const dirLoc = overlay ? this.r.mkdirp(dirRel) : this.r.locate(dirRel, { follow: true });
+    if (!dirLoc.stat?.isDirectory()) return; // nothing below a missing (or non-directory) parent to hide
+    const dir = dirLoc.rel;
     if (base === OPAQUE_WHITEOUT) {
       if (dir === '') throw new BadInputError('the layer marks the root directory opaque', { hint: 'the layer is malformed' });
       if (overlay) this.opaque.add(dir);
@@ -128,41 +119,40 @@ class Extractor {
       this.keep(dir);
       return;
     }
-    if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return; // aufs bookkeeping (.wh..wh.plnk and the like)
-    const name = base.slice(WHITEOUT_PREFIX.length);
-    if (name === '' || name === '.' || name === '..') throw new BadInputError(`invalid whiteout ${joinRel(dirRel, base)} in the layer`, { hint: 'the layer is malformed' });
-    const rel = joinRel(dir, name);
-    const st = await lstatOrUndefined(this.host(rel));
+    const loc = this.r.locate(joinRel(dir, name));
+    const rel = loc.rel;
     if (overlay) {
       // What this layer itself holds at the name already hides the lower one; only a directory needs more.
       if (this.kept.has(rel)) {
-        if (st?.isDirectory()) this.opaque.add(rel);
+        if (loc.stat?.isDirectory()) this.opaque.add(rel);
         return;
       }
-      if (st) await this.remove(rel, st);
+      if (loc.stat) await this.remove(loc);
       this.forgetPending(rel, false);
-      this.nodes.set(rel, { path: this.host(rel), kind: 'c', major: 0, minor: 0, whiteout: true, mode: 0, uid: 0, gid: 0, mtime: 0 });
+      this.nodes.set(rel, { path: rel, kind: 'c', major: 0, minor: 0, whiteout: true, mode: 0, uid: 0, gid: 0, mtime: 0 });
       return;
     }
-    if (!st) return;
+    if (!loc.stat) return;
     // Whiteouts hide only what earlier layers put there, whatever the order of entries in this layer.
-    if (!this.kept.has(rel)) await this.remove(rel, st);
-    else if (st.isDirectory()) await this.prune(rel);
+    if (!this.kept.has(rel)) await this.remove(loc);
+    else if (loc.stat.isDirectory()) await this.prune(rel);
   }
 
-  /** Removes what earlier layers left below dir, keeping what this layer wrote. */
+  /** Removes what earlier layers left below dir (a physical directory), keeping what this layer wrote. */
   private async prune(dir: string): Promise<void> {
-    for (const name of await fsp.readdir(this.host(dir))) {
+    const d = this.r.dirPath(dir);
+    for (const name of await fsp.readdir(d)) {
       const rel = joinRel(dir, name);
-      const st = await fsp.lstat(this.host(rel));
-      if (!this.kept.has(rel)) await this.remove(rel, st);
-      else if (st.isDirectory()) await this.prune(rel);
+      const loc: Located = { rel, name, dir: d, path: `${d}/${name}`, stat: await fsp.lstat(`${d}/${name}`) };
+      if (!this.kept.has(rel)) await this.remove(loc);
+      else if (loc.stat!.isDirectory()) await this.prune(rel);
     }
   }
 
   /** Writes one tar entry. */
   async entry(h: PaxHeaders, body: AsyncIterable<Buffer>): Promise<void> {
     this.count++;
+    this.r.trim();
     const type = h.type;
     const known = ['file', 'contiguous-file', 'directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo'];
     if (!type || !known.includes(type)) throw new BadInputError(`layer entry ${h.name} has an unsupported type (${type ?? 'unknown'})`, { hint: 'cairn reads POSIX/GNU tar layers without sparse or multi-volume entries' });
@@ -179,9 +169,9 @@ class Extractor {
       this.warnedDevices = true;
       return;
     }
-    const dir = (await this.resolver.dir(parentOf(rel0), true))!;
-    const rel = joinRel(dir, base);
-    const host = this.host(rel);
+    // The parents are resolved inside the root (created when missing); the entry's own name is never followed.
+    const loc = this.r.locate(rel0, { follow: false, create: true });
+    const rel = loc.rel;
     const pax = h.pax ?? {};
     const meta: Meta = {
       mode: (h.mode ?? 0) & 0o7777,
@@ -189,23 +179,26 @@ class Extractor {
       gid: pax.gid !== undefined ? Number(pax.gid) : h.gid ?? 0,
       mtime: pax.mtime !== undefined ? Number(pax.mtime) : (h.mtime?.getTime() ?? 0) / 1000,
     };
-    if (![meta.uid, meta.gid, meta.mtime].every(Number.isFinite) || meta.uid < 0 || meta.gid < 0) {
+    // uid_t is 32 bits (and -1 means "unchanged"); times past year 5000 overflow what the kernel takes.
+    const idOk = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < 0xffffffff;
+    if (!idOk(meta.uid) || !idOk(meta.gid) || !Number.isFinite(meta.mtime) || Math.abs(meta.mtime) > MAX_TIME) {
       throw new BadInputError(`layer entry ${h.name} has an invalid owner or time`, { hint: 'the layer is malformed' });
     }
-    const xattrs: Record<string, Buffer> = {};
+    if (type === 'symlink' && !h.linkname) throw new BadInputError(`layer entry ${h.name} is a symbolic link with an empty target`, { hint: 'the layer is malformed' });
+    const xattrs: Record<string, Buffer> = Object.create(null);
     for (const [k, v] of Object.entries(pax)) {
       const name = k.slice(XATTR_PAX_PREFIX.length);
       // overlayfs xattrs from a layer could redirect or hide paths of the overlay it becomes part of.
       if (k.startsWith(XATTR_PAX_PREFIX) && !isOverlayXattr(name)) xattrs[name] = Buffer.isBuffer(v) ? v : Buffer.from(v);
     }
-    let st = await lstatOrUndefined(host);
     if (type === 'link') {
-      if (await this.hardlink(rel, h.linkname ?? '', h.name, st)) return;
+      if (await this.hardlink(loc, h.linkname ?? '', h.name)) return;
       this.keep(rel);
       return;
     }
+    let st = loc.stat;
     if (st && !(st.isDirectory() && type === 'directory')) {
-      await this.remove(rel, st);
+      await this.remove(loc);
       st = undefined;
     }
     if (type === 'directory') {
@@ -213,22 +206,21 @@ class Extractor {
       if (this.nodes.get(rel)?.whiteout) this.opaque.add(rel);
       this.nodes.delete(rel);
       this.xattrs.delete(rel);
-      if (!st) await fsp.mkdir(host, { mode: meta.mode | 0o700 });
-      this.resolver.known(rel);
-      await this.setOwner(() => fsp.lchown(host, meta.uid, meta.gid));
+      if (!st) await fsp.mkdir(loc.path, { mode: meta.mode | 0o700 });
+      await this.setOwner(() => fsp.lchown(loc.path, meta.uid, meta.gid));
       this.dirs.set(rel, meta);
     } else if (isFile) {
       this.forgetPending(rel, false);
-      await this.writeFile(host, body, meta);
+      await this.writeFile(loc.path, body, meta);
     } else if (type === 'symlink') {
       this.forgetPending(rel, false);
-      await fsp.symlink(h.linkname ?? '', host);
-      await this.setOwner(() => fsp.lchown(host, meta.uid, meta.gid));
-      await fsp.lutimes(host, meta.mtime, meta.mtime);
+      await fsp.symlink(h.linkname ?? '', loc.path);
+      await this.setOwner(() => fsp.lchown(loc.path, meta.uid, meta.gid));
+      await fsp.lutimes(loc.path, meta.mtime, meta.mtime);
     } else {
       const kind = type === 'fifo' ? 'p' : type === 'block-device' ? 'b' : 'c';
       this.forgetPending(rel, false);
-      this.nodes.set(rel, { path: host, kind, major: h.devmajor ?? 0, minor: h.devminor ?? 0, whiteout: false, ...meta });
+      this.nodes.set(rel, { path: rel, kind, major: h.devmajor ?? 0, minor: h.devminor ?? 0, whiteout: false, ...meta });
     }
     if (Object.keys(xattrs).length) this.xattrs.set(rel, xattrs);
     this.keep(rel);
@@ -237,17 +229,7 @@ class Extractor {
   private async writeFile(host: string, body: AsyncIterable<Buffer>, meta: Meta): Promise<void> {
     const fh = await fsp.open(host, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     try {
-      const it = body[Symbol.asyncIterator]();
-      for (;;) {
-        let r: IteratorResult<Buffer>;
-        try {
-          r = await it.next();
-        } catch (err) {
-          throw asBadInput(err);
-        }
-        if (r.done) break;
-        for (let off = 0; off < r.value.length; ) off += (await fh.write(r.value, off)).bytesWritten;
-      }
+      await writeBody(fh, body);
       await this.setOwner(() => fh.chown(meta.uid, meta.gid));
       await fh.chmod(meta.mode);
       await fh.utimes(meta.mtime, meta.mtime);
@@ -256,62 +238,104 @@ class Extractor {
     }
   }
 
-  /** Creates a hardlink to a path already in dest; returns true when the entry needed nothing more. */
-  private async hardlink(rel: string, linkname: string, name: string, st: Stats | undefined): Promise<boolean> {
+  /** Creates a hardlink at loc to a path already in the root; returns true when the entry needed nothing more. */
+  private async hardlink(loc: Located, linkname: string, name: string): Promise<boolean> {
     const bad = (): BadInputError => new BadInputError(`layer entry ${name} is a hardlink to ${linkname}, which the layer does not hold`, { hint: 'the layer is malformed or malicious' });
     const target0 = cleanEntryPath(linkname, `hardlink ${name} → ${linkname}`);
     if (target0 === '') throw bad();
-    const tdir = await this.resolver.dir(parentOf(target0), false);
-    if (tdir === undefined) throw bad();
-    const target = joinRel(tdir, baseOf(target0));
-    if (target === rel) return true;
-    const tst = await lstatOrUndefined(this.host(target));
-    const pendingNode = this.nodes.get(target);
-    if (!pendingNode && (!tst || tst.isDirectory())) throw bad();
-    if (st && tst && st.ino === tst.ino && st.dev === tst.dev) return true;
-    if (st) await this.remove(rel, st);
+    // The target's parents are resolved inside the root; the target itself is never followed (a hardlink to a
+    // symlink links the symlink).
+    const t = this.r.locate(target0, { follow: false });
+    const rel = loc.rel;
+    if (t.rel === rel) {
+      // A link to itself is a no-op for an existing name, and a link to nothing otherwise.
+      if (!loc.stat && !this.nodes.has(rel)) throw bad();
+      return true;
+    }
+    if (!t.dir || t.rel.startsWith(rel + '/')) throw bad();
+    const pendingNode = this.nodes.get(t.rel);
+    if (!pendingNode && (!t.stat || t.stat.isDirectory())) throw bad();
+    if (loc.stat && t.stat && loc.stat.ino === t.stat.ino && loc.stat.dev === t.stat.dev) return true;
+    if (loc.stat) await this.remove(loc);
     this.forgetPending(rel, false);
-    if (pendingNode) this.nodeLinks.push({ rel, target });
-    else await fsp.link(this.host(target), this.host(rel));
+    if (pendingNode) this.nodeLinks.push({ rel, target: t.rel });
+    else await fsp.link(t.path, loc.path);
     return false;
+  }
+
+  /**
+   * Locates a path recorded earlier, again: parents may have been replaced since (by symlinks too), so nothing
+   * recorded is trusted; undefined when its parent is gone.
+   */
+  private again(rel: string): Located | undefined {
+    const loc = this.r.locate(rel);
+    return loc.dir ? loc : undefined;
   }
 
   /** Creates special files, sets xattrs and directory modes and times: everything deferred until all entries are written. */
   async finish(): Promise<void> {
+    this.r.trim();
+    // External programs get plain paths: each was located again just now, and nothing else writes this tree.
+    const placed = (n: PendingNode): NodeSpec | undefined => {
+      const loc = this.again(n.path);
+      if (!loc || loc.stat) return undefined;
+      return { ...n, path: path.join(this.root, loc.rel) };
+    };
     const all = [...this.nodes.values()];
-    const whiteouts = all.filter((n) => n.whiteout);
-    const others = all.filter((n) => !n.whiteout);
+    const whiteouts = all.filter((n) => n.whiteout).map(placed).filter((n) => n !== undefined);
+    const others = all.filter((n) => !n.whiteout).map((n) => ({ n, spec: placed(n) })).filter((x) => x.spec !== undefined);
     if (whiteouts.length) {
       const r = await makeNodes(whiteouts);
       if (r.failed.length) throw new CairnError(`cannot create overlay whiteouts (${r.failed.length}): ${r.stderr.split('\n')[0]}`, { hint: 'whiteouts need root or a user namespace on Linux 5.8 or later' });
     }
     if (others.length) {
-      const r = await makeNodes(others);
+      const r = await makeNodes(others.map((x) => x.spec!));
       if (r.failed.length) warn(`${r.failed.length} device node(s) or FIFO(s) of the layer not created: ${r.stderr.split('\n')[0]}`);
       const failed = new Set(r.failed);
-      for (const n of others) {
-        if (failed.has(n)) continue;
-        await this.setOwner(() => fsp.lchown(n.path, n.uid, n.gid));
-        await fsp.chmod(n.path, n.mode);
-        await fsp.lutimes(n.path, n.mtime, n.mtime);
+      for (const { n, spec } of others) {
+        if (failed.has(spec!)) continue;
+        const loc = this.again(n.path);
+        if (!loc?.stat || loc.stat.isSymbolicLink() || loc.stat.isDirectory() || loc.stat.isFile()) continue;
+        await this.setOwner(() => fsp.lchown(loc.path, n.uid, n.gid));
+        await fsp.chmod(loc.path, n.mode);
+        await fsp.lutimes(loc.path, n.mtime, n.mtime);
       }
     }
     for (const l of this.nodeLinks) {
-      if (await lstatOrUndefined(this.host(l.target))) await fsp.link(this.host(l.target), this.host(l.rel));
+      const t = this.again(l.target);
+      const at = this.again(l.rel);
+      if (t?.stat && !t.stat.isDirectory() && at && !at.stat) await fsp.link(t.path, at.path);
     }
-    const items = [...this.xattrs].flatMap(([rel, xa]) => Object.entries(xa).map(([name, value]) => ({ path: this.host(rel), name, value })));
+    this.r.trim();
+    const hostOf = (rel: string): string | undefined => {
+      const loc = this.again(rel);
+      return loc?.stat ? path.join(this.root, loc.rel) : undefined;
+    };
+    const items = [...this.xattrs].flatMap(([rel, xa]) => {
+      const p = hostOf(rel);
+      return p ? Object.entries(xa).map(([name, value]) => ({ path: p, name, value })) : [];
+    });
     try {
       await writeXattrs(items);
     } catch (err) {
       warn((err as Error).message);
     }
-    await writeXattrs([...this.opaque].map((rel) => ({ path: this.host(rel), name: `${this.flavor}.overlay.opaque`, value: Buffer.from('y') })));
+    const opaque = [...this.opaque].filter((rel) => this.again(rel)?.stat?.isDirectory()).map((rel) => path.join(this.root, rel));
+    await writeXattrs(opaque.map((p) => ({ path: p, name: `${this.flavor}.overlay.opaque`, value: Buffer.from('y') })));
     const dirs = [...this.dirs.keys()].sort().reverse();
     for (const rel of dirs) {
+      this.r.trim();
+      const loc = this.again(rel);
+      if (!loc?.stat?.isDirectory()) continue;
       const m = this.dirs.get(rel)!;
-      await fsp.chmod(this.host(rel), m.mode);
-      await fsp.lutimes(this.host(rel), m.mtime, m.mtime);
+      await fsp.chmod(loc.path, m.mode);
+      await fsp.lutimes(loc.path, m.mtime, m.mtime);
     }
+  }
+
+  /** Releases the root's descriptors. */
+  close(): void {
+    this.r.close();
   }
 }
 
@@ -332,9 +356,10 @@ export async function extractLayer(tar: Readable, dest: string, opts: ExtractOpt
   tar.pipe(stripTrailer()).pipe(ex as unknown as NodeJS.WritableStream);
   const it = ex[Symbol.asyncIterator]() as AsyncIterator<AsyncIterable<Buffer> & { header: PaxHeaders }>;
   const root = path.resolve(dest);
-  const x = new Extractor(root, opts);
+  let x: Extractor | undefined;
   try {
     await fsp.mkdir(root, { recursive: true });
+    x = new Extractor(root, opts);
     for (;;) {
       let r: IteratorResult<AsyncIterable<Buffer> & { header: PaxHeaders }>;
       try {
@@ -351,6 +376,8 @@ export async function extractLayer(tar: Readable, dest: string, opts: ExtractOpt
     tar.destroy();
     ex.destroy();
     throw err;
+  } finally {
+    x?.close();
   }
   return { entries: x.count };
 }

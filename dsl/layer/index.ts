@@ -5,5 +5,5 @@ export { scanUpper, scanTree, snapshotTree, saveSnapshot, loadSnapshot, scanTree
 export { packEntries, headerOf } from './tarwriter.js';
 export { writeLayer, type WrittenLayer } from './writelayer.js';
 export { extractLayer, type ExtractOptions } from './extract.js';
-export { resolveInRoot, cleanEntryPath } from './safepath.js';
+export { InRoot, resolveInRoot, cleanEntryPath, type Located } from './inroot.js';
 export { compressor, decompress, layerMediaType, type Compression } from './compress.js';

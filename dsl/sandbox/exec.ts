@@ -2,22 +2,27 @@ import { existsSync, promises as fsp, readFileSync, renameSync, writeFileSync } 
 import { DEVICES } from './dev.js';
 import path from 'node:path';
 import { editEnv } from '../container/config.js';
-import { BadInputError, CairnError, NotFoundError } from '../errors.js';
-import { resolveInRoot } from '../layer/safepath.js';
+import { BadInputError, NotFoundError } from '../errors.js';
+import { resolveInRoot } from '../layer/inroot.js';
 import { nameOf, type CachedImage } from '../sign/exec-cache.js';
+import { CLEAR_ENV, ENV_VAR, envScript } from './env.js';
+import { ENTER_PROGRAM } from './enter.js';
 import { shq } from './shquote.js';
+import { hostTool } from './tools.js';
 import { inInitUserNs } from './userns.js';
 
 /*
  * The command that runs a cached flat image in place (`cairn exec`). It is a chain of programs that each
  * exec the next, so that, as real root, the service ends up with the PID of the process that started the
  * chain (systemd's MainPID, its cgroup, its signals):
- *   unshare --mount --propagation private sh -c 'mount -a -T FSTAB && exec env -i … unshare --root=R --wd=W [-S u -G g] -- CMD'
+ *   unshare --mount --propagation private sh -c 'mount -a -T FSTAB && exec perl -e ENTER R W [u g] CMD' (enter.ts)
  * A fresh /proc needs no PID namespace as real root. Anywhere else (a normal user, or root of a user
  * namespace) procfs can only be mounted in a PID namespace of one's own, whose first process is a child:
  * there the chain's first process stays as a small sh that forwards SIGTERM, SIGINT and SIGHUP, and the
  * namespace's init (a second sh, killed with its parent through PR_SET_PDEATHSIG) mounts, starts the service,
  * forwards signals to it and reaps orphans. All mounts live in a private mount namespace and end with it.
+ * The service's environment is never an argument: it travels in the chain's environment (env.ts), and the
+ * launching sh unexports everything else before it evals it.
  */
 
 /** Where the chain runs: real root, root of a user namespace (`cairn unshare`), or a normal user. */
@@ -48,17 +53,7 @@ export function execContext(hostUid: number): ExecContext {
   return inInitUserNs() ? 'root' : 'nested';
 }
 
-const found = new Map<string, string>();
-/** The absolute path of a host tool (the image's PATH is in force when some of them run). */
-function tool(name: string, pkg: string): string {
-  let p = found.get(name);
-  if (!p) {
-    p = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'].map((d) => path.join(d, name)).find((f) => existsSync(f));
-    if (!p) throw new CairnError(`${name} is not installed`, { hint: `install ${pkg}` });
-    found.set(name, p);
-  }
-  return p;
-}
+const tool = hostTool;
 
 /** Escapes a path for an fstab field. */
 function fsq(p: string): string {
@@ -194,8 +189,20 @@ function supervise(start: string): string {
   ].join('\n');
 }
 
-/** The argv of the chain that runs the image in place (see the top of this file). */
-export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise<string[]> {
+/** The chain that runs an image in place: its argv, and its environment's ENV_VAR (the service's environment). */
+export interface Launch {
+  argv: string[];
+  /** The value of ENV_VAR the chain must be started with (env.ts). */
+  env: string;
+}
+
+/** The shell text that starts a launch in place of the shell that evals it, the environment out of every argv. */
+export function launchText(l: Launch): string {
+  return `${ENV_VAR}=${shq(l.env)} exec ${l.argv.map(shq).join(' ')}`;
+}
+
+/** The chain that runs the image in place (see the top of this file). */
+export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise<Launch> {
   const cfg = img.config;
   const argv = [...(cfg.Entrypoint ?? []), ...(o.cmd.length ? o.cmd : (cfg.Cmd ?? []))];
   if (argv.length === 0) {
@@ -218,15 +225,18 @@ export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise
   const ovl = path.join(img.dir, 'ovl');
   const pre = o.writable ? `${mount} -t tmpfs -o mode=0700 cairn-exec ${shq(ovl)} && ${tool('mkdir', 'coreutils')} -m 0755 ${shq(ovl + '/u')} ${shq(ovl + '/w')} && ` : '';
   const mounts = `${pre}${mount} -a -T ${shq(table)} || { echo 'cairn exec: cannot set up the mounts of the image (see above)' >&2; exit 125; }`;
-  const ids2 = ids.uid === 0 && ids.gid === 0 ? '' : ` -S ${ids.uid} -G ${ids.gid}`;
-  const service = (extra: string) => `${envTool} -i${extra} ${env.map(shq).join(' ')} ${unshare} --root=${shq(R)} --wd=${shq(cwd)}${ids2} -- ${argv.map(shq).join(' ')}`;
+  const ids2 = ids.uid === 0 && ids.gid === 0 ? `'' ''` : `${ids.uid} ${ids.gid}`;
+  // The service's environment reaches the service only, never a host program (enter.ts).
+  const service = `${tool('perl', 'perl-base')} -e ${shq(ENTER_PROGRAM)} -- ${shq(R)} ${shq(cwd)} ${ids2} ${argv.map(shq).join(' ')}`;
+  const takeEnv = `export ${ENV_VAR}="$1"`;
   const PATHS = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const script = envScript(env);
 
   if (o.context === 'root') {
-    return [unshare, '--mount', '--propagation', 'private', sh, '-c', [PATHS, mounts, `exec ${service('')}`].join('\n')];
+    return { argv: [unshare, '--mount', '--propagation', 'private', sh, '-c', [CLEAR_ENV, PATHS, mounts, takeEnv, `exec ${service}`].join('\n')], env: script };
   }
   // Background jobs of sh start with SIGINT and SIGQUIT ignored: give them back their defaults.
-  const init = [PATHS, mounts, supervise(service(' --default-signal=INT,QUIT')), 'exit "$s"'].join('\n');
+  const init = [CLEAR_ENV, PATHS, mounts, supervise(`( ${takeEnv}; exec ${service} )`), 'exit "$s"'].join('\n');
   const fwd = [
     supervise('"$@"'),
     // Die of the signal the namespace's init reports, as the service did (systemd counts that as a clean stop).
@@ -234,9 +244,12 @@ export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise
     'exit "$s"',
   ].join('\n');
   const userns = o.context === 'rootless' ? ['--user', ...(await userMapping(o.hostUid))] : [];
-  return [
-    unshare, ...userns, '--mount', '--propagation', 'private', '--pid',
-    sh, '-c', fwd, 'cairn-exec',
-    envTool, '--default-signal=INT,QUIT', tool('setpriv', 'util-linux'), '--pdeathsig', 'KILL', '--', sh, '-c', init,
-  ];
+  return {
+    argv: [
+      unshare, ...userns, '--mount', '--propagation', 'private', '--pid',
+      sh, '-c', fwd, 'cairn-exec',
+      envTool, '--default-signal=INT,QUIT', tool('setpriv', 'util-linux'), '--pdeathsig', 'KILL', '--', sh, '-c', init,
+    ],
+    env: script,
+  };
 }

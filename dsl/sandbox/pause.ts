@@ -1,9 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError } from '../errors.js';
 import { warn } from '../events.js';
+import { openPrivate, privateDir, readPrivate, runtimeDir, writePrivate } from './rundir.js';
+
+export { runtimeDir } from './rundir.js';
 
 /** A subordinate id range from /etc/subuid or /etc/subgid. */
 export interface IdRange {
@@ -24,14 +27,6 @@ export function subordinateRange(file: string, user: string, id: number): IdRang
     if ((who === user || who === String(id)) && Number(count) > 0) return { start: Number(start), count: Number(count) };
   }
   return undefined;
-}
-
-/** The directory holding the pause process's pid file for this user. */
-export function runtimeDir(uid = process.getuid!()): string {
-  const x = process.env.XDG_RUNTIME_DIR;
-  // Only a runtime dir of our own: one inherited from another user (su, runuser) is not ours to use.
-  const own = x && existsSync(x) && statSync(x).uid === uid;
-  return path.join(own ? x : '/tmp', `cairn-${uid}`);
 }
 
 function hasTool(name: string): boolean {
@@ -55,8 +50,8 @@ export function mappingFlags(): { flags: string[]; full: boolean } {
 /** The pause process of this user when it is alive and still the one recorded (its mount namespace, which a zombie has no more): its PID. */
 export function livePause(dir = runtimeDir()): number | undefined {
   try {
-    const [pid, ns] = readFileSync(path.join(dir, 'pause.pid'), 'utf8').trim().split(' ');
-    if (readlinkSync(`/proc/${pid}/ns/mnt`) === ns) return Number(pid);
+    const [pid, ns] = (readPrivate(path.join(dir, 'pause.pid')) ?? '').trim().split(' ');
+    if (/^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/ns/mnt`) === ns) return Number(pid);
   } catch {
     /* none, or gone */
   }
@@ -67,36 +62,53 @@ export function livePause(dir = runtimeDir()): number | undefined {
  * Returns the PID of the process that keeps this user's namespace (user + mount) alive, starting it when
  * there is none. Every rootless verb joins it, so mounts made by one verb are seen by the next, and host
  * tools reach them through /proc/PID/root. Serialized by a lock so that parallel first calls make one.
+ * Every file of the runtime dir is opened by this process without following symlinks (rundir.ts); the shell
+ * gets the lock (fd 9) and the error log (fd 8) as open descriptors.
  */
 export function ensurePause(): number {
-  const dir = runtimeDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dir = privateDir(runtimeDir());
   const live = livePause(dir);
   if (live) return live;
-  // Runs under a lock: $0 is the runtime dir, the rest the command that becomes the pause process.
+  // Runs under the lock on fd 9 (held by this process until it wrote pause.pid): $0 is the runtime dir, the rest
+  // the command that becomes the pause process. Prints "PID MNTNS" of a new pause process, nothing when one is up.
   const script = `
     d=$0
-    exec 9>"$d/pause.lock"; flock 9
-    if read -r pid ns 2>/dev/null < "$d/pause.pid" && [ "$(readlink /proc/$pid/ns/mnt 2>/dev/null)" = "$ns" ]; then exit 0; fi
-    "$@" 9>&- </dev/null >/dev/null 2>"$d/pause.err" &
+    flock 9 || exit 1
+    if [ ! -L "$d/pause.pid" ] && read -r pid ns 2>/dev/null < "$d/pause.pid" && [ "$(readlink /proc/$pid/ns/mnt 2>/dev/null)" = "$ns" ]; then exit 0; fi
+    "$@" 9>&- </dev/null >/dev/null 2>&8 8>&- &
     pid=$!
+    exec 8>&-
     self=$(readlink /proc/self/ns/user)
     i=0
     while [ $i -lt 1000 ]; do
-      ns=$(readlink /proc/$pid/ns/user 2>/dev/null) || { cat "$d/pause.err" >&2; exit 1; }
+      ns=$(readlink /proc/$pid/ns/user 2>/dev/null) || exit 1
       if [ "$ns" != "$self" ] && [ -n "$(cat /proc/$pid/uid_map)" ] && [ "$(cat /proc/$pid/comm)" = sleep ]; then
-        echo "$pid $(readlink /proc/$pid/ns/mnt)" > "$d/pause.pid.tmp" && mv "$d/pause.pid.tmp" "$d/pause.pid" && exit 0
+        echo "$pid $(readlink /proc/$pid/ns/mnt)" && exit 0
       fi
       i=$((i+1)); sleep 0.005
     done
     kill $pid; echo "the namespace did not come up" >&2; exit 1`;
   const { flags, full } = mappingFlags();
-  const r = spawnSync('sh', ['-c', script, dir, 'setsid', 'unshare', '--user', ...flags, '--mount', '--propagation', 'slave', 'sleep', 'infinity'], {
-    encoding: 'utf8',
-  });
+  const lock = openPrivate(path.join(dir, 'pause.lock'), fsc.O_RDWR);
+  let r;
+  try {
+    const err = openPrivate(path.join(dir, 'pause.err'), fsc.O_WRONLY | fsc.O_TRUNC);
+    try {
+      r = spawnSync('sh', ['-c', script, dir, 'setsid', 'unshare', '--user', ...flags, '--mount', '--propagation', 'slave', 'sleep', 'infinity'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', err, lock],
+      });
+    } finally {
+      closeSync(err);
+    }
+    const up = (r.stdout || '').trim();
+    if (r.status === 0 && /^\d+ \S+$/.test(up)) writePrivate(path.join(dir, 'pause.pid'), up + '\n');
+  } finally {
+    closeSync(lock);
+  }
   const pid = livePause(dir);
   if (r.status !== 0 || !pid) {
-    const why = (r.stderr || '').trim().split('\n').pop() ?? '';
+    const why = `${r.stderr || ''}\n${readPrivate(path.join(dir, 'pause.err')) ?? ''}`.trim().split('\n').pop() ?? '';
     if (/Operation not permitted|Permission denied|No space left/.test(why)) {
       throw new CairnError(`cannot create a user namespace: ${why}`, {
         hint: 'this kernel does not allow unprivileged user namespaces: enable them (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone) or run cairn as root',
@@ -115,13 +127,20 @@ export function reexecInNamespace(argv: string[]): Promise<number> {
   const pid = ensurePause();
   const env = { ...process.env, CAIRN_USERNS: String(pid), CAIRN_ROOTLESS_UID: String(process.getuid!()) };
   const child = spawn('nsenter', ['-t', String(pid), '-U', '-m', '--preserve-credentials', `--wd=${process.cwd()}`, process.execPath, ...argv], { stdio: 'inherit', env });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+  for (const sig of sigs) process.on(sig, forward);
   return new Promise((resolve) => {
     child.on('error', (e) => {
       process.stderr.write(`cairn: cannot enter the user namespace: ${e.message}\n`);
       resolve(125);
     });
-    child.on('close', (code, sig) => resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 0)));
+    child.on('close', (code, sig) => {
+      for (const s of sigs) process.removeListener(s, forward);
+      // The verb died of a signal (it delivers one it held for a run step to itself): die of it too.
+      if (sig && (sigs as readonly string[]).includes(sig)) process.kill(process.pid, sig);
+      resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 0));
+    });
   });
 }
 

@@ -1,12 +1,28 @@
 import { spawn } from 'node:child_process';
-import os from 'node:os';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inInitUserNs } from './userns.js';
 import { DEVICES, devSkeleton } from './dev.js';
+import { crashPoint } from '../crash.js';
 import { emit } from '../events.js';
 import { CairnError } from '../errors.js';
+import { ENV_VAR, TAKE_ENV, envScript } from './env.js';
+import { ENTER_PROGRAM } from './enter.js';
+import { deliverLater, forwardTo, holdSignals, interrupted, signalStatus, type StepSignal } from './interrupt.js';
 import { shq } from './shquote.js';
+import { hostTool } from './tools.js';
+
+/*
+ * A run step: cairn starts, through setpriv (the step dies with cairn, even by SIGKILL) and unshare, a host
+ * /bin/sh that is PID 1 of the step's new PID namespace, in a new mount namespace and a session of its own:
+ *   setpriv --pdeathsig KILL -- unshare --mount --fork --kill-child --pid sh -c LAUNCHER
+ * The launcher catches INT, TERM, HUP and QUIT, tells cairn its PID on fd 3, does every mount in one
+ * `mount -a`, starts the command in a process group of its own (setsid, then enter.ts's perl), forwards the
+ * signals cairn forwards to it to that group, reaps orphans, and exits with the command's status. When it
+ * exits, the kernel kills whatever else is left in the namespace and the launcher's parent returns only
+ * then: no process started by the step outlives it. The environment reaches the command through env.ts,
+ * never through an argv.
+ */
 
 /** A bind mount into the container for one run. */
 export interface Bind {
@@ -79,40 +95,107 @@ export async function prepareMounts(s: RunSpec, scratch: string): Promise<string
   return fstab;
 }
 
-/** The shell script that mounts everything of the step in its new mount namespace and execs the command. */
+/** The step's launcher, run by a host sh as PID 1 of the step's PID namespace (see the top of this file). */
 export function launcherScript(s: RunSpec, fstab: string): string {
-  const ids = s.uid === 0 && s.gid === 0 ? '' : ` -S ${s.uid} -G ${s.gid}`;
-  const env = s.env.map(shq).join(' ');
+  const ids = s.uid === 0 && s.gid === 0 ? `'' ''` : `${s.uid} ${s.gid}`;
+  const [mount, setsid, perl] = [hostTool('mount', 'mount (util-linux)'), hostTool('setsid', 'util-linux'), hostTool('perl', 'perl-base')];
   return [
-    'set -e',
-    `mount -a -T ${shq(fstab)}`,
-    `exec env -i ${env} unshare --root=${shq(s.root)} --wd=${shq(s.cwd)}${ids} -- ${s.argv.map(shq).join(' ')}`,
+    TAKE_ENV,
+    'c= p=',
+    // Forwards signal $1 to the command's process group (which its first exec makes: wait for it until then).
+    'fwd() {',
+    '  p=$1; [ -n "$c" ] || return 0',
+    '  while kill -0 "$c" 2>/dev/null && ! kill -0 -"$c" 2>/dev/null; do :; done',
+    '  kill -"$1" -"$c" 2>/dev/null || kill -"$1" "$c" 2>/dev/null',
+    '}',
+    "trap 'fwd 2' INT; trap 'fwd 15' TERM; trap 'fwd 1' HUP; trap 'fwd 3' QUIT",
+    // Signals are caught from here on: tell cairn where to send them (this sh's PID as cairn sees it).
+    'read -r hp _ </proc/self/stat && echo "$hp" >&3; exec 3>&-',
+    `${mount} -a -T ${shq(fstab)} || { echo 'cairn run: cannot set up the mounts of the step (see above)' >&2; exit 125; }`,
+    '[ -z "$p" ] || exit $((128 + p))',
+    // A background job's stdin is /dev/null, and SIGINT and SIGQUIT are ignored in it: give both back.
+    'if [ -e /proc/self/fd/0 ]; then exec 9<&0; else exec 9</dev/null; fi',
+    // The environment goes to the command only, never to a host program (enter.ts).
+    `( export ${ENV_VAR}="$1"; exec ${setsid} ${perl} -e ${shq(ENTER_PROGRAM)} -- ${shq(s.root)} ${shq(s.cwd)} ${ids} ${s.argv.map(shq).join(' ')} ) <&9 9<&- &`,
+    'c=$!',
+    'exec 9<&- </dev/null',
+    '[ -z "$p" ] || fwd "$p"',
+    // wait returns early for each signal caught; the command is gone when kill -0 fails. Orphans are reaped meanwhile.
+    'while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || break; done',
+    'exit "$s"',
   ].join('\n');
 }
 
 /** Runs a command in a root filesystem in fresh mount (and by default PID) namespaces; resolves to its status. */
 export async function runInRoot(s: RunSpec): Promise<RunResult> {
-  const scratch = await fsp.mkdtemp(path.join(s.scratchDir, 'run-'));
+  const release = holdSignals();
+  let scratch: string | undefined;
   try {
+    const early = interrupted();
+    if (early) return { status: signalStatus(early), stdout: '', stderr: '' };
+    scratch = await fsp.mkdtemp(path.join(s.scratchDir, 'run-'));
     const fstab = await prepareMounts(s, scratch);
     return await spawnLauncher(s, launcherScript(s, fstab));
   } finally {
-    await fsp.rm(scratch, { recursive: true, force: true });
+    if (scratch) await fsp.rm(scratch, { recursive: true, force: true });
+    release();
+  }
+}
+
+/** The parent PID of pid, from /proc (undefined when it is gone). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
   }
 }
 
 function spawnLauncher(s: RunSpec, script: string): Promise<RunResult> {
-  const args = ['--mount', '--propagation', 'private', '--fork', '--kill-child'];
-  if (s.pid === 'private') args.push('--pid');
-  if (s.network === 'none') args.push('--net');
-  args.push('sh', '-c', script);
+  const ns = ['--mount', '--propagation', 'private', '--fork', '--kill-child'];
+  if (s.pid === 'private') ns.push('--pid');
+  if (s.network === 'none') ns.push('--net');
+  // setpriv: the step dies with cairn even when cairn is killed outright (unshare --kill-child takes it from there).
+  const argv = [hostTool('setpriv', 'util-linux'), '--pdeathsig', 'KILL', '--', hostTool('unshare', 'util-linux'), ...ns, hostTool('sh', 'dash'), '-c', script, 'cairn-run'];
+  const io = s.stdio === 'inherit' ? (s.input === undefined ? 'inherit' : 'pipe') : 'pipe';
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', args, {
-      stdio: s.stdio === 'inherit' ? (s.input === undefined ? 'inherit' : ['pipe', 'inherit', 'inherit']) : ['pipe', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+    const child = spawn(argv[0], argv.slice(1), {
+      stdio: [io, s.stdio === 'inherit' ? 'inherit' : 'pipe', s.stdio === 'inherit' ? 'inherit' : 'pipe', 'pipe'],
+      env: { [ENV_VAR]: envScript(s.env) },
+      cwd: '/',
+      // Its own session: a terminal's signals reach cairn only, which forwards each once (a step has no controlling terminal).
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
+    let reaper: number | undefined;
+    const pending: StepSignal[] = [];
+    const send = (sig: StepSignal) => {
+      // Only while the launcher is still the reaper's parent: a PID is not signalled after it was reused.
+      if (reaper !== undefined && child.exitCode === null && parentOf(reaper) === child.pid) {
+        try {
+          process.kill(reaper, sig);
+        } catch {
+          /* gone meanwhile */
+        }
+      }
+    };
+    const forwarded = new Set<StepSignal>();
+    const stop = forwardTo((sig) => {
+      forwarded.add(sig);
+      if (reaper === undefined) pending.push(sig);
+      else send(sig);
+    });
+    let ready = '';
+    child.stdio[3]?.on('data', (d: Buffer) => {
+      ready += d;
+      if (reaper !== undefined || !ready.includes('\n')) return;
+      reaper = Number(ready.trim());
+      for (const sig of pending.splice(0)) send(sig);
+      // The crash harness kills cairn here: the step must die with it, and the container stay usable.
+      crashPoint('run.step.started');
+    });
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d;
       emit({ type: 'output', id: s.stepId, stream: 'stdout', data: d });
@@ -125,11 +208,17 @@ function spawnLauncher(s: RunSpec, script: string): Promise<RunResult> {
       child.stdin.on('error', () => undefined);
       child.stdin.end(s.input ?? '');
     }
-    child.on('error', (e) => reject(new CairnError(`cannot start the run step: ${e.message}`, { hint: 'install util-linux (unshare)' })));
+    child.on('error', (e) => {
+      stop();
+      reject(new CairnError(`cannot start the run step: ${e.message}`, { hint: 'install util-linux (unshare, setpriv)' }));
+    });
     child.on('close', (code, signal) => {
-      const status = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+      stop();
+      const status = code ?? signalStatus(signal ?? 'SIGKILL');
+      // The step died of a signal cairn forwarded: cairn ends by it too, once the step is cleaned up.
+      const died = [...forwarded].find((sig) => signalStatus(sig) === status);
+      if (died) deliverLater(died);
       resolve({ status, stdout, stderr });
     });
   });
 }
-

@@ -1,4 +1,4 @@
-import { promises as fsp, readFileSync, type BigIntStats } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { uniqueSuffix } from '../store/unique.js';
 
@@ -12,6 +12,7 @@ import { uniqueSuffix } from '../store/unique.js';
  *   <store root>/exec/files/<key>.json    FILE path + (dev, ino, size, mtime, ctime) → digest
  *   <store root>/exec/urls/<key>.json     URL + ETag / Last-Modified → digest
  *   <store root>/exec/tmp/                downloads and unpacks in progress (renamed into place when complete)
+ *   <store root>/exec/<hex>.lock          held shared by every running service of the entry (see holdEntry)
  * This module is on the cached-start path: it must stay free of heavy imports, and its reads are synchronous
  * (a cached start that never touches libuv's thread pool does not pay for starting its threads).
  */
@@ -126,6 +127,19 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * argv wrapped so that the service holds its entry's lock shared for as long as it runs: sh opens the lock
+ * file on fd 8, flock(1) locks that open file, and every exec down the chain keeps fd 8, so the lock lives
+ * exactly as long as the service (same PID: sh execs). `cairn gc` removes only entries whose lock is free.
+ */
+export function holdEntry(img: CachedImage, argv: string[]): string[] {
+  const flock = ['/usr/bin/flock', '/bin/flock'].find((f) => existsSync(f)) ?? 'flock';
+  const script = `: >>"$1" && exec 8<"$1" && ${flock} -s 8 || exit 125
+[ -e "$2/meta.json" ] || { echo 'cairn exec: the cached image was removed meanwhile (cairn gc): start it again' >&2; exit 125; }
+shift 2; exec "$@"`;
+  return ['/bin/sh', '-c', script, 'cairn-exec', `${img.dir}.lock`, img.dir, ...argv];
 }
 
 /** The exec cache below a store root. */

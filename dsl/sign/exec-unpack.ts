@@ -1,16 +1,17 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { devSkeleton } from '../sandbox/dev.js';
 import path from 'node:path';
-import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { BadInputError, isCairnError } from '../errors.js';
 import { warn } from '../events.js';
+import { decompress } from '../layer/compress.js';
 import { extractLayer } from '../layer/extract.js';
-import { resolveInRoot } from '../layer/safepath.js';
+import { InRoot } from '../layer/inroot.js';
 import { homeOf, resolveUser } from '../container/users.js';
 import { uniqueSuffix } from '../store/unique.js';
 import { writeJson, type EntryMeta, type ExecCache, type ExecMounts, type ExecRunConfig } from './exec-cache.js';
 import { FLAT_CONFIG, FLAT_META_DIR } from './flat-format.js';
+import { crashPoint } from '../crash.js';
 
 /*
  * Turning a verified flat file into a cache entry: the file (a private copy, already verified) is unpacked
@@ -33,15 +34,19 @@ function firstBytes(n: number): Transform {
   });
 }
 
-/** The uncompressed tar of a flat file: gunzipped when it starts 1f 8b, cut at tarSize (before the trailer). */
+/**
+ * The uncompressed tar of a flat file: gunzipped when it starts 1f 8b (with the layers' bound on expansion and
+ * on bytes after the stream, compress.ts), cut at tarSize (before the trailer).
+ */
 async function openTar(file: string, tarSize: number): Promise<Readable> {
   const fh = await fsp.open(file, 'r');
   const head = Buffer.alloc(2);
   await fh.read(head, 0, 2, 0);
   const src = fh.createReadStream({ start: 0, highWaterMark: 1 << 20 });
   const out = firstBytes(tarSize);
-  const gz = head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 256 * 1024 }) : new PassThrough();
-  pipeline(src, gz, out, (err) => {
+  // As verification read it: gzip by its first two bytes, else plain (never zstd, which verify does not read).
+  const tar = decompress(src, undefined, head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : 'none');
+  pipeline(tar, out, (err) => {
     if (err) out.destroy(err);
   });
   return out;
@@ -49,26 +54,16 @@ async function openTar(file: string, tarSize: number): Promise<Readable> {
 
 /** Reads and checks the image config the flat file carries at .cairn/config.json; {} when there is none (bali). */
 async function takeConfig(rootfs: string): Promise<ExecRunConfig> {
-  // .cairn must be a real directory: a link would be followed on the host by the open below.
-  if (!(await fsp.lstat(path.join(rootfs, FLAT_META_DIR)).catch(() => undefined))?.isDirectory()) return {};
-  const file = path.join(rootfs, FLAT_CONFIG);
-  let text: string;
-  try {
-    const fh = await fsp.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > CONFIG_LIMIT) throw new BadInputError(`${FLAT_CONFIG} in the image is not a config file`, { hint: 'the file is malformed' });
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
-    if (code === 'ELOOP') throw new BadInputError(`${FLAT_CONFIG} in the image is a symbolic link`, { hint: 'the file is malformed or malicious' });
-    throw err;
-  }
-  await fsp.rm(path.join(rootfs, FLAT_META_DIR), { recursive: true, force: true });
+  const text = await InRoot.with(rootfs, (r) => {
+    const meta = r.locate(FLAT_META_DIR);
+    if (!meta.stat?.isDirectory()) return undefined;
+    const loc = r.locate(FLAT_CONFIG);
+    if (!loc.stat) return undefined;
+    if (!loc.stat.isFile()) throw new BadInputError(`${FLAT_CONFIG} in the image is not a config file`, { hint: 'the file is malformed or malicious' });
+    return r.readFile(FLAT_CONFIG, CONFIG_LIMIT)!.toString('utf8');
+  });
+  if (text === undefined) return {};
+  await InRoot.with(rootfs, (r) => fsp.rm(r.locate(FLAT_META_DIR).path, { recursive: true, force: true }));
   let cfg: { config?: Record<string, unknown> };
   try {
     cfg = JSON.parse(text);
@@ -93,35 +88,38 @@ function must<T>(v: unknown, ok: (v: unknown) => v is T, name: string): T {
 
 /** Makes the mount points exec uses inside the rootfs (when the image lacks them) and says where they are. */
 async function mountPoints(rootfs: string, cfg: ExecRunConfig): Promise<ExecMounts> {
-  const m: ExecMounts = {};
-  const rel = (host: string): string => path.relative(rootfs, host);
-  for (const d of ['proc', 'dev', 'sys', 'tmp', 'run'] as const) {
-    const host = await resolveInRoot(rootfs, '/' + d);
-    if (!rel(host) || rel(host).startsWith('..')) continue;
-    const st = await fsp.lstat(host).catch(() => undefined);
-    if (!st) await fsp.mkdir(host, { recursive: true, mode: d === 'tmp' ? 0o1777 : 0o755 });
-    else if (!st.isDirectory()) continue;
-    m[d] = rel(host);
-  }
-  const tmpfs = [m.tmp, m.run].filter((x): x is string => !!x);
-  for (const [k, f] of [['resolv', '/etc/resolv.conf'], ['hosts', '/etc/hosts']] as const) {
-    const host = await resolveInRoot(rootfs, f);
-    const r = rel(host);
-    if (!r || r.startsWith('..')) continue;
-    // A link into /run or /tmp (systemd-resolved's stub) lands on a tmpfs at run time: nothing to bind on.
-    if (tmpfs.some((t) => r === t || r.startsWith(t + '/'))) {
-      warn(`the image's ${f} points into /${r}, a tmpfs when it runs: the host's ${f} is not bound in`);
-      continue;
+  return InRoot.with(rootfs, async (r) => {
+    const m: ExecMounts = {};
+    for (const d of ['proc', 'dev', 'sys', 'tmp', 'run'] as const) {
+      const loc = r.locate('/' + d, { follow: true });
+      if (!loc.rel) continue;
+      if (!loc.stat) {
+        if (!r.locate(path.posix.dirname('/' + loc.rel), { follow: true }).stat?.isDirectory()) continue;
+        await fsp.mkdir(r.locate('/' + loc.rel).path, { mode: d === 'tmp' ? 0o1777 : 0o755 });
+        // mkdir's mode is masked by the umask: /tmp must be world-writable and sticky.
+        if (d === 'tmp') await fsp.chmod(r.locate('/' + loc.rel).path, 0o1777);
+      } else if (!loc.stat.isDirectory()) continue;
+      m[d] = loc.rel;
     }
-    const st = await fsp.lstat(host).catch(() => undefined);
-    if (!st) {
-      if (!(await fsp.stat(path.dirname(host)).catch(() => undefined))?.isDirectory()) continue;
-      await fsp.writeFile(host, '', { mode: 0o644 });
-    } else if (!st.isFile()) continue;
-    m[k] = r;
-  }
-  if (cfg.WorkingDir) await fsp.mkdir(await resolveInRoot(rootfs, cfg.WorkingDir), { recursive: true, mode: 0o755 });
-  return m;
+    const tmpfs = [m.tmp, m.run].filter((x): x is string => !!x);
+    for (const [k, f] of [['resolv', '/etc/resolv.conf'], ['hosts', '/etc/hosts']] as const) {
+      const loc = r.locate(f, { follow: true });
+      const rel = loc.rel;
+      if (!rel) continue;
+      // A link into /run or /tmp (systemd-resolved's stub) lands on a tmpfs at run time: nothing to bind on.
+      if (tmpfs.some((t) => rel === t || rel.startsWith(t + '/'))) {
+        warn(`the image's ${f} points into /${rel}, a tmpfs when it runs: the host's ${f} is not bound in`);
+        continue;
+      }
+      if (!loc.stat) {
+        if (!loc.dir) continue;
+        await fsp.writeFile(loc.path, '', { mode: 0o644, flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW });
+      } else if (!loc.stat.isFile()) continue;
+      m[k] = rel;
+    }
+    if (cfg.WorkingDir) r.mkdirp(cfg.WorkingDir);
+    return m;
+  });
 }
 
 /**
@@ -136,6 +134,7 @@ export async function unpackEntry(cache: ExecCache, file: string, tarSize: numbe
     const rootfs = path.join(work, 'rootfs');
     try {
       await extractLayer(await openTar(file, tarSize), rootfs, { whiteouts: 'apply' });
+      crashPoint('exec.unpack.after-extract');
     } catch (err) {
       if (isCairnError(err)) err.message = `${what}: ${err.message.replace(/^the layer/, 'the image').replace(/^layer /, '')}`;
       throw err;
@@ -155,6 +154,7 @@ export async function unpackEntry(cache: ExecCache, file: string, tarSize: numbe
     await fsp.writeFile(path.join(work, 'config.json'), JSON.stringify(config) + '\n');
     await writeJson(path.join(work, 'meta.json'), { ...meta, mounts, user } satisfies EntryMeta);
     try {
+      crashPoint('exec.unpack.before-publish');
       await fsp.rename(work, cache.entry(hex));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

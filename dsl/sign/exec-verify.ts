@@ -6,10 +6,11 @@ import { warn } from '../events.js';
 import { uniqueSuffix } from '../store/unique.js';
 import { sameStamp, stampOf, writeJson, type CachedImage, type ExecCache, type ExecSigner, type FileStamp } from './exec-cache.js';
 import { download, type FetchResult } from './exec-fetch.js';
-import { stillTrusted } from './exec-trust.js';
+import { policyRefuses, stillTrusted, type TrustScope } from './exec-trust.js';
 import { sweepTmp, unpackEntry } from './exec-unpack.js';
-import { parseKeySpec, trustedKeys } from './keys.js';
-import { requireTrusted, verifyStream, type Verdict } from './trailer.js';
+import { parseKeySpec } from './keys.js';
+import type { Verdict } from './trailer.js';
+import { fileScopes, judgeFile, refusalError, tarballRequirements } from './trust.js';
 
 /*
  * The uncached start of `cairn exec`: get the bytes into a private file in the cache's tmp (a copy of FILE,
@@ -26,6 +27,8 @@ export interface ObtainOptions {
   url: boolean;
   /** --key PUB: verify against this key only. */
   key?: string;
+  /** --signature-policy FILE (else the default places): it may narrow the keys, never waive the signature. */
+  signaturePolicy?: string;
   insecure?: boolean;
 }
 
@@ -49,20 +52,32 @@ async function copyIn(file: string, dest: string, what: string): Promise<FileSta
   }
 }
 
-async function verify(file: string, o: ObtainOptions): Promise<Verdict> {
-  const keys = o.key !== undefined ? [await parseKeySpec(o.key)] : await trustedKeys();
-  let v: Verdict;
+/** The policy scopes of the image asked for (a URL has none of its own). */
+function scopeOf(o: ObtainOptions): TrustScope {
+  return { scopes: fileScopes(o.source, o.url), policy: o.signaturePolicy };
+}
+
+/** Verifies the private copy; the verdict and the key that vouches for it (null when run unverified with --insecure-skip-verify). */
+async function verify(file: string, o: ObtainOptions): Promise<{ v: Verdict; signer: ExecSigner | null; reason?: string }> {
+  const where = scopeOf(o);
+  const a = tarballRequirements(where.scopes, where.policy);
+  const key = o.key !== undefined ? await parseKeySpec(o.key) : undefined;
+  let c;
   try {
-    v = await verifyStream(createReadStream(file, { highWaterMark: 1 << 20 }), keys);
+    c = await judgeFile(a, () => createReadStream(file, { highWaterMark: 1 << 20 }), { mode: 'signed', key });
   } catch (err) {
-    if (isCairnError(err)) err.message = `${o.what}: ${err.message}`;
+    if (isCairnError(err) && !err.message.startsWith('signature policy')) err.message = `${o.what}: ${err.message}`;
     throw err;
   }
-  if (!v.valid) {
-    if (!o.insecure) requireTrusted(v, o.what);
-    warn(`running ${o.what} unverified (${v.reason ?? 'not signed'}) because of --insecure-skip-verify`);
+  const j = c.judgement;
+  if (!j.ok) {
+    // --insecure-skip-verify waives a signature, never the policy's `reject`.
+    if (!o.insecure || j.kind === 'policy' || !c.verdict) throw refusalError(j, o.what);
+    warn(`running ${o.what} unverified (${j.message}) because of --insecure-skip-verify`);
+    return { v: c.verdict, signer: null, reason: j.message };
   }
-  return v;
+  const v = c.verdict!;
+  return { v, signer: v.signer ? { id: v.signer.id, source: v.signer.source } : null };
 }
 
 /** Fetches (or copies), verifies and unpacks the image; the cache entry to run. */
@@ -77,21 +92,20 @@ export async function obtain(cache: ExecCache, o: ObtainOptions): Promise<Cached
       // Revalidate what a trusted earlier start fetched: a 304 costs no download and no verification.
       const prev = cache.lookupUrl(o.source);
       const entry = prev && cache.read(prev.digest.replace(/^sha256:/, ''));
-      const usable = entry && (stillTrusted(entry.meta.signer, o.key) || o.insecure);
+      const usable = entry && (stillTrusted(entry.meta.signer, o.key, scopeOf(o)) || (o.insecure && !policyRefuses(scopeOf(o))));
       fetched = await download(o.source, tmp, usable ? { etag: prev!.etag, lastModified: prev!.lastModified } : {});
       if (fetched.notModified) {
-        if (!stillTrusted(entry!.meta.signer, o.key)) warn(`running ${o.what} unverified (${entry!.meta.reason ?? 'its signer is not a key given'}) because of --insecure-skip-verify`);
+        if (!stillTrusted(entry!.meta.signer, o.key, scopeOf(o))) warn(`running ${o.what} unverified (${entry!.meta.reason ?? 'its signer is not a key given'}) because of --insecure-skip-verify`);
         return entry!;
       }
     } else {
       stamp = await copyIn(o.source, tmp, o.what);
     }
-    const v = await verify(tmp, o);
-    const signer: ExecSigner | null = v.valid && v.signer ? { id: v.signer.id, source: v.signer.source } : null;
+    const { v, signer, reason } = await verify(tmp, o);
     const hex = v.sha256.replace(/^sha256:/, '');
     let entry = cache.read(hex);
     if (!entry) {
-      await unpackEntry(cache, tmp, v.tarSize, { digest: v.sha256, signer, ...(signer ? {} : { reason: v.reason }) }, o.what);
+      await unpackEntry(cache, tmp, v.tarSize, { digest: v.sha256, signer, ...(signer ? {} : { reason }) }, o.what);
       entry = cache.read(hex);
       if (!entry) throw new BadInputError(`${o.what}: the unpacked image vanished from the cache`, { hint: 'another cairn removed it; try again' });
     } else if (signer && (entry.meta.signer?.id !== signer.id || entry.meta.signer?.source !== signer.source)) {

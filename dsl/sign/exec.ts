@@ -3,7 +3,8 @@ import path from 'node:path';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { warn } from '../events.js';
 import { ExecCache, stampOf, type CachedImage } from './exec-cache.js';
-import { stillTrusted } from './exec-trust.js';
+import { policyRefuses, stillTrusted } from './exec-trust.js';
+import { fileScopes } from './trust.js';
 
 /*
  * `cairn exec`'s image side: a verified, unpacked flat image in the exec cache. A start of a local FILE
@@ -22,6 +23,8 @@ export interface ExecImageOptions {
   key?: string;
   /** Run an unsigned or untrusted image, with a warning. */
   insecure?: boolean;
+  /** --signature-policy FILE (else the default places). */
+  signaturePolicy?: string;
 }
 
 /** True for an http(s) URL (anything else is a file path). */
@@ -48,14 +51,15 @@ export async function execImage(source: string, o: ExecImageOptions): Promise<Ca
     }
     if (!st.isFile()) throw new BadInputError(`${source} is not a file`, { hint: 'give a flat tarball (cairn export writes one) or an http(s) URL' });
     const hit = cache.lookupFile(stampOf(abs, st));
+    const where = { scopes: fileScopes(abs), policy: o.signaturePolicy };
     if (hit) {
-      if (stillTrusted(hit.meta.signer, o.key)) return hit;
-      if (o.insecure) {
+      if (stillTrusted(hit.meta.signer, o.key, where)) return hit;
+      if (o.insecure && !policyRefuses(where)) {
         warn(`running ${source} unverified (${hit.meta.reason ?? 'its signer is not a key given'}) because of --insecure-skip-verify`);
         return hit;
       }
     }
   }
   const { obtain } = await import('./exec-verify.js');
-  return obtain(cache, { source: abs, what: source, url, key: o.key, insecure: o.insecure });
+  return obtain(cache, { source: abs, what: source, url, key: o.key, signaturePolicy: o.signaturePolicy, insecure: o.insecure });
 }

@@ -1,49 +1,51 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
 import { BadInputError, isCairnError } from '../errors.js';
 import { decompress } from '../layer/compress.js';
+import { strictTarExtract } from '../layer/tarpax.js';
 import type { SourceLayer } from '../image/image.js';
 import { MediaType, type ImageConfig } from '../image/types.js';
-import { sha256 } from '../image/validate.js';
+import { runConfigProblem, sha256 } from '../image/validate.js';
 import { FLAT_CONFIG, FLAT_META_DIR } from './flat-format.js';
 
 /** The largest .cairn/config.json cairn reads (a config is a few kilobytes). */
 const CONFIG_LIMIT = 4 << 20;
 
-/** What the signature check of a flat tarball found. */
+/** What the signature policy decided about a tarball: file. */
 export interface FlatSignature {
-  /** The file carries a trailer (and, since checkSignature returned, it verified under a trusted key). */
+  /** The file carries a trailer (then it is no plain tar: the trailer follows the end-of-archive blocks). */
   signed: boolean;
-  /** The signer's identity string. */
+  /**
+   * `signed`: verified under a key the policy accepts, so its embedded config is trusted; `unsigned-rootfs`:
+   * unsigned, read as a plain root filesystem only; `unchecked`: the policy asked for nothing.
+   */
+  trust: 'signed' | 'unsigned-rootfs' | 'unchecked';
+  /** The signer's identity string, when verified. */
   signer?: string;
+  /** 'sha256:…' of the file as the check read it. */
+  sha256?: string;
 }
 
 /**
- * Checks a tarball given as tarball:FILE: a signed one (bali trailer) must verify under a trusted key, else
- * SignatureError (tampered, or signed by a key not trusted); an unsigned one passes, as mmdebstrap output does.
+ * Applies the signature policy (`policy`: a --signature-policy file; else the default places) to a tarball
+ * given as tarball:FILE; SignatureError when it refuses the file (a signature that does not verify under a
+ * key it accepts, an unsigned file where it wants a signature, a `reject`).
  */
-export async function checkSignature(file: string): Promise<FlatSignature> {
-  const { verifyStream, requireTrusted } = await import('./trailer.js');
-  // A first pass with no keys tells whether the file is signed at all, so that reading unsigned tarballs
-  // never needs (or creates) the local key.
-  const probe = await verifyStream(createReadStream(file), []);
-  if (!probe.signed) return { signed: false };
-  if (probe.reason?.startsWith('tampered')) requireTrusted(probe, `tarball ${file}`);
-  const { trustedKeys } = await import('./keys.js');
-  const v = await verifyStream(createReadStream(file), await trustedKeys());
-  requireTrusted(v, `tarball ${file}`);
-  return { signed: true, signer: v.signer?.id };
+export async function checkSignature(file: string, policy?: string): Promise<FlatSignature> {
+  const { fileScopes, judgeFile, refusalError, tarballRequirements } = await import('./trust.js');
+  const a = tarballRequirements(fileScopes(file), policy);
+  const c = await judgeFile(a, () => createReadStream(file), { mode: 'flat' });
+  const j = c.judgement;
+  if (!j.ok) throw refusalError(j, `tarball ${file}`);
+  return { signed: c.verdict?.signed ?? false, trust: j.trust, sha256: c.verdict?.sha256, ...(j.trust === 'signed' ? { signer: j.signer } : {}) };
 }
 
 function badConfig(file: string, why: string): BadInputError {
   return new BadInputError(`${file}: ${FLAT_CONFIG} ${why}`, { hint: 'the flat tarball is damaged; export it again' });
 }
 
-const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
-
-/** Parses and sanity-checks an embedded config: an object whose run config has the types runtimes rely on. */
+/** Parses and checks an embedded config: an object whose run config has the types of the OCI spec (validate.ts). */
 function parseConfig(bytes: Buffer, file: string): ImageConfig {
   let c: ImageConfig;
   try {
@@ -52,13 +54,8 @@ function parseConfig(bytes: Buffer, file: string): ImageConfig {
     throw badConfig(file, 'is not JSON');
   }
   if (!c || typeof c !== 'object' || Array.isArray(c)) throw badConfig(file, 'is not a JSON object');
-  const r = c.config;
-  if (r !== undefined && (typeof r !== 'object' || r === null || Array.isArray(r))) throw badConfig(file, 'has an invalid "config"');
-  if (r) {
-    for (const k of ['Entrypoint', 'Cmd'] as const) if (r[k] !== undefined && r[k] !== null && !isStrings(r[k])) throw badConfig(file, `has an invalid ${k}`);
-    if (r.Env !== undefined && !isStrings(r.Env)) throw badConfig(file, 'has an invalid Env');
-    for (const k of ['WorkingDir', 'User'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') throw badConfig(file, `has an invalid ${k}`);
-  }
+  const problem = runConfigProblem(c.config);
+  if (problem) throw badConfig(file, problem);
   return c;
 }
 
@@ -69,7 +66,7 @@ function parseConfig(bytes: Buffer, file: string): ImageConfig {
 export async function embeddedConfig(file: string): Promise<ImageConfig | undefined> {
   const raw = createReadStream(file);
   const tar = decompress(raw);
-  const ex = tarStream.extract();
+  const ex = strictTarExtract();
   tar.on('error', (err) => ex.destroy(err));
   tar.pipe(ex as unknown as NodeJS.WritableStream);
   try {

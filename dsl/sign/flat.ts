@@ -17,6 +17,7 @@ import { buildTimestamp, isoDate } from '../timestamp.js';
 import type { Driver } from '../container/driver.js';
 import { FLAT_CONFIG, FLAT_META_DIR, recordPadding } from './flat-format.js';
 import type { KeyPair } from './keys.js';
+import { crashPoint } from '../crash.js';
 
 /*
  * A flat image (bali's format): ONE tar of the whole root filesystem, gzip-compressed unless the file is
@@ -128,6 +129,7 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
   if (o.compression === 'gzip') stages.push(zlib.createGzip({ level: 6, chunkSize: 256 * 1024 }));
   stages.push(hc);
   // The write stream closes the handle when done (one it may not close would make close() wait forever).
+  crashPoint('export.flat.before-pack');
   await pipeline([...stages, o.fh.createWriteStream()] as unknown as NodeJS.ReadWriteStream[]);
   const synced = await fsp.open(o.tmp, 'r');
   try {
@@ -135,6 +137,7 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
   } finally {
     await synced.close();
   }
+  crashPoint('export.flat.before-rename');
   await fsp.rename(o.tmp, o.target);
   return { file: o.target, digest: hc.digest(), size: hc.size, ...(o.key ? { signer: o.key.id } : {}) };
 }
@@ -175,7 +178,8 @@ async function withImageTree<T>(store: Store, layers: LayerRef[], scratch: strin
   for (const l of layers) lowers.unshift(await store.layers.ensure(l));
   // overlayfs with no upper dir wants two lower dirs at least: the empty layer is always the second.
   lowers.push(await store.layers.empty());
-  const opts = [`lowerdir=${lowers.map((d) => path.relative(store.paths.layers, d)).join(':')}`];
+  // A layer given twice makes overlayfs refuse the mount; its lower copy adds nothing the upper one does not.
+  const opts = [`lowerdir=${[...new Set(lowers)].map((d) => path.relative(store.paths.layers, d)).join(':')}`];
   if (store.flavor === 'user') opts.push('userxattr');
   const { runTool, unmount } = await import('../sandbox/mounts.js');
   // Lower dirs relative to the layers directory (the mount's cwd) keep the options under the one-page limit.

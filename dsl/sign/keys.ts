@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, promises as fsp } from 'node:fs';
-import os from 'node:os';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, NotFoundError } from '../errors.js';
+import { configDir } from './config-dir.js';
 import { warn } from '../events.js';
 import { publicKeyOf } from './ed25519ph.js';
 import { identityString, looksLikeIdentity, parseIdentity } from './identity.js';
@@ -22,28 +22,7 @@ export interface KeyPair extends PublicKey {
   seed: Uint8Array;
 }
 
-/** The home directory of the real user, also inside cairn's rootless namespace (where the uid is 0). */
-function realHome(): string {
-  if (process.env.HOME) return process.env.HOME;
-  const uid = process.env.CAIRN_ROOTLESS_UID;
-  if (uid) {
-    try {
-      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-        const f = line.split(':');
-        if (f[2] === uid && f[5]) return f[5];
-      }
-    } catch {
-      /* no passwd: fall through */
-    }
-  }
-  return os.homedir();
-}
-
-/** cairn's key and trust directory: ${XDG_CONFIG_HOME:-~/.config}/cairn. */
-export function configDir(): string {
-  const base = process.env.XDG_CONFIG_HOME && path.isAbsolute(process.env.XDG_CONFIG_HOME) ? process.env.XDG_CONFIG_HOME : path.join(realHome(), '.config');
-  return path.join(base, 'cairn');
-}
+export { configDir } from './config-dir.js';
 
 const KEY = 'key.pem';
 const PUB = 'key.pub.pem';

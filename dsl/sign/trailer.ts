@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { BadInputError, SignatureError } from '../errors.js';
+import { decompress } from '../layer/compress.js';
 import { signatureWellFormed, signPrehashed, verifyPrehashed } from './ed25519ph.js';
 import type { KeyPair, PublicKey } from './keys.js';
 import { Sha256Spill } from './hashworker.js';
@@ -114,7 +114,9 @@ function gzipError(err: unknown): BadInputError {
 /**
  * Streams the raw file bytes (gzip or plain), in constant memory: sha256 of the raw bytes, gunzip when
  * 1f 8b, SHA-512 of all but the last 80 uncompressed bytes, then checks the trailer against the given keys.
- * Never throws for a bad signature (the verdict says); throws BadInputError for a truncated/corrupt gzip.
+ * Never throws for a bad signature (the verdict says); throws BadInputError for a truncated or corrupt gzip,
+ * one that expands past the bound layers have (compress.ts: a bomb), and bytes after the gzip stream (the
+ * signature covers exactly the file: nothing may ride along unsigned).
  */
 export async function verifyStream(raw: Readable, keys: PublicKey[]): Promise<Verdict> {
   const sha256 = new Sha256Spill();
@@ -161,15 +163,14 @@ async function readInto(raw: Readable, sha256: Sha256Spill, tail: TailHasher): P
     yield first;
     for (let c = await next(); c; c = await next()) yield c;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  pipeline(Readable.from(rest(), { objectMode: false }), gunzip, () => {
-    /* errors surface through the iteration below */
-  });
+  // The layers' decompression (compress.ts): bounded expansion, nothing after the last gzip member.
+  const gunzip = decompress(Readable.from(rest(), { objectMode: false }), undefined, 'gzip');
   try {
     for await (const c of gunzip) tail.update(c as Buffer);
   } catch (err) {
-    // A failure of the source (a read or a download) is not the gzip's fault: it keeps its own error.
-    if ((err as NodeJS.ErrnoException)?.code?.startsWith?.('Z_') || /unexpected end of file|header check|data check/i.test((err as Error)?.message ?? '')) throw gzipError(err);
+    // zlib's own failures keep verify's wording; a bomb, trailing bytes or a failing source keep theirs.
+    const cause = (err as Error)?.cause as NodeJS.ErrnoException | undefined;
+    if (err instanceof BadInputError && (cause?.code?.startsWith?.('Z_') || /unexpected end of file|header check|data check/i.test(cause?.message ?? ''))) throw gzipError(cause);
     throw err;
   }
   return true;

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { constants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,6 +6,11 @@ import { uniqueSuffix } from './unique.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { checkDigest, digestHex } from './digest.js';
 import { StorePaths } from './paths.js';
+import { readDirOrEmpty } from './atomic.js';
+import { crashPoint } from '../crash.js';
+
+/** How blobs are read whole: not through a symlink, and a FIFO never blocks. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A blob that has been written: its digest and size. */
 export interface BlobInfo {
@@ -47,13 +52,20 @@ export class BlobStore {
     return s;
   }
 
-  /** Reads a whole (small) blob. */
+  /** Reads a whole (small) blob: a regular file, opened without following a symlink. */
   async read(digest: string): Promise<Buffer> {
+    let fh: fsp.FileHandle;
     try {
-      return await fsp.readFile(this.path(digest));
+      fh = await fsp.open(this.path(digest), READ_FLAGS);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${digest} is missing from the store`, { hint: 'pull the image again' });
       throw err;
+    }
+    try {
+      if (!(await fh.stat()).isFile()) throw new BadInputError(`blob ${digest} in the store is not a regular file`, { hint: 'run `cairn check --repair`' });
+      return await fh.readFile();
+    } finally {
+      await fh.close();
     }
   }
 
@@ -71,6 +83,7 @@ export class BlobStore {
       await fsp.rm(tmp, { force: true });
       return;
     }
+    crashPoint('store.blob.before-rename');
     await fsp.rename(tmp, dst);
   }
 
@@ -114,13 +127,9 @@ export class BlobStore {
     return { ...info, bytes };
   }
 
-  /** Digests of all blobs present. */
+  /** Digests of all blobs present (an unreadable blobs directory throws: a listing never fails open). */
   async list(): Promise<string[]> {
-    try {
-      return (await fsp.readdir(this.paths.blobs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n);
-    } catch {
-      return [];
-    }
+    return (await readDirOrEmpty(this.paths.blobs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n);
   }
 
   /** Removes a blob. */

@@ -1,8 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { History, ImageConfig } from '../image/types.js';
-import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
-import { readJson, writeJsonAtomic } from './atomic.js';
+import { BadInputError, CairnError, ConflictError, NotFoundError } from '../errors.js';
+import { crashPoint } from '../crash.js';
+import { readDirOrEmpty, readJson, writeJsonAtomic } from './atomic.js';
+import { withLocks } from './lock.js';
 import type { StorePaths } from './paths.js';
 
 /** A layer as images and containers reference it: its diffID and the blob that carries it. */
@@ -58,7 +60,22 @@ export function checkContainerName(name: string): string {
   return name;
 }
 
-/** The working-container records of a store. */
+/** Throws unless rec, read from file, is a well-formed record of container id. */
+export function checkContainerRecord(rec: unknown, id: string, file: string): ContainerRecord {
+  const r = rec as ContainerRecord;
+  const ok = !!r && typeof r === 'object' && r.id === id && typeof r.name === 'string' && Array.isArray(r.baseLayers) && Array.isArray(r.checkpoints)
+    && Array.isArray(r.pending) && typeof r.created === 'string' && (r.driver === 'overlay' || r.driver === 'copy');
+  if (!ok) throw new CairnError(`the container record ${file} is malformed`, { hint: 'run `cairn check` to find what is broken in the store' });
+  return r;
+}
+
+/**
+ * The working-container records of a store. A container exists once its name is published: the symlink
+ * `containers/names/NAME → ID`, made only after the record `containers/ID/container.json` is complete, so a
+ * name never points at a container being created, and N verbs creating containers at once get N names.
+ * A record whose name does not point back at it is one a killed `from` left unpublished: invisible to
+ * list() and find() by name, reported and removed by `cairn check --repair` and `cairn gc`.
+ */
 export class ContainerRecords {
   constructor(readonly paths: StorePaths) {}
 
@@ -68,56 +85,154 @@ export class ContainerRecords {
     return path.join(this.paths.container(id), 'container.json');
   }
 
-  /** All container records, oldest first. */
-  async list(): Promise<ContainerRecord[]> {
-    let ids: string[];
+  /** The directory of name links. */
+  get namesDir(): string {
+    return path.join(this.paths.containers, 'names');
+  }
+
+  /** The record of container id, if any (a malformed or unreadable one throws). */
+  async get(id: string): Promise<ContainerRecord | undefined> {
+    const file = this.file(id);
+    const rec = await readJson<unknown>(file);
+    return rec === undefined ? undefined : checkContainerRecord(rec, id, file);
+  }
+
+  /** The ID a name link points at, if there is one. */
+  async holder(name: string): Promise<string | undefined> {
     try {
-      ids = await fsp.readdir(this.paths.containers);
-    } catch {
-      return [];
+      return await fsp.readlink(this.nameLink(name));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code === 'EINVAL') return '';
+      throw err;
     }
-    const recs = await Promise.all(ids.filter((n) => ID_RE.test(n)).map((id) => readJson<ContainerRecord>(this.file(id))));
+  }
+
+  /** True when rec's name is published and points at it. */
+  async published(rec: ContainerRecord): Promise<boolean> {
+    return NAME_RE.test(rec.name) && (await this.holder(rec.name)) === rec.id;
+  }
+
+  /** IDs of every container directory, published or not. */
+  async ids(): Promise<string[]> {
+    return (await readDirOrEmpty(this.paths.containers)).filter((n) => ID_RE.test(n));
+  }
+
+  /** All published container records, oldest first (any record that cannot be read throws: never fails open). */
+  async list(): Promise<ContainerRecord[]> {
+    const recs = await Promise.all((await this.ids()).map(async (id) => {
+      const r = await this.get(id);
+      return r && (await this.published(r)) ? r : undefined;
+    }));
     return recs.filter((r): r is ContainerRecord => !!r).sort((a, b) => a.created.localeCompare(b.created));
   }
 
   private nameLink(name: string): string {
-    return path.join(this.paths.containers, 'names', checkContainerName(name));
+    return path.join(this.namesDir, checkContainerName(name));
+  }
+
+  /** True when the container a name link points at still exists (a record that cannot be read counts as existing). */
+  private async alive(holder: string): Promise<boolean> {
+    if (!ID_RE.test(holder)) return false;
+    try {
+      return (await readJson<unknown>(this.file(holder))) !== undefined;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Runs fn holding the lock that serializes taking over and freeing names. */
+  private withNamesLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withLocks(this.paths.locks, [{ name: 'names' }], fn);
   }
 
   /**
-   * Reserves a name for container id: a symlink `names/NAME → ID`, made atomically, so two verbs can never
-   * take one name. A link left by a container that no longer exists is taken over. False when taken.
+   * Creates container rec in one atomic step: saves its record under the first free name of `names`, then
+   * publishes that name with one symlink (taken over from a container that no longer exists, under a lock).
+   * Sets rec.name and returns it; undefined when every name given is taken.
    */
-  async reserveName(name: string, id: string): Promise<boolean> {
-    const link = this.nameLink(name);
-    await fsp.mkdir(path.dirname(link), { recursive: true });
-    try {
-      await fsp.symlink(id, link);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  async create(rec: ContainerRecord, names: Iterable<string>): Promise<string | undefined> {
+    await fsp.mkdir(this.namesDir, { recursive: true });
+    for (const name of names) {
+      const link = this.nameLink(name);
+      const before = await this.holder(name);
+      if (before !== undefined && (await this.alive(before))) continue;
+      rec.name = name;
+      await this.save(rec);
+      crashPoint('store.name.before-publish');
+      if (before === undefined) {
+        try {
+          await fsp.symlink(rec.id, link);
+          return name;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          continue;
+        }
+      }
+      // A link left by a container that is gone (a killed `cairn rm`): replaced under the lock, only if it is
+      // still that same dead link, so two verbs never both take it.
+      const took = await this.withNamesLock(async () => {
+        if ((await this.holder(name)) !== before || (await this.alive(before))) return false;
+        await fsp.rm(link, { force: true });
+        crashPoint('store.name.before-takeover');
+        try {
+          await fsp.symlink(rec.id, link);
+          return true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw err;
+        }
+      });
+      if (took) return name;
     }
-    const holder = await fsp.readlink(link).catch(() => undefined);
-    if (holder && ID_RE.test(holder) && (await readJson<ContainerRecord>(this.file(holder)))) return false;
-    await fsp.rm(link, { force: true });
-    return this.reserveName(name, id);
+    return undefined;
   }
 
   /** Frees a name (only when it still points at id). */
   async releaseName(name: string, id: string): Promise<void> {
     const link = this.nameLink(name);
-    if ((await fsp.readlink(link).catch(() => undefined)) === id) await fsp.rm(link, { force: true });
+    await this.withNamesLock(async () => {
+      if ((await this.holder(name)) === id) await fsp.rm(link, { force: true });
+    });
   }
 
-  /** Finds a container by name, full ID or unique ID prefix. */
+  /**
+   * Removes a name link that points at no existing container (what a killed `cairn rm` leaves); true when it
+   * did. The caller makes sure no container is being created meanwhile (it holds the store lock exclusively).
+   */
+  async dropDeadName(name: string): Promise<boolean> {
+    return this.withNamesLock(async () => {
+      const h = await this.holder(name);
+      if (h === undefined || (await this.alive(h))) return false;
+      await fsp.rm(this.nameLink(name), { force: true });
+      return true;
+    });
+  }
+
+  /** Names with their link targets, as found in the names directory. */
+  async names(): Promise<{ name: string; holder: string }[]> {
+    const out: { name: string; holder: string }[] = [];
+    for (const n of await readDirOrEmpty(this.namesDir)) {
+      if (!NAME_RE.test(n) || n.length > 128) {
+        out.push({ name: n, holder: '' });
+        continue;
+      }
+      const h = await this.holder(n);
+      if (h !== undefined) out.push({ name: n, holder: h });
+    }
+    return out;
+  }
+
+  /** Finds a published container by name, full ID or unique ID prefix (an unpublished record by full ID only). */
   async find(nameOrId: string): Promise<ContainerRecord | undefined> {
     if (NAME_RE.test(nameOrId) && nameOrId.length <= 128) {
-      const id = await fsp.readlink(this.nameLink(nameOrId)).catch(() => undefined);
-      const rec = id && ID_RE.test(id) ? await readJson<ContainerRecord>(this.file(id)) : undefined;
+      const id = await this.holder(nameOrId);
+      const rec = id && ID_RE.test(id) ? await this.get(id) : undefined;
       if (rec && rec.name === nameOrId) return rec;
     }
     if (ID_RE.test(nameOrId)) {
-      const rec = await readJson<ContainerRecord>(this.file(nameOrId));
+      const rec = await this.get(nameOrId);
       if (rec) return rec;
     }
     if (!/^[0-9a-f]{3,64}$/.test(nameOrId)) return undefined;
@@ -136,7 +251,7 @@ export class ContainerRecords {
 
   /** Re-reads a record by ID (after taking its lock). */
   async reload(id: string): Promise<ContainerRecord> {
-    const r = await readJson<ContainerRecord>(this.file(id));
+    const r = await this.get(id);
     if (!r) throw new NotFoundError(`container ${id} was removed`);
     return r;
   }

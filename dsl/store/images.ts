@@ -1,7 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ConflictError, NotFoundError, BadInputError } from '../errors.js';
-import { readJson, writeJsonAtomic } from './atomic.js';
+import { CairnError, ConflictError, NotFoundError, BadInputError } from '../errors.js';
+import { readDirOrEmpty, readJson, writeJsonAtomic } from './atomic.js';
+import { crashPoint } from '../crash.js';
+import { isDigest } from './digest.js';
 import type { StorePaths } from './paths.js';
 
 /** An image in the store: its ID (sha256 hex of the config), names, and manifest blob digest. */
@@ -14,6 +16,14 @@ export interface ImageRecord {
 
 const ID_RE = /^[0-9a-f]{64}$/;
 
+/** Throws unless rec, read from file, is a well-formed image record for image id. */
+export function checkImageRecord(rec: unknown, id: string, file: string): ImageRecord {
+  const r = rec as ImageRecord;
+  const ok = !!r && typeof r === 'object' && r.id === id && Array.isArray(r.names) && r.names.every((n) => typeof n === 'string') && isDigest(r.manifest) && typeof r.created === 'string';
+  if (!ok) throw new CairnError(`the image record ${file} is malformed`, { hint: 'run `cairn check` to find what is broken in the store' });
+  return r;
+}
+
 /** The image records of a store (one JSON file each, written atomically). */
 export class ImageRecords {
   constructor(readonly paths: StorePaths) {}
@@ -23,23 +33,19 @@ export class ImageRecords {
     return path.join(this.paths.images, id + '.json');
   }
 
-  /** All image records, newest first. */
+  /** All image records, newest first. Any record that cannot be read throws: a listing never fails open. */
   async list(): Promise<ImageRecord[]> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.paths.images);
-    } catch {
-      return [];
-    }
-    const recs = await Promise.all(
-      names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).map((n) => readJson<ImageRecord>(path.join(this.paths.images, n))),
-    );
+    const names = (await readDirOrEmpty(this.paths.images)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
+    const recs = await Promise.all(names.map((n) => this.get(n.slice(0, 64))));
     return recs.filter((r): r is ImageRecord => !!r).sort((a, b) => b.created.localeCompare(a.created));
   }
 
-  /** The record with exactly this ID, if any. */
+  /** The record with exactly this ID, if any (a malformed one throws). */
   async get(id: string): Promise<ImageRecord | undefined> {
-    return ID_RE.test(id) ? readJson<ImageRecord>(this.file(id)) : undefined;
+    if (!ID_RE.test(id)) return undefined;
+    const file = this.file(id);
+    const rec = await readJson<unknown>(file);
+    return rec === undefined ? undefined : checkImageRecord(rec, id, file);
   }
 
   /** Finds an image by normalized name, full ID, `sha256:` ID or unique ID prefix (at least 3 hex digits). */
@@ -66,13 +72,17 @@ export class ImageRecords {
     await writeJsonAtomic(this.file(rec.id), rec);
   }
 
-  /** Records an image, moving the given names to it from any other image. */
+  /**
+   * Records an image, moving the given names to it from any other image. The new record is saved first: killed
+   * between the two steps, a name is on two images for a while (`cairn check` sees it), never on none.
+   */
   async add(rec: ImageRecord): Promise<ImageRecord> {
     const existing = await this.get(rec.id);
     const names = [...new Set([...(existing?.names ?? []), ...rec.names])];
-    await this.moveNames(rec.names, rec.id);
     const merged = { ...rec, names, created: existing?.created ?? rec.created };
     await this.save(merged);
+    crashPoint('store.image.before-move-names');
+    await this.moveNames(rec.names, rec.id);
     return merged;
   }
 

@@ -10,7 +10,8 @@ import { uniqueSuffix } from './unique.js';
 import { digestHex } from './digest.js';
 import type { LayerRef } from './containers.js';
 import type { StorePaths } from './paths.js';
-import { readJson, writeJsonAtomic } from './atomic.js';
+import { readDirOrEmpty, readJson, writeJsonAtomic } from './atomic.js';
+import { crashPoint } from '../crash.js';
 
 /**
  * How a layer with no blob is re-made: by packing the tree of layer `dir` (a diffID) with times clamped to
@@ -52,6 +53,7 @@ export class LayerStore {
   /** Moves a finished tree into place as the layer diffID (dropping it when that layer exists already). */
   async adopt(diffID: string, tree: string): Promise<string> {
     const dst = this.dir(diffID);
+    crashPoint('store.layer.before-adopt');
     try {
       await fsp.rename(tree, dst);
     } catch (err) {
@@ -160,22 +162,14 @@ export class LayerStore {
     return d;
   }
 
-  /** DiffIDs of all extracted layers. */
+  /** DiffIDs of all extracted layers (an unreadable layers directory throws: a listing never fails open). */
   async list(): Promise<string[]> {
-    try {
-      return (await fsp.readdir(this.paths.layers)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n);
-    } catch {
-      return [];
-    }
+    return (await readDirOrEmpty(this.paths.layers)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n);
   }
 
   /** DiffIDs of all layers recorded as packed from a tree. */
   async listPacked(): Promise<string[]> {
-    try {
-      return (await fsp.readdir(this.paths.layers)).filter((n) => /^[0-9a-f]{64}\.packed\.json$/.test(n)).map((n) => 'sha256:' + n.slice(0, 64));
-    } catch {
-      return [];
-    }
+    return (await readDirOrEmpty(this.paths.layers)).filter((n) => /^[0-9a-f]{64}\.packed\.json$/.test(n)).map((n) => 'sha256:' + n.slice(0, 64));
   }
 
   /** Removes an extracted layer and what the store knows of it. */

@@ -1,7 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CairnError } from '../errors.js';
+import { BadInputError, CairnError, ConflictError } from '../errors.js';
+import { warn } from '../events.js';
+
+/*
+ * Kernel file locks (flock(2)), each held by a small helper process (util-linux `flock FILE cat`): the kernel
+ * drops a lock when its helper's stdin closes, which happens when this process ends for any reason, SIGKILL
+ * included, so a killed verb never leaves a lock behind.
+ *
+ * Within one process a lock is re-entrant: holders of the same file in the same mode share one kernel lock,
+ * counted, and the kernel lock goes only with the last of them. An exclusive holder also covers shared
+ * requests; a shared holder never covers an exclusive request (that one waits in the kernel, like any other
+ * process would, until every shared holder is gone).
+ */
 
 /** One lock to take: a name below the store's locks directory, shared or exclusive. */
 export interface LockSpec {
@@ -9,64 +21,273 @@ export interface LockSpec {
   shared?: boolean;
 }
 
-/** A set of held locks; release() frees them. */
+/** A set of held locks; release() frees them (a second call does nothing). */
 export interface Held {
   release(): void;
 }
 
-const held = new Map<string, number>();
+/** flock's exit status when the lock was busy (-n) or the wait timed out (-w). */
+const BUSY = 75;
+/** How long a verb waits for a lock by default: long enough for any honest step, short of forever. */
+const DEFAULT_TIMEOUT = 1800;
+
+/** Seconds a verb waits for a lock before it fails ($CAIRN_LOCK_TIMEOUT, default 1800; 0 waits forever). */
+export function lockTimeout(): number {
+  const v = process.env.CAIRN_LOCK_TIMEOUT;
+  if (v === undefined || v.trim() === '') return DEFAULT_TIMEOUT;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new BadInputError(`invalid CAIRN_LOCK_TIMEOUT ${JSON.stringify(v)}`, { hint: 'give a number of seconds (0 waits forever)' });
+  return n;
+}
+
+/** One kernel lock of this process and how many holders share it. */
+interface Entry {
+  key: string;
+  file: string;
+  shared: boolean;
+  count: number;
+  ready: Promise<void>;
+  child?: ChildProcess;
+}
+
+const table = new Map<string, Entry>();
+
+function keyOf(file: string, shared: boolean): string {
+  return (shared ? 'S ' : 'X ') + file;
+}
+
+/** Thrown (internally) when a non-blocking attempt finds the lock taken. */
+class Busy extends Error {}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent PID and command name of a process, from /proc. */
+function procStat(pid: number): { comm: string; ppid: number } | undefined {
+  const s = readText(`/proc/${pid}/stat`);
+  const m = s && /^\d+ \((.*)\) \S+ (\d+)/s.exec(s);
+  return m ? { comm: m[1], ppid: Number(m[2]) } : undefined;
+}
+
+function major(dev: number): number {
+  return Math.floor(dev / 256) & 0xfff | (Math.floor(dev / 2 ** 32) & ~0xfff);
+}
+function minor(dev: number): number {
+  return (dev & 0xff) | (Math.floor(dev / 4096) & ~0xff);
+}
+
+/** PIDs /proc/locks gives for the flock(2) locks held on file (matched by device and inode, else inode alone). */
+function lockPids(file: string): number[] {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return [];
+  }
+  const text = readText('/proc/locks') ?? '';
+  const exact: number[] = [];
+  const byInode: number[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // Waiters are listed as `N: -> FLOCK …`: only holders count.
+    if (f.length < 6 || f[1] !== 'FLOCK') continue;
+    const [maj, min, ino] = f[5].split(':');
+    if (ino !== String(st.ino)) continue;
+    const pid = Number(f[4]);
+    byInode.push(pid);
+    if (parseInt(maj, 16) === major(st.dev) && parseInt(min, 16) === minor(st.dev)) exact.push(pid);
+  }
+  return exact.length ? exact : byInode;
+}
+
+/** True when anyone holds a kernel lock on file right now (as /proc/locks tells; false without /proc). */
+export function isLocked(file: string): boolean {
+  return lockPids(file).length > 0;
+}
 
 /**
- * Takes the named locks (in the order given) with kernel file locks held by a helper process
- * (util-linux flock). The kernel drops them when that helper's stdin closes, which happens when
- * this process exits for any reason, SIGKILL included, so a killed verb never leaves a stale lock.
+ * The live processes holding a kernel lock on file: for a lock held by one of cairn's `flock` helpers, the
+ * cairn process that started it. Empty when nothing (known) holds it, or there is no /proc.
  */
-export async function acquire(locksDir: string, specs: LockSpec[]): Promise<Held> {
-  const todo = specs.filter((s) => !held.has(s.name));
-  for (const s of specs) held.set(s.name, (held.get(s.name) ?? 0) + 1);
-  const releaseCounts = () => {
-    for (const s of specs) {
-      const n = (held.get(s.name) ?? 1) - 1;
-      if (n <= 0) held.delete(s.name);
-      else held.set(s.name, n);
-    }
-  };
-  if (todo.length === 0) return { release: releaseCounts };
-  mkdirSync(locksDir, { recursive: true });
-  const args: string[] = [];
-  for (const [i, s] of todo.entries()) {
-    if (!/^[A-Za-z0-9._-]+$/.test(s.name)) throw new CairnError(`invalid lock name ${s.name}`);
-    if (i > 0) args.push('flock');
-    args.push(s.shared ? '-s' : '-x', path.join(locksDir, s.name + '.lock'));
+export function lockHolders(file: string): number[] {
+  // A lock taken by a shell's `flock FD` names that flock, gone since: only live holders are worth naming.
+  const owners = lockPids(file).flatMap((pid) => {
+    const s = pid > 0 ? procStat(pid) : undefined;
+    if (!s) return [];
+    return [s.comm === 'flock' && s.ppid > 1 ? s.ppid : pid];
+  });
+  return [...new Set(owners)];
+}
+
+/** "PID 123 (cairn run c1 -- make)" for the holders of file, else what the lock file last recorded. */
+export function describeHolders(file: string): { pids: number[]; text: string } {
+  let pids = lockHolders(file);
+  if (pids.length === 0) {
+    const recorded = Number((readText(file) ?? '').trim());
+    if (recorded > 0) pids = [recorded];
   }
-  // cat starts only once every lock is held: the byte it echoes back says so. It then waits on stdin,
-  // which closes when this process ends for any reason.
-  args.push('cat');
-  let child: ChildProcess;
+  if (pids.length === 0) return { pids, text: 'another process' };
+  const text = pids
+    .map((pid) => {
+      const cmd = (readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
+      const self = pid === process.pid ? ', this very process' : '';
+      return `PID ${pid}` + (cmd ? ` (${cmd.length > 100 ? cmd.slice(0, 97) + '...' : cmd}${self})` : self ? ` (${self.slice(2)})` : '');
+    })
+    .join(', ');
+  return { pids, text };
+}
+
+/** Starts the helper holding the kernel lock of e; resolves once it is held. */
+function takeKernelLock(e: Entry, wait: boolean): Promise<void> {
+  const timeout = wait ? lockTimeout() : 0;
+  const args = [e.shared ? '-s' : '-x', '-E', String(BUSY)];
+  if (!wait) args.push('-n');
+  else if (timeout > 0) args.push('-w', String(timeout));
+  // cat starts only once the lock is held: the byte it echoes back says so. It then waits on stdin, which
+  // closes when this process ends for any reason.
+  args.push(e.file, 'cat');
+  const name = path.basename(e.file).replace(/\.lock$/, '');
+  return new Promise<void>((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    e.child = child;
+    let stderr = '';
+    let done = false;
+    const slow = wait
+      ? setTimeout(() => {
+          if (!done) warn(`waiting for the lock ${name}, held by ${describeHolders(e.file).text}`);
+        }, 3000)
+      : undefined;
+    slow?.unref();
+    const settle = (err?: Error) => {
+      if (done) return;
+      done = true;
+      if (slow) clearTimeout(slow);
+      if (err) reject(err);
+      else resolve();
+    };
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    child.once('error', (err) => settle(new CairnError(`cannot take the lock ${name}: ${err.message}`, { hint: 'install util-linux (flock)' })));
+    child.stdout!.once('data', () => settle());
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.write('\n');
+    child.once('exit', (code) => {
+      if (code !== BUSY) return settle(new CairnError(`cannot take the lock ${name}: ${stderr.trim() || `flock exited ${code}`}`, { hint: 'check the store\'s locks directory' }));
+      if (!wait) return settle(new Busy());
+      const { pids, text } = describeHolders(e.file);
+      const end = pids.length ? `end it (kill ${pids.join(' ')}) if it is stuck` : 'find the process holding it (fuser, or /proc/locks) and end it if it is stuck';
+      settle(new ConflictError(`gave up after ${timeout} s waiting for the lock ${name}, held by ${text}`, {
+        hint: `let it finish, or ${end}; CAIRN_LOCK_TIMEOUT=SECONDS waits longer (0: forever)`,
+      }));
+    });
+  }).then(() => {
+    // Once held, the helper must not keep this process alive: it only waits for our stdin to close.
+    const c = e.child!;
+    c.unref();
+    for (const s of [c.stdin, c.stdout, c.stderr] as unknown as { unref?: () => void }[]) s?.unref?.();
+    // Who holds it, for the message of anyone who waits too long (shared holders leave the file alone).
+    if (!e.shared) {
+      try {
+        writeFileSync(e.file, `${process.pid}\n`);
+      } catch {
+        /* only a courtesy */
+      }
+    }
+  });
+}
+
+/** Joins entry e as one more holder; resolves to its release once the kernel lock is held. */
+async function join(e: Entry): Promise<() => void> {
+  e.count++;
   try {
-    child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    await e.ready;
   } catch (err) {
-    releaseCounts();
+    e.count--;
     throw err;
   }
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', (e) => reject(new CairnError(`cannot take a lock: ${e.message}`, { hint: 'install util-linux (flock)' })));
-    child.stdout!.once('data', () => resolve());
-    child.stdin!.write('\n');
-    child.once('exit', (code) => reject(new CairnError(`cannot take a lock (flock exited ${code})`)));
-  }).catch((e) => {
-    releaseCounts();
-    throw e;
-  });
-  // Once held, the helper must not keep this process alive: it only waits for our stdin to close.
-  child.unref();
-  for (const s of [child.stdin, child.stdout] as unknown as { unref?: () => void }[]) s?.unref?.();
-  return {
-    release() {
-      releaseCounts();
-      child.stdin?.end();
-    },
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--e.count > 0) return;
+    if (table.get(e.key) === e) table.delete(e.key);
+    // destroy() closes the pipe at once (end() would wait for the event loop, which a spawnSync right after
+    // blocks: the helper would keep the lock that very child waits for).
+    e.child?.stdin?.destroy();
   };
+}
+
+/**
+ * Takes a kernel lock on file (shared or exclusive), waiting up to lockTimeout(); resolves to its release.
+ * With wait false it does not wait: undefined when another process holds the lock, or this one holds it
+ * shared and exclusive is asked (this process's own exclusive hold is re-entrant, as always).
+ */
+export async function lockFile(file: string, shared: boolean, opts: { wait?: boolean } = {}): Promise<(() => void) | undefined> {
+  const wait = opts.wait ?? true;
+  const exclusive = table.get(keyOf(file, false));
+  if (exclusive) return join(exclusive);
+  const key = keyOf(file, shared);
+  const have = table.get(key);
+  if (have) return join(have);
+  if (!shared && table.has(keyOf(file, true)) && !wait) return undefined;
+  mkdirSync(path.dirname(file), { recursive: true });
+  const e: Entry = { key, file, shared, count: 0, ready: Promise.resolve() };
+  e.ready = takeKernelLock(e, wait);
+  if (wait) {
+    // Registered while it waits, so that other holders of this process join it rather than queue behind it.
+    table.set(key, e);
+    e.ready.catch(() => {
+      if (table.get(key) === e) table.delete(key);
+    });
+    return join(e);
+  }
+  try {
+    await e.ready;
+  } catch (err) {
+    if (err instanceof Busy) return undefined;
+    throw err;
+  }
+  if (!table.has(key)) table.set(key, e);
+  return join(e);
+}
+
+/** The lock file of a lock name (names are letters, digits, `.`, `_` and `-`). */
+export function lockPath(locksDir: string, name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new CairnError(`invalid lock name ${name}`);
+  return path.join(locksDir, name + '.lock');
+}
+
+/** Takes the named locks in the order given (a name listed twice is taken once, exclusive if either is). */
+export async function acquire(locksDir: string, specs: LockSpec[]): Promise<Held> {
+  const wanted = new Map<string, boolean>();
+  for (const s of specs) wanted.set(s.name, (wanted.get(s.name) ?? true) && !!s.shared);
+  const releases: (() => void)[] = [];
+  const release = () => {
+    for (const r of releases.splice(0).reverse()) r();
+  };
+  try {
+    for (const [name, shared] of wanted) releases.push((await lockFile(lockPath(locksDir, name), shared))!);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { release };
+}
+
+/** Takes one named lock only if it is free right now (see lockFile); undefined when it is not. */
+export async function tryAcquire(locksDir: string, spec: LockSpec): Promise<Held | undefined> {
+  const r = await lockFile(lockPath(locksDir, spec.name), !!spec.shared, { wait: false });
+  return r && { release: r };
 }
 
 /** Runs fn while holding the named locks. */

@@ -54,7 +54,7 @@ describe.each(['overlay', 'vfs'])('malicious tarballs with the %s driver', (driv
 describe('run isolation', () => {
   it('gives a fresh /proc, a minimal /dev, the host resolv.conf, and no network with --network none', () => {
     const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
-    expect(k.ok(['run', c, 'sh', '-c', 'echo $$; ls /dev | head -c 2000; cat /etc/resolv.conf'])).toBe(
+    expect(k.ok(['run', c, 'sh', '-c', 'echo $PPID; ls /dev | head -c 2000; cat /etc/resolv.conf'])).toBe(
       ['1', 'core', 'fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero'].join('\n') + '\n' + readFileSync('/etc/resolv.conf', 'utf8').trimEnd(),
     );
     expect(k.ok(['run', '--network', 'none', c, 'ls', '/sys/class/net'])).toBe('lo');

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../../dsl/errors.js';
 import { extractLayer } from '../../../dsl/layer/extract.js';
-import { resolveInRoot } from '../../../dsl/layer/safepath.js';
+import { resolveInRoot } from '../../../dsl/layer/inroot.js';
 import { tarOf, tmpDir, type FixEntry } from '../../kit/tarfix.js';
 
 const tmp = tmpDir('extract');

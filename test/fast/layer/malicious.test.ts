@@ -58,6 +58,25 @@ const cases: [string, () => Promise<Buffer>, Outcome][] = [
     const gz = gzipSync(await tarOf([file('a', 'y'.repeat(20_000))]));
     return gz.subarray(0, gz.length - 4);
   }, { throws: true }],
+  // A missing component must not stop the checks: '..' leads back to existing components, which may be links.
+  ['a link through a missing component and .. to a climbing link', () => tarOf([symlink('h', '../../..'), symlink('l', '/nonexistent/../h'), file('l/escaped')]), { throws: false, check: isFile('escaped') }],
+  ['a directory entry through a missing component', () => tarOf([symlink('h', '../../..'), symlink('l', 'nope/../h'), { name: 'l/newdir/', type: 'directory' }, file('l/newdir/x')]), { throws: false, check: isFile('newdir/x') }],
+  ['a whiteout through a missing component', () => tarOf([symlink('h', '../../..'), symlink('l', '/nonexistent/../h'), file('l/.wh.a')]), { throws: false, check: () => undefined }],
+  ['an opaque marker through a missing component', () => tarOf([symlink('h', '../../..'), symlink('l', '/nonexistent/../h'), file('l/.wh..wh..opq')]), { throws: true }],
+  ['a hardlink target through a missing component', () => tarOf([symlink('h', '../../..'), symlink('l', '/x/../h'), hardlink('k', 'l/a/b/dest/../../../keep')]), { throws: true }],
+  // Deferred special files and links to them are placed again at the end: a parent swapped for a link meanwhile is followed inside the root.
+  ['a deferred hardlink to a FIFO whose parent became a link', () => tarOf([{ name: 'd/', type: 'directory' }, { name: 'd/f', type: 'fifo' }, hardlink('d/g', 'd/f'), symlink('d', '../../..'), file('f', 'plain')]), {
+    throws: false,
+    check: (dest) => {
+      expect(lstatSync(path.join(dest, 'd')).isSymbolicLink()).toBe(true);
+      isFile('f', 'plain')(dest);
+      expect(existsSync(path.join(dest, 'g'))).toBe(false);
+    },
+  }],
+  ['a FIFO whose parent became a link', () => tarOf([{ name: 'd/', type: 'directory' }, { name: 'd/p', type: 'fifo' }, symlink('d', '../../..')]), {
+    throws: false,
+    check: (dest) => expect(existsSync(path.join(dest, 'p'))).toBe(false),
+  }],
   ['a corrupt gzip', async () => {
     const gz = gzipSync(await tarOf([file('a', 'y'.repeat(20_000))]));
     gz.fill(0x41, 30, 60);

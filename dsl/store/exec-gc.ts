@@ -1,0 +1,93 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { readDirOrEmpty } from './atomic.js';
+import { leftoverTemp, removeTree, type Problem } from './leftovers.js';
+import { lockFile } from './lock.js';
+import type { Store } from './store.js';
+import { uniqueSuffix } from './unique.js';
+
+/*
+ * The exec cache (<root>/exec, laid out in dsl/sign/exec-cache.ts) as gc and check see it: entries
+ * `<hex>/` with their lock `<hex>.lock`, held shared by every running service of the entry; fills in
+ * progress under tmp/; `files/` and `urls/` records naming the digest a file or URL was verified as.
+ */
+
+const HEX = /^[0-9a-f]{64}$/;
+
+function execDir(store: Store): string {
+  return path.join(store.paths.root, 'exec');
+}
+
+/** What killed `cairn exec` starts left: downloads and unpacks under exec/tmp, half-written records. */
+export async function execLeftovers(store: Store): Promise<Problem[]> {
+  const dir = execDir(store);
+  const out: Problem[] = [];
+  for (const n of await readDirOrEmpty(path.join(dir, 'tmp'))) {
+    const p = path.join(dir, 'tmp', n);
+    const dead = n.startsWith('gone-') || (await leftoverTemp(p));
+    if (dead) out.push({ text: `exec/tmp/${n}: left by an interrupted \`cairn exec\``, fixText: 'removed', fix: () => removeTree(p) });
+  }
+  for (const sub of ['files', 'urls']) {
+    for (const n of await readDirOrEmpty(path.join(dir, sub))) {
+      const p = path.join(dir, sub, n);
+      if (n.endsWith('.tmp') && (await leftoverTemp(p))) out.push({ text: `exec/${sub}/${n}: a half-written record`, fixText: 'removed', fix: () => fsp.rm(p, { force: true }) });
+    }
+  }
+  return out;
+}
+
+/** Removes entry hex if no service holds it (its lock taken exclusively meanwhile); true when it did. */
+async function removeEntry(store: Store, hex: string): Promise<boolean> {
+  const dir = path.join(execDir(store), hex);
+  const release = await lockFile(`${dir}.lock`, false, { wait: false });
+  if (!release) return false;
+  try {
+    // Renamed aside first: a start that looked the entry up just now finds it gone, in one step, and says so.
+    const aside = path.join(execDir(store), 'tmp', `gone-${uniqueSuffix()}`);
+    await fsp.mkdir(path.dirname(aside), { recursive: true, mode: 0o700 });
+    await fsp.rename(dir, aside);
+    await removeTree(aside);
+    await fsp.rm(`${dir}.lock`, { force: true });
+  } finally {
+    release();
+  }
+  return true;
+}
+
+/**
+ * Removes the exec cache entries no running service uses, the lock files and file/URL records of entries
+ * that are gone, and what killed starts left. Returns how many entries went.
+ */
+export async function collectExecCache(store: Store): Promise<number> {
+  const dir = execDir(store);
+  let removed = 0;
+  const names = await readDirOrEmpty(dir);
+  for (const n of names) if (HEX.test(n) && (await removeEntry(store, n))) removed++;
+  for (const n of names) {
+    const m = /^([0-9a-f]{64})\.lock$/.exec(n);
+    if (!m || (await fsp.lstat(path.join(dir, m[1])).then(() => true, () => false))) continue;
+    const release = await lockFile(path.join(dir, n), false, { wait: false });
+    if (!release) continue;
+    try {
+      await fsp.rm(path.join(dir, n), { force: true });
+    } finally {
+      release();
+    }
+  }
+  for (const sub of ['files', 'urls']) {
+    for (const n of await readDirOrEmpty(path.join(dir, sub))) {
+      if (!n.endsWith('.json')) continue;
+      const p = path.join(dir, sub, n);
+      let digest: unknown;
+      try {
+        digest = (JSON.parse(await fsp.readFile(p, 'utf8')) as { digest?: unknown }).digest;
+      } catch {
+        digest = undefined;
+      }
+      const hex = typeof digest === 'string' ? digest.replace(/^sha256:/, '') : '';
+      if (!HEX.test(hex) || !(await fsp.lstat(path.join(dir, hex)).then(() => true, () => false))) await fsp.rm(p, { force: true });
+    }
+  }
+  for (const p of await execLeftovers(store)) await p.fix!();
+  return removed;
+}

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import tarStream from 'tar-stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BadInputError } from '../../../dsl/errors.js';
+import { signPrehashed } from '../../../dsl/sign/ed25519ph.js';
+import { ExecCache } from '../../../dsl/sign/exec-cache.js';
+import { unpackEntry } from '../../../dsl/sign/exec-unpack.js';
+import { embeddedConfig } from '../../../dsl/sign/flat-read.js';
+import type { PublicKey } from '../../../dsl/sign/keys.js';
+import { makeTrailer, verifyStream } from '../../../dsl/sign/trailer.js';
+import { CAIRN } from '../../kit/cli.js';
+import { flatFile, testKey } from '../../kit/flat.js';
+import { collect, tarOf } from '../../kit/tarfix.js';
+
+/*
+ * Decompression bounds in the signing code: verify and exec gunzip a flat file with the layers' bound
+ * (dsl/layer/compress.ts: past 256 MiB at most 100:1, or CAIRN_MAX_LAYER_SIZE) and refuse bytes after the
+ * gzip stream, so a bomb is refused quickly in bounded memory, even under a valid signature, and nothing rides
+ * along after a signed file. The embedded config is read with the strict tar reader.
+ */
+
+const MiB = 1 << 20;
+/** Zeros the bomb carries after its end-of-archive blocks (as tar record padding, which readers skip). */
+const BOMB_ZEROS = 384;
+
+let dir: string;
+let key: ReturnType<typeof testKey>;
+let pub: PublicKey;
+/** A signed flat file: a small tar, 384 MiB of zeros, the trailer; gzipped at ~1000:1 (about 400 KB). */
+let bomb: { file: string; tarSize: number };
+/** A good signed flat file (copies get bytes appended after its gzip stream). */
+let good: string;
+
+/**
+ * The bomb, made without ever holding it: gzip members concatenated (each decoder reads them as one stream),
+ * one member of 1 MiB of zeros repeated, the signature over the SHA-512 streamed the same way.
+ */
+async function makeBomb(file: string): Promise<{ file: string; tarSize: number }> {
+  const head = await tarOf([{ name: '.cairn/config.json', content: JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] } }) }, { name: 'etc/hostname', content: 'bomb\n' }]);
+  const zeros = Buffer.alloc(MiB);
+  const h = createHash('sha512').update(head);
+  for (let i = 0; i < BOMB_ZEROS; i++) h.update(zeros);
+  const trailer = makeTrailer(signPrehashed(h.digest(), key.seed));
+  const member = gzipSync(zeros, { level: 9 });
+  writeFileSync(file, Buffer.concat([gzipSync(head), ...Array<Buffer>(BOMB_ZEROS).fill(member), gzipSync(trailer)]));
+  return { file, tarSize: head.length + BOMB_ZEROS * MiB };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-bounds-'));
+  key = testKey(dir, 'signer');
+  pub = { publicKey: key.publicKey, id: key.id, source: key.pubFile };
+  bomb = await makeBomb(path.join(dir, 'bomb.tar.gz'));
+  expect(statSync(bomb.file).size).toBeLessThan(2 * MiB);
+  good = await flatFile(path.join(dir, 'good.tar.gz'), { key, config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] } } });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const savedLimit = process.env.CAIRN_MAX_LAYER_SIZE;
+afterEach(() => {
+  if (savedLimit === undefined) delete process.env.CAIRN_MAX_LAYER_SIZE;
+  else process.env.CAIRN_MAX_LAYER_SIZE = savedLimit;
+});
+
+/** A copy of the good file with bytes appended after its gzip stream. */
+function appended(name: string, extra: Buffer): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, Buffer.concat([readFileSync(good), extra]));
+  return f;
+}
+
+const BOMB_LINE = /the gzip stream expands to over \d+ bytes at more than 100:1: a compression bomb$/;
+
+describe('verifyStream: the bound on decompression', () => {
+  it('refuses a signed gzip bomb after the bound, not after the whole stream, in bounded memory', async () => {
+    const before = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const err = await verifyStream(createReadStream(bomb.file), [pub]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect((err as Error).message).toMatch(BOMB_LINE);
+    expect((err as BadInputError).hint).toMatch(/CAIRN_MAX_LAYER_SIZE/);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(96 * MiB);
+  }, 60_000);
+
+  it('CAIRN_MAX_LAYER_SIZE replaces the ratio bound: below the file it refuses, above it the same file verifies', async () => {
+    process.env.CAIRN_MAX_LAYER_SIZE = '64M';
+    await expect(verifyStream(createReadStream(bomb.file), [pub])).rejects.toThrow(/^the gzip stream expands past CAIRN_MAX_LAYER_SIZE \(67108864 bytes\): a compression bomb$/);
+    process.env.CAIRN_MAX_LAYER_SIZE = '1G';
+    const v = await verifyStream(createReadStream(bomb.file), [pub]);
+    expect(v).toMatchObject({ signed: true, valid: true, tarSize: bomb.tarSize });
+  }, 60_000);
+
+  // zlib skips what follows a member when it starts with a zero byte: the signed content verified, the
+  // appended bytes rode along unseen. Anything else it takes for the next member's header.
+  it.each([
+    ['a zero byte, then text', Buffer.concat([Buffer.from([0]), Buffer.from('PS: unsigned')]), /^13 bytes of data after the end of the gzip stream$/],
+    ['zero bytes', Buffer.alloc(600), /^600 bytes of data after the end of the gzip stream$/],
+    ['text', Buffer.from('unsigned bytes riding along'), /^corrupt gzip stream \(incorrect header check\)$/],
+    ['a second gzip header cut short', Buffer.from([0x1f, 0x8b, 0x08]), /^truncated gzip stream \(the file is cut short\)$/],
+  ])('refuses a signed file with %s after its gzip stream', async (_what, extra, line) => {
+    const f = appended(`appended-${extra.length}.tar.gz`, extra);
+    expect((await verifyStream(createReadStream(good), [pub])).valid).toBe(true);
+    const err = await verifyStream(createReadStream(f), [pub]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect((err as Error).message).toMatch(line);
+  });
+});
+
+describe('exec unpack: the bound on decompression', () => {
+  let store: string;
+  beforeAll(() => {
+    store = path.join(dir, 'unpack-store');
+    mkdirSync(store);
+  });
+  const meta = { digest: 'sha256:' + '0'.repeat(64), signer: null };
+
+  it('refuses a gzip bomb and leaves nothing in the cache', async () => {
+    const cache = new ExecCache(store);
+    const err = await unpackEntry(cache, bomb.file, bomb.tarSize, meta, 'bomb.tar.gz').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect((err as Error).message).toMatch(BOMB_LINE);
+    expect(readdirSync(cache.tmp)).toEqual([]);
+    expect(existsSync(cache.entry('0'.repeat(64)))).toBe(false);
+  }, 60_000);
+
+  it('refuses bytes after the gzip stream', async () => {
+    const cache = new ExecCache(store);
+    const f = appended('appended-unpack.tar.gz', Buffer.alloc(100));
+    await expect(unpackEntry(cache, f, 1 << 30, meta, 'appended.tar.gz')).rejects.toThrow(/^appended\.tar\.gz: 100 bytes of data after the end of the gzip stream$/);
+    expect(readdirSync(cache.tmp)).toEqual([]);
+  });
+});
+
+describe('embeddedConfig reads with the strict tar reader', () => {
+  it('refuses a first entry that readers could disagree on (an invalid PAX uid)', async () => {
+    const pack = tarStream.pack();
+    const out = collect(pack as unknown as Readable);
+    pack.entry({ name: '.cairn/config.json', pax: { uid: 'x' } }, Buffer.from('{}'));
+    pack.finalize();
+    const f = path.join(dir, 'pax.tar.gz');
+    writeFileSync(f, gzipSync(await out));
+    await expect(embeddedConfig(f)).rejects.toThrow(/invalid PAX uid/);
+  });
+});
+
+describe('the CLI', () => {
+  /** Runs cairn under GNU time: the result and the peak RSS (KiB) of the largest process. */
+  function timed(args: string[]): { status: number; stdout: string; lines: string[]; maxKiB: number; ms: number } {
+    const t0 = performance.now();
+    const r = spawnSync('/usr/bin/time', ['-q', '-f', 'maxrss=%M', CAIRN, '--root', path.join(dir, 'cli-store'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'config'), CAIRN_MAX_LAYER_SIZE: '' },
+    });
+    const ms = performance.now() - t0;
+    const lines = r.stderr.trimEnd().split('\n');
+    const max = lines.pop()!;
+    return { status: r.status ?? 128, stdout: r.stdout, lines, maxKiB: Number(/^maxrss=(\d+)$/.exec(max)?.[1]), ms };
+  }
+  const hasTime = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-q', '-f', '%M', 'true']).status === 0;
+
+  it.skipIf(!hasTime).each([
+    ['verify', ['verify', '--key']],
+    ['exec', ['exec', '--key']],
+  ])('cairn %s refuses a signed gzip bomb quickly, with one line, exit 125, in bounded memory', (verb, args) => {
+    const r = timed([...args, key.pubFile, bomb.file, ...(verb === 'exec' ? ['true'] : [])]);
+    expect(r.status).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.lines[0]).toMatch(new RegExp(`^cairn ${verb}: .*bomb\\.tar\\.gz: ${BOMB_LINE.source}`));
+    expect(r.lines).toHaveLength(2);
+    expect(r.lines[1]).toMatch(/^ {2}hint: .*CAIRN_MAX_LAYER_SIZE/);
+    expect(r.ms).toBeLessThan(30_000);
+    // The whole stream is 384 MiB: a reader holding it would be far past this.
+    expect(r.maxKiB).toBeLessThan(256 * 1024);
+  }, 60_000);
+
+  it.skipIf(!hasTime)('cairn verify refuses a signed file with bytes after its gzip stream, and verifies the file itself', () => {
+    expect(timed(['verify', '--key', key.pubFile, good]).status).toBe(0);
+    const r = timed(['verify', '--key', key.pubFile, appended('appended-cli.tar.gz', Buffer.from('\0PS: unsigned'))]);
+    expect(r.status).toBe(125);
+    expect(r.lines[0]).toMatch(/^cairn verify: .*appended-cli\.tar\.gz: 13 bytes of data after the end of the gzip stream$/);
+    expect(r.lines).toHaveLength(2);
+  }, 60_000);
+});

@@ -1,0 +1,142 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../../dsl/errors.js';
+import { acquire, isLocked, lockFile, lockHolders, lockTimeout } from '../../../dsl/store/lock.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-locks-'));
+const LOCK_JS = path.resolve(__dirname, '../../../dist/dsl/store/lock.js');
+const children: ChildProcess[] = [];
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  delete process.env.CAIRN_LOCK_TIMEOUT;
+});
+
+let n = 0;
+const fresh = () => path.join(dir, `l${n++}.lock`);
+
+/** Whether another process could take the lock right now (util-linux flock -n, as any other verb would). */
+function freeFor(file: string, shared: boolean): boolean {
+  return spawnSync('flock', [shared ? '-s' : '-x', '-n', file, 'true']).status === 0;
+}
+
+/** Another process (a compiled cairn lock module) holding file until killed; resolves once it holds it. */
+function holdElsewhere(file: string, shared = false): Promise<ChildProcess> {
+  const code = `import(${JSON.stringify(LOCK_JS)}).then((m) => m.lockFile(${JSON.stringify(file)}, ${shared})).then(() => { console.log('held'); setInterval(() => {}, 1000); });`;
+  const c = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(c);
+  return new Promise((resolve, reject) => {
+    c.stdout!.once('data', () => resolve(c));
+    c.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+  });
+}
+
+describe('locks within one process', () => {
+  it('keeps the kernel lock until the last of two holders of the same lock releases it', async () => {
+    const f = fresh();
+    const a = await lockFile(f, false);
+    const b = await lockFile(f, false);
+    expect(freeFor(f, true)).toBe(false);
+    a!();
+    a!(); // a second release of the same hold changes nothing
+    expect(freeFor(f, true)).toBe(false);
+    b!();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(freeFor(f, false)).toBe(true);
+  });
+
+  it('frees the kernel lock on release even when the event loop is blocked right after (spawnSync)', async () => {
+    const f = fresh();
+    (await lockFile(f, false))!();
+    expect(spawnSync('flock', ['-x', '-w', '5', f, 'true']).status).toBe(0);
+  });
+
+  it('lets an exclusive hold cover a shared request, and counts it', async () => {
+    const f = fresh();
+    const x = await lockFile(f, false);
+    const s = await lockFile(f, true);
+    x!();
+    expect(freeFor(f, true)).toBe(false);
+    s!();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(freeFor(f, false)).toBe(true);
+  });
+
+  it('never lets a shared hold satisfy an exclusive request: that one waits for the kernel', async () => {
+    const f = fresh();
+    const s = await lockFile(f, true);
+    let got = false;
+    const x = lockFile(f, false).then((r) => {
+      got = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toBe(false);
+    s!();
+    const release = await x;
+    expect(got).toBe(true);
+    expect(freeFor(f, true)).toBe(false);
+    release!();
+  });
+
+  it('takes a list of locks in order, a name listed twice once (exclusive if either is)', async () => {
+    const h = await acquire(dir, [{ name: 'la', shared: true }, { name: 'lb' }, { name: 'la' }]);
+    expect(freeFor(path.join(dir, 'la.lock'), true)).toBe(false);
+    expect(freeFor(path.join(dir, 'lb.lock'), true)).toBe(false);
+    h.release();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(freeFor(path.join(dir, 'la.lock'), false)).toBe(true);
+  });
+
+  it('answers a non-blocking attempt at once', async () => {
+    const f = fresh();
+    const child = await holdElsewhere(f);
+    expect(await lockFile(f, false, { wait: false })).toBeUndefined();
+    expect(isLocked(f)).toBe(true);
+    expect(lockHolders(f)).toEqual([child.pid]);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await lockFile(f, false, { wait: false });
+    expect(r).toBeTypeOf('function');
+    r!();
+  });
+});
+
+describe('a lock held too long', () => {
+  it('ends the wait after CAIRN_LOCK_TIMEOUT with one message naming the holder\'s PID', async () => {
+    const f = fresh();
+    const child = await holdElsewhere(f);
+    process.env.CAIRN_LOCK_TIMEOUT = '0.5';
+    const t0 = Date.now();
+    const err = await lockFile(f, true).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    expect(err).toBeInstanceOf(ConflictError);
+    const e = err as ConflictError;
+    expect(e.message).toMatch(new RegExp(`^gave up after 0\\.5 s waiting for the lock l\\d+, held by PID ${child.pid} \\(`));
+    expect(e.message).not.toContain('\n');
+    expect(e.hint).toContain(`kill ${child.pid}`);
+    expect(e.hint).toContain('CAIRN_LOCK_TIMEOUT');
+  });
+
+  it('names this very process when it waits on a shared lock it holds itself', async () => {
+    const f = fresh();
+    const s = await lockFile(f, true);
+    process.env.CAIRN_LOCK_TIMEOUT = '0.3';
+    const err = (await lockFile(f, false).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain(`PID ${process.pid}`);
+    expect(err.message).toContain('this very process');
+    s!();
+  });
+
+  it('reads the timeout from the environment, 0 meaning forever', () => {
+    expect(lockTimeout()).toBe(1800);
+    process.env.CAIRN_LOCK_TIMEOUT = '0';
+    expect(lockTimeout()).toBe(0);
+    process.env.CAIRN_LOCK_TIMEOUT = 'soon';
+    expect(() => lockTimeout()).toThrow(/CAIRN_LOCK_TIMEOUT/);
+  });
+});
