@@ -52,7 +52,12 @@ export async function openStore(root?: string): Promise<Store> {
   let s = opened.get(r);
   if (!s) {
     await fsp.mkdir(r, { recursive: true, mode: 0o700 });
-    const owner = (await fsp.stat(r)).uid;
+    const st = await fsp.stat(r);
+    const owner = st.uid;
+    // Another user who can write into the store could swap its records or blobs under a verb.
+    if (owner === process.getuid?.() && st.mode & 0o022) {
+      throw new CairnError(`the store ${r} is writable by other users (mode ${(st.mode & 0o7777).toString(8)})`, { hint: `make it yours alone: chmod go-w ${r}` });
+    }
     if (owner !== process.getuid?.()) {
       const who = process.env.CAIRN_ROOTLESS_UID ? `uid ${process.env.CAIRN_ROOTLESS_UID}` : `uid ${process.getuid?.()}`;
       throw new CairnError(`the store ${r} belongs to another user, not to ${who}`, {

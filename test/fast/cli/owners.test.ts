@@ -1,4 +1,4 @@
-import { chownSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -98,6 +98,16 @@ describe(`owners and secrets (as uid ${process.getuid?.()})`, () => {
     const r = k.cairn(['--root', process.getuid?.() === 0 ? dir : '/', 'images']);
     expect(r.status).toBe(125);
     expect(r.stderr.split('\n')[0]).toMatch(/belongs to another user/);
+  });
+
+  it('refuses a store that other users can write to', () => {
+    const dir = mkdtempSync(path.join(work, 'shared-'));
+    chmodSync(dir, 0o777);
+    const r = k.cairn(['--root', dir, 'images']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toMatch(/is writable by other users \(mode 777\)/);
+    chmodSync(dir, 0o700);
+    expect(k.cairn(['--root', dir, 'images']).status).toBe(0);
   });
 
   it('refuses a --volume source that does not exist, leaving nothing mounted', () => {
