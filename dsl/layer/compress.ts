@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadInputError, CairnError } from '../errors.js';
-import { MediaType } from '../image/types.js';
+import { MediaType } from '../oci/media-types.js';
 
 /** A layer compression cairn knows. */
 export type Compression = 'gzip' | 'zstd' | 'none';
