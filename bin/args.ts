@@ -1,4 +1,4 @@
-import { UsageError } from '../dsl/errors.js';
+import { UsageError } from '../dsl/core/errors.js';
 
 /** How one flag is parsed. */
 export interface FlagSpec {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { UsageError, asCairnError, isCairnError } from '../dsl/errors.js';
+import { UsageError, asCairnError, isCairnError } from '../dsl/core/errors.js';
 import { helpText, parseArgs } from './args.js';
 import { attachLogger } from './log.js';
 import type { VerbModule } from './verb.js';

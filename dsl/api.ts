@@ -1,16 +1,16 @@
-import { Container } from './container/handle.js';
+import { Container } from './api-container.js';
 import { createContainer } from './container/engine.js';
-import { Image } from './image/handle.js';
+import { Image } from './api-image.js';
 import { checkPullPolicy, resolveImage, findStored, pullRef, type PullPolicy } from './image/resolve.js';
-import { parseReference } from './image/reference.js';
-import { NotFoundError } from './errors.js';
+import { parseReference } from './oci/reference.js';
+import { NotFoundError } from './core/errors.js';
 import { openStore, type Store } from './store/store.js';
 import { gc as collect, type GcResult } from './store/gc.js';
 
-export { Container, RunError, type CopyCallOptions, type RunOutput } from './container/handle.js';
-export { Image, type ImageInfo } from './image/handle.js';
-export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError, UsageError } from './errors.js';
-export { events, type CairnEvent } from './events.js';
+export { Container, RunError, type CopyCallOptions, type RunOutput } from './api-container.js';
+export { Image, type ImageInfo } from './api-image.js';
+export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError, UsageError } from './core/errors.js';
+export { events, type CairnEvent } from './core/events.js';
 export type { ConfigEdits } from './container/config.js';
 export type { CommitOptions } from './container/commit.js';
 export type { Change } from './layer/entry.js';
@@ -72,7 +72,7 @@ export async function copyImage(src: string, dest: string, opts: StoreOptions = 
   const s = await store(opts);
   const r = parseReference(src);
   if (r.transport === 'store') return (await image(r.name, opts)).push(dest);
-  const { openSource, writeImage } = await import('./image/transports.js');
+  const { openSource, writeImage } = await import('./transport/transports.js');
   const img = await openSource(r, { tmpDir: s.paths.tmp });
   try {
     await writeImage(parseReference(dest), img, { tmpDir: s.paths.tmp, names: img.names });

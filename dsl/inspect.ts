@@ -1,10 +1,10 @@
-import { NotFoundError } from './errors.js';
+import { NotFoundError } from './core/errors.js';
 import { findStored } from './image/resolve.js';
-import { parseReference } from './image/reference.js';
+import { parseReference } from './oci/reference.js';
 import { loadImage } from './image/store-image.js';
-import { layerStack } from './container/driver.js';
+import { layerStack } from './container/drivers/driver.js';
 import type { Store } from './store/store.js';
-import { isMountPoint } from './sandbox/mounts.js';
+import { isMountPoint } from './core/mounts.js';
 
 /** JSON-ready description of a container, a stored image, or an image at a transport reference. */
 export async function inspectAny(store: Store, text: string, type?: string): Promise<object> {
@@ -36,7 +36,7 @@ export async function inspectAny(store: Store, text: string, type?: string): Pro
     const { manifest, config } = await loadImage(store, rec);
     return { type: 'image', id: rec.id, names: rec.names, digest: rec.manifest, manifest, config, history: config.history ?? [] };
   }
-  const { openSource } = await import('./image/transports.js');
+  const { openSource } = await import('./transport/transports.js');
   const img = await openSource(ref, { tmpDir: store.paths.tmp });
   try {
     return { type: 'image', reference: text, names: img.names ?? [], manifest: img.manifest, config: img.config, history: img.config.history ?? [] };

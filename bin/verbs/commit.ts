@@ -1,5 +1,5 @@
 import { container } from '../../dsl/api.js';
-import { parseEpoch } from '../../dsl/timestamp.js';
+import { parseEpoch } from '../../dsl/core/timestamp.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

@@ -1,10 +1,10 @@
 import { writeSync } from 'node:fs';
 import os from 'node:os';
-import { CairnError } from '../../dsl/errors.js';
+import { CairnError } from '../../dsl/core/errors.js';
 import { ENV_VAR } from '../../dsl/sandbox/env.js';
-import { execContext, launchCommand, launchText, type Launch } from '../../dsl/sandbox/exec.js';
-import { execImage } from '../../dsl/sign/exec.js';
-import { holdEntry } from '../../dsl/sign/exec-cache.js';
+import { execContext, launchCommand, launchText, type Launch } from '../../dsl/exec/launch.js';
+import { execImage } from '../../dsl/exec/exec.js';
+import { holdEntry } from '../../dsl/exec/cache.js';
 import { defaultRoot } from '../../dsl/store/paths.js';
 import { bool, list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';

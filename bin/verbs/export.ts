@@ -1,7 +1,7 @@
 import { Container, Image, store } from '../../dsl/api.js';
 import { findStored } from '../../dsl/image/resolve.js';
-import { NotFoundError } from '../../dsl/errors.js';
-import { parseEpoch } from '../../dsl/timestamp.js';
+import { NotFoundError } from '../../dsl/core/errors.js';
+import { parseEpoch } from '../../dsl/core/timestamp.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

@@ -1,6 +1,6 @@
 import { generateKey, localKey, trustKey, trustedKeys } from '../../dsl/sign/keys.js';
 import { publicKeyToPem } from '../../dsl/sign/pem.js';
-import { UsageError } from '../../dsl/errors.js';
+import { UsageError } from '../../dsl/core/errors.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

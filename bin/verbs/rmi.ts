@@ -1,5 +1,5 @@
 import { image, store } from '../../dsl/api.js';
-import { ConflictError, UsageError } from '../../dsl/errors.js';
+import { ConflictError, UsageError } from '../../dsl/core/errors.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

@@ -1,5 +1,5 @@
 import { container } from '../../dsl/api.js';
-import { UsageError } from '../../dsl/errors.js';
+import { UsageError } from '../../dsl/core/errors.js';
 import { whenInterrupted } from '../../dsl/sandbox/interrupt.js';
 import { list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { BadInputError, NotFoundError } from '../../dsl/errors.js';
+import { BadInputError, NotFoundError } from '../../dsl/core/errors.js';
 import { parseKeySpec } from '../../dsl/sign/keys.js';
-import { fileScopes, judgeFile, refusalError, tarballRequirements } from '../../dsl/sign/trust.js';
+import { fileScopes, refusalError, tarballRequirements } from '../../dsl/sign/trust.js';
+import { judgeFile } from '../../dsl/flat/judge.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

@@ -1,14 +1,14 @@
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 import type { Change } from '../layer/entry.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { WrittenLayer } from '../layer/writelayer.js';
-import { readJson, writeJsonAtomic } from '../store/atomic.js';
+import type { WrittenLayer } from '../store/write-layer.js';
+import { readJson, writeJsonAtomic } from '../core/atomic.js';
 import type { CheckpointRecord, ContainerRecord } from '../store/containers.js';
 import type { Store } from '../store/store.js';
-import { buildTimestamp, isoDate } from '../timestamp.js';
-import type { Driver } from './driver.js';
-import { crashPoint } from '../crash.js';
+import { buildTimestamp, isoDate } from '../core/timestamp.js';
+import type { Driver } from './drivers/driver.js';
+import { crashPoint } from '../core/crash.js';
 
 /** Options for sealing a checkpoint. */
 export interface CheckpointOptions {

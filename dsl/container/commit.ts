@@ -2,17 +2,17 @@ import { pipeline } from 'node:stream/promises';
 import { scanTree, scanUpper } from '../layer/scan.js';
 import { HashCounter, nullSink } from '../store/blobs.js';
 import { packEntries } from '../layer/tarwriter.js';
-import { writeLayer, type WrittenLayer } from '../layer/writelayer.js';
-import { normalizeName } from '../image/reference.js';
-import { MediaType, type History, type ImageConfig, type Manifest } from '../image/types.js';
+import { writeLayer, type WrittenLayer } from '../store/write-layer.js';
+import { normalizeName } from '../oci/reference.js';
+import { MediaType, type History, type ImageConfig, type Manifest } from '../oci/types.js';
 import { imageId } from '../store/hash.js';
 import type { ImageRecord } from '../store/images.js';
 import type { CheckpointRecord, ContainerRecord, LayerRef } from '../store/containers.js';
 import type { Store } from '../store/store.js';
-import { buildTimestamp, isoDate } from '../timestamp.js';
+import { buildTimestamp, isoDate } from '../core/timestamp.js';
 import { pendingCreatedBy, sealCheckpoint } from './checkpoint.js';
-import type { Driver } from './driver.js';
-import { crashPoint } from '../crash.js';
+import type { Driver } from './drivers/driver.js';
+import { crashPoint } from '../core/crash.js';
 
 /** Options of commit. */
 export interface CommitOptions {

@@ -1,5 +1,5 @@
-import { BadInputError } from '../errors.js';
-import type { ImageConfig, RunConfig } from '../image/types.js';
+import { BadInputError } from '../core/errors.js';
+import type { ImageConfig, RunConfig } from '../oci/types.js';
 
 /** Edits to a container's image config, as `cairn config` flags give them. */
 export interface ConfigEdits {

@@ -1,12 +1,12 @@
 import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { NotFoundError, BadInputError } from '../errors.js';
-import { lstatOrUndefined } from '../fsutil.js';
+import { NotFoundError, BadInputError } from '../core/errors.js';
+import { lstatOrUndefined } from '../core/fsutil.js';
 import { InRoot, type Located } from '../layer/inroot.js';
-import { elfDeps, isElf } from './elfdeps.js';
+import { elfDeps, isElf } from './deps/elf.js';
 import { glob, isGlob } from './glob.js';
 import type { Ids } from './users.js';
-import { crashPoint } from '../crash.js';
+import { crashPoint } from '../core/crash.js';
 
 /** Options of copy. */
 export interface CopyOptions {

@@ -1,15 +1,15 @@
 import { promises as fsp } from 'node:fs';
-import { ConflictError } from '../errors.js';
+import { ConflictError } from '../core/errors.js';
 import { loadImage, layerRefs } from '../image/store-image.js';
-import { emptyConfig, type ImageConfig } from '../image/types.js';
+import { emptyConfig, type ImageConfig } from '../oci/types.js';
 import type { ImageRecord } from '../store/images.js';
 import { checkContainerName, type ContainerRecord } from '../store/containers.js';
 import type { Store } from '../store/store.js';
-import { chooseDriver, driverFor } from './drivers.js';
-import type { Driver } from './driver.js';
+import { chooseDriver, driverFor } from './drivers/select.js';
+import type { Driver } from './drivers/driver.js';
 import { hasSealJournal, recoverSeal } from './checkpoint.js';
 import { withLocks } from '../store/lock.js';
-import { crashPoint } from '../crash.js';
+import { crashPoint } from '../core/crash.js';
 
 /** The lock name of a container. */
 export function containerLock(id: string): string {

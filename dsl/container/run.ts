@@ -1,6 +1,6 @@
 import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { BadInputError, NotFoundError } from '../core/errors.js';
 import { InRoot, type Located } from '../layer/inroot.js';
 import { runInRoot, type Bind, type RunResult } from '../sandbox/run.js';
 import type { ContainerRecord } from '../store/containers.js';

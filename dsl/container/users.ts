@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from '../core/errors.js';
 import { InRoot } from '../layer/inroot.js';
 
 /** A numeric user and group to run as. */

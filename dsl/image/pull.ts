@@ -1,11 +1,11 @@
-import { emit } from '../events.js';
-import { BadInputError } from '../errors.js';
+import { emit } from '../core/events.js';
+import { BadInputError } from '../core/errors.js';
 import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
-import type { SourceImage } from './image.js';
+import type { SourceImage } from '../transport/source.js';
 import { imageId } from '../store/hash.js';
-import { MediaType, type Manifest } from './types.js';
-import { crashPoint } from '../crash.js';
+import { MediaType, type Manifest } from '../oci/types.js';
+import { crashPoint } from '../core/crash.js';
 
 /** Options for storing an image. */
 export interface StoreImageOptions {

@@ -1,8 +1,8 @@
-import { BadInputError, CairnError, NotFoundError } from '../errors.js';
+import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
 import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
-import { step } from '../events.js';
-import { formatReference, normalizeName, parseReference, type ImageRef } from './reference.js';
+import { step } from '../core/events.js';
+import { formatReference, normalizeName, parseReference, type ImageRef } from '../oci/reference.js';
 
 /** When to fetch an image from its transport: as buildah's --pull. */
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -34,7 +34,7 @@ export interface PullOptions {
 /** Copies an image from any non-store transport into the store, as the signature policy allows. */
 export async function pullRef(store: Store, ref: ImageRef, opts: PullOptions = {}): Promise<ImageRecord> {
   const text = formatReference(ref);
-  const [{ storeImage }, { openSource }] = await Promise.all([import('./pull.js'), import('./transports.js')]);
+  const [{ storeImage }, { openSource }] = await Promise.all([import('./pull.js'), import('../transport/transports.js')]);
   return step('pull', text, async (id) => {
     const img = await openSource(ref, { tmpDir: store.paths.tmp, signaturePolicy: opts.signaturePolicy });
     try {

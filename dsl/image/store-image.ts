@@ -1,9 +1,9 @@
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import type { LayerRef } from '../store/containers.js';
-import type { SourceImage } from './image.js';
-import type { ImageConfig, Manifest } from './types.js';
+import type { SourceImage } from '../transport/source.js';
+import type { ImageConfig, Manifest } from '../oci/types.js';
 import type { Compression } from '../layer/compress.js';
 
 /** Reads a stored image's manifest and config. */

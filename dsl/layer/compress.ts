@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BadInputError, CairnError } from '../errors.js';
+import { BadInputError, CairnError } from '../core/errors.js';
 import { MediaType } from '../oci/media-types.js';
 
 /** A layer compression cairn knows. */

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { BadInputError, CairnError } from '../errors.js';
+import { BadInputError, CairnError } from '../core/errors.js';
 
 const CORRUPT_HINT = 'the layer is truncated or corrupt; fetch it again';
 

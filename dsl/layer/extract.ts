@@ -2,14 +2,14 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import { BadInputError, CairnError } from '../errors.js';
-import { warn } from '../events.js';
+import { BadInputError, CairnError } from '../core/errors.js';
+import { warn } from '../core/events.js';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, isOverlayXattr, joinRel, parentOf, type XattrFlavor } from './entry.js';
 import { makeNodes, type NodeSpec } from './nodes.js';
 import { InRoot, cleanEntryPath, type Located } from './inroot.js';
 import { asBadInput, drain, writeBody } from './entrybody.js';
 import { XATTR_PAX_PREFIX, binaryPaxExtract, type PaxHeaders } from './tarpax.js';
-import { stripTrailer } from '../sign/flat-format.js';
+import { stripTrailer } from './tar-trailer.js';
 import { writeXattrs } from './xattr.js';
 
 /** How extractLayer writes a layer. */

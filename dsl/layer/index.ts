@@ -3,7 +3,6 @@ export * from './entry.js';
 export { readXattrs, writeXattrs } from './xattr.js';
 export { scanUpper, scanTree, snapshotTree, saveSnapshot, loadSnapshot, scanTreeDiff, overlayChanges, type Snapshot, type SnapshotEntry } from './scan.js';
 export { packEntries, headerOf } from './tarwriter.js';
-export { writeLayer, type WrittenLayer } from './writelayer.js';
 export { extractLayer, type ExtractOptions } from './extract.js';
 export { InRoot, resolveInRoot, cleanEntryPath, type Located } from './inroot.js';
 export { compressor, decompress, layerMediaType, type Compression } from './compress.js';

@@ -1,7 +1,7 @@
 import { closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from 'node:fs';
-import { readFd } from '../fsutil.js';
+import { readFd } from '../core/fsutil.js';
 import path from 'node:path';
-import { BadInputError, CairnError } from '../errors.js';
+import { BadInputError, CairnError } from '../core/errors.js';
 
 // O_PATH is not in Node's constants: an fd that only anchors lookups (no read permission needed, nothing opened).
 const O_PATH = 0o10000000;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../core/errors.js';
 
 /** A special file to create: a char or block device, or a FIFO ('p'). */
 export interface NodeSpec {

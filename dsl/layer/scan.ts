@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
-import { CairnError } from '../errors.js';
-import { warn } from '../events.js';
+import { CairnError } from '../core/errors.js';
+import { warn } from '../core/events.js';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, joinRel, parentOf, sortByPath, type LayerEntry, type XattrFlavor } from './entry.js';
 import { isOpaque, isWhiteout, layerXattrs } from './whiteout.js';
 import { entryOf, linkHardlinks, walkTree, type WalkItem } from './walk.js';

@@ -1,7 +1,7 @@
 import { promises as fsp, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 import { WHITEOUT_PREFIX, baseOf, joinRel, parentOf, sortByPath, typeOfStats, type Change, type EntryType, type LayerEntry } from './entry.js';
 import { layerXattrs } from './whiteout.js';
 import { entryOf, linkHardlinks, walkTree, type WalkItem } from './walk.js';

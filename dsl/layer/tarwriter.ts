@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tarStream, { type Pack } from 'tar-stream';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../core/errors.js';
 import type { EntryType, LayerEntry } from './entry.js';
 import { binaryPaxPack, XATTR_PAX_PREFIX, type PaxHeaders } from './tarpax.js';
 

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CairnError } from '../errors.js';
-import { warn } from '../events.js';
+import { CairnError } from '../core/errors.js';
+import { warn } from '../core/events.js';
 
 let warnedMissing = false;
 

@@ -1,4 +1,4 @@
-import { shq } from './shquote.js';
+import { shq } from '../core/shquote.js';
 
 /*
  * How a command's environment reaches it without ever being an argument. Every local user can read any

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants as fsc, existsSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CairnError } from '../errors.js';
-import { warn } from '../events.js';
+import { CairnError } from '../core/errors.js';
+import { warn } from '../core/events.js';
 import { openPrivate, privateDir, readPrivate, runtimeDir, writePrivate } from './rundir.js';
 
 export { runtimeDir } from './rundir.js';

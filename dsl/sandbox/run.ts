@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inInitUserNs } from './userns.js';
+import { inInitUserNs } from '../core/userns.js';
 import { DEVICES, devSkeleton } from './dev.js';
-import { crashPoint } from '../crash.js';
-import { emit } from '../events.js';
-import { CairnError } from '../errors.js';
+import { crashPoint } from '../core/crash.js';
+import { emit } from '../core/events.js';
+import { CairnError } from '../core/errors.js';
 import { ENV_VAR, TAKE_ENV, envScript } from './env.js';
 import { ENTER_PROGRAM } from './enter.js';
 import { deliverLater, forwardTo, holdSignals, interrupted, signalStatus, type StepSignal } from './interrupt.js';
-import { shq } from './shquote.js';
+import { shq } from '../core/shquote.js';
 import { hostTool } from './tools.js';
 
 /*

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../core/errors.js';
 
 /*
  * The rootless runtime dir holds the pause process's files (pause.pid, pause.lock, pause.err). Without

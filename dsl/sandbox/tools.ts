@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../core/errors.js';
 
 const DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
 const found = new Map<string, string>();

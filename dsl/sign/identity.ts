@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 
 /*
  * bali (devguardio/identity) identity strings: "c" + RFC 4648 base32 (A-Z2-7, no padding) of

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { BadInputError, NotFoundError } from '../errors.js';
-import { configDir } from './config-dir.js';
-import { warn } from '../events.js';
+import { BadInputError, NotFoundError } from '../core/errors.js';
+import { configDir } from '../core/config-dir.js';
+import { warn } from '../core/events.js';
 import { publicKeyOf } from './ed25519ph.js';
 import { identityString, looksLikeIdentity, parseIdentity } from './identity.js';
 import { publicKeyFromPem, publicKeyToPem, seedFromPem, seedToPem } from './pem.js';
@@ -22,7 +22,7 @@ export interface KeyPair extends PublicKey {
   seed: Uint8Array;
 }
 
-export { configDir } from './config-dir.js';
+export { configDir } from '../core/config-dir.js';
 
 const KEY = 'key.pem';
 const PUB = 'key.pub.pem';

@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 
 /*
  * Ed25519 keys as PEM (RFC 8410): the DER of both forms is a fixed prefix followed by the 32 key bytes,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 import { identityString, parseIdentity } from './identity.js';
 import type { PublicKey } from './keys.js';
 import { publicKeyFromPem } from './pem.js';

@@ -1,15 +1,13 @@
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { readFd } from '../fsutil.js';
+import { readFd } from '../core/fsutil.js';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { BadInputError, NotFoundError, SignatureError } from '../errors.js';
-import { configDir } from './config-dir.js';
+import { BadInputError, NotFoundError, SignatureError } from '../core/errors.js';
+import { configDir } from '../core/config-dir.js';
 import { identityString } from './identity.js';
 import type { PublicKey } from './keys.js';
 import { publicKeyFromPem } from './pem.js';
 import { builtinPolicy, parsePolicy, POLICY_LIMIT, type CairnSigned, type Policy } from './policy-format.js';
 import { cairnRequirements, judgeFlat, judgeUnsignable, pathScopes, requirementsFor, staticRefusal, type Applicable, type JudgeMode, type Judgement } from './policy-judge.js';
-import type { Verdict } from './trailer.js';
 
 /*
  * The signature policy applied to files: which policy file, the keys its requirements name, and the
@@ -111,52 +109,6 @@ export function requirementKeys(r: CairnSigned, policy: string): PublicKey[] | u
   if (r.keys.kind === 'trusted') return undefined;
   if (r.keys.kind === 'keys') return r.keys.keys;
   return r.keys.paths.map((p) => readPemKey(p, policy));
-}
-
-/** What judging a file found: the decision and, when the file was read, the verification's verdict. */
-export interface FileCheck {
-  judgement: Judgement;
-  verdict?: Verdict;
-}
-
-/** How to judge a file. */
-export interface FileCheckOptions {
-  /** `flat` for tarball: sources, `signed` for exec and verify (a valid signature always). */
-  mode: JudgeMode;
-  /** --key PUB, parsed: stands for cairn's trusted keys in this call (exec, verify). */
-  key?: PublicKey;
-}
-
-/**
- * Verifies a file as the applicable requirements need and judges it. In `flat` mode a first pass with no
- * key tells whether the file is signed at all, so reading an unsigned tarball never needs (or creates) the
- * local key; only a signed file is verified against the keys of the cairnSigned requirements.
- */
-export async function judgeFile(a: Applicable & { policy: Policy }, open: () => Readable | Promise<Readable>, o: FileCheckOptions): Promise<FileCheck> {
-  const fixed = staticRefusal(a);
-  if (fixed) return { judgement: fixed };
-  const { verifyStream } = await import('./trailer.js');
-  const cs = cairnRequirements(a);
-  let verdict: Verdict | undefined;
-  if (o.mode === 'flat') {
-    verdict = await verifyStream(await open(), []);
-    if (!verdict.signed || verdict.reason?.startsWith('tampered') || cs.length === 0) return { judgement: judgeFlat(a, () => [], facts(verdict), o.mode), verdict };
-  }
-  const keys = await import('./keys.js');
-  let trusted: PublicKey[] | undefined;
-  const trustedKeys = async (): Promise<PublicKey[]> => (trusted ??= o.key !== undefined ? [o.key] : await keys.trustedKeys());
-  const perReq = new Map<CairnSigned, PublicKey[]>();
-  for (const r of cs) perReq.set(r, requirementKeys(r, a.policy.source) ?? (await trustedKeys()));
-  // --key narrows: only that key is checked; otherwise the union of what the requirements name.
-  let check: PublicKey[];
-  if (o.key !== undefined || cs.length === 0) check = await trustedKeys();
-  else check = [...new Map([...perReq.values()].flat().map((k) => [k.id, k])).values()];
-  verdict = await verifyStream(await open(), check);
-  return { judgement: judgeFlat(a, (r) => (perReq.get(r) ?? []).map((k) => k.id), facts(verdict), o.mode), verdict };
-}
-
-function facts(v: Verdict): { signed: boolean; signer?: string; reason?: string } {
-  return { signed: v.signed, signer: v.valid ? v.signer?.id : undefined, reason: v.reason };
 }
 
 /** The SignatureError of a refusal, naming what was refused. */

@@ -2,12 +2,12 @@ import { constants, createReadStream, createWriteStream, promises as fsp } from 
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { uniqueSuffix } from './unique.js';
-import { BadInputError, NotFoundError } from '../errors.js';
-import { checkDigest, digestHex } from './digest.js';
+import { uniqueSuffix } from '../core/unique.js';
+import { BadInputError, NotFoundError } from '../core/errors.js';
+import { checkDigest, digestHex } from '../oci/digest.js';
 import { StorePaths } from './paths.js';
-import { readDirOrEmpty } from './atomic.js';
-import { crashPoint } from '../crash.js';
+import { readDirOrEmpty } from '../core/atomic.js';
+import { crashPoint } from '../core/crash.js';
 
 /** How blobs are read whole: not through a symlink, and a FIFO never blocks. */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;

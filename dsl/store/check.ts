@@ -1,10 +1,10 @@
 import { constants, promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { crashPoint } from '../crash.js';
-import { readDirOrEmpty, readJson } from './atomic.js';
+import { crashPoint } from '../core/crash.js';
+import { readDirOrEmpty, readJson } from '../core/atomic.js';
 import type { ContainerRecord, LayerRef } from './containers.js';
-import { isDigest } from './digest.js';
+import { isDigest } from '../oci/digest.js';
 import { execLeftovers } from './exec-gc.js';
 import type { ImageRecord } from './images.js';
 import { deadLockFiles, findLeftovers, quarantine, rel, removeLockFile, unreadable, type Problem } from './leftovers.js';

@@ -1,9 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { History, ImageConfig } from '../image/types.js';
-import { BadInputError, CairnError, ConflictError, NotFoundError } from '../errors.js';
-import { crashPoint } from '../crash.js';
-import { readDirOrEmpty, readJson, writeJsonAtomic } from './atomic.js';
+import type { History, ImageConfig } from '../oci/types.js';
+import { BadInputError, CairnError, ConflictError, NotFoundError } from '../core/errors.js';
+import { crashPoint } from '../core/crash.js';
+import { readDirOrEmpty, readJson, writeJsonAtomic } from '../core/atomic.js';
 import { withLocks } from './lock.js';
 import type { StorePaths } from './paths.js';
 

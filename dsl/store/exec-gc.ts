@@ -1,13 +1,13 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { readDirOrEmpty } from './atomic.js';
+import { readDirOrEmpty } from '../core/atomic.js';
 import { leftoverTemp, removeTree, type Problem } from './leftovers.js';
 import { lockFile } from './lock.js';
 import type { Store } from './store.js';
-import { uniqueSuffix } from './unique.js';
+import { uniqueSuffix } from '../core/unique.js';
 
 /*
- * The exec cache (<root>/exec, laid out in dsl/sign/exec-cache.ts) as gc and check see it: entries
+ * The exec cache (<root>/exec, laid out in dsl/exec/cache.ts) as gc and check see it: entries
  * `<hex>/` with their lock `<hex>.lock`, held shared by every running service of the entry; fills in
  * progress under tmp/; `files/` and `urls/` records naming the digest a file or URL was verified as.
  */

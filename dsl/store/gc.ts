@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { crashPoint } from '../crash.js';
-import { readDirOrEmpty } from './atomic.js';
+import { crashPoint } from '../core/crash.js';
+import { readDirOrEmpty } from '../core/atomic.js';
 import { collectExecCache } from './exec-gc.js';
 import { deadLockFiles, findLeftovers, removeLockFile } from './leftovers.js';
 import { storeReferences } from './refs.js';

@@ -1,9 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { CairnError, ConflictError, NotFoundError, BadInputError } from '../errors.js';
-import { readDirOrEmpty, readJson, writeJsonAtomic } from './atomic.js';
-import { crashPoint } from '../crash.js';
-import { isDigest } from './digest.js';
+import { CairnError, ConflictError, NotFoundError, BadInputError } from '../core/errors.js';
+import { readDirOrEmpty, readJson, writeJsonAtomic } from '../core/atomic.js';
+import { crashPoint } from '../core/crash.js';
+import { isDigest } from '../oci/digest.js';
 import type { StorePaths } from './paths.js';
 
 /** An image in the store: its ID (sha256 hex of the config), names, and manifest blob digest. */

@@ -2,16 +2,16 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { BadInputError, NotFoundError } from '../core/errors.js';
 import type { XattrFlavor } from '../layer/entry.js';
 import type { Compression } from '../layer/compress.js';
 import type { BlobStore } from './blobs.js';
-import { uniqueSuffix } from './unique.js';
-import { digestHex } from './digest.js';
+import { uniqueSuffix } from '../core/unique.js';
+import { digestHex } from '../oci/digest.js';
 import type { LayerRef } from './containers.js';
 import type { StorePaths } from './paths.js';
-import { readDirOrEmpty, readJson, writeJsonAtomic } from './atomic.js';
-import { crashPoint } from '../crash.js';
+import { readDirOrEmpty, readJson, writeJsonAtomic } from '../core/atomic.js';
+import { crashPoint } from '../core/crash.js';
 
 /**
  * How a layer with no blob is re-made: by packing the tree of layer `dir` (a diffID) with times clamped to
@@ -98,7 +98,7 @@ export class LayerStore {
   /** Packs the tree of a packed layer into a tar stream that must hash to diffID. */
   private async repack(diffID: string, p: PackedLayer): Promise<Readable> {
     const [{ scanUpper }, { packEntries }, { verified }] = await Promise.all([
-      import('../layer/scan.js'), import('../layer/tarwriter.js'), import('../image/verify-stream.js'),
+      import('../layer/scan.js'), import('../layer/tarwriter.js'), import('./verify-stream.js'),
     ]);
     const tar = packEntries(await scanUpper(this.dir(p.dir), this.flavor), { timestamp: p.timestamp });
     return verified(tar, { digest: diffID, size: p.size }, 'layer');

@@ -1,10 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { mountPoints, unmount } from '../sandbox/mounts.js';
-import { readDirOrEmpty } from './atomic.js';
+import { mountPoints, unmount } from '../core/mounts.js';
+import { readDirOrEmpty } from '../core/atomic.js';
 import { isLocked, tryAcquire } from './lock.js';
 import type { Store } from './store.js';
-import { creatorAlive, suffixCreator, uniqueSuffix } from './unique.js';
+import { creatorAlive, suffixCreator, uniqueSuffix } from '../core/unique.js';
 
 /*
  * What killed verbs leave in a store, found without guessing from age where the store can tell: temporary

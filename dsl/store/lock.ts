@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BadInputError, CairnError, ConflictError } from '../errors.js';
-import { warn } from '../events.js';
+import { BadInputError, CairnError, ConflictError } from '../core/errors.js';
+import { warn } from '../core/events.js';
 
 /*
  * Kernel file locks (flock(2)), each held by a small helper process (util-linux `flock FILE cat`): the kernel

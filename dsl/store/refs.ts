@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { CairnError, NotFoundError } from '../errors.js';
-import { readJson } from './atomic.js';
+import { CairnError, NotFoundError } from '../core/errors.js';
+import { readJson } from '../core/atomic.js';
 import type { ContainerRecord, LayerRef } from './containers.js';
-import { isDigest } from './digest.js';
+import { isDigest } from '../oci/digest.js';
 import type { ImageRecord } from './images.js';
 import type { Store } from './store.js';
 

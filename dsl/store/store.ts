@@ -1,12 +1,12 @@
 import { promises as fsp } from 'node:fs';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../core/errors.js';
 import { BlobStore } from './blobs.js';
 import { ContainerRecords } from './containers.js';
 import { ImageRecords } from './images.js';
 import { acquire, withLocks, type LockSpec } from './lock.js';
 import { defaultRoot, StorePaths } from './paths.js';
 import { LayerStore } from './layers.js';
-import { inInitUserNs } from '../sandbox/userns.js';
+import { inInitUserNs } from '../core/userns.js';
 import type { XattrFlavor } from '../layer/entry.js';
 
 /** A cairn store: blobs, extracted layers, image and container records, locks. */

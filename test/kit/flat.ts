@@ -9,7 +9,7 @@ import { publicKeyOf } from '../../dsl/sign/ed25519ph.js';
 import { identityString } from '../../dsl/sign/identity.js';
 import type { KeyPair } from '../../dsl/sign/keys.js';
 import { publicKeyToPem, seedToPem } from '../../dsl/sign/pem.js';
-import { signingStream } from '../../dsl/sign/trailer.js';
+import { signingStream } from '../../dsl/flat/trailer.js';
 import { tinyRootfsTar } from './tiny.js';
 
 /** A fresh Ed25519 key pair, with its public key PEM written to dir/<name>.pub.pem (for --key). */

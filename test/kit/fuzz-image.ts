@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { hostArch } from '../../dsl/image/types.js';
+import { hostArch } from '../../dsl/oci/types.js';
 import { tarOf } from './tarfix.js';
 
 /**

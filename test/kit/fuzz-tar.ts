@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import fc from 'fast-check';
 import tarStream from 'tar-stream';
-import { isCairnError } from '../../dsl/errors.js';
+import { isCairnError } from '../../dsl/core/errors.js';
 import { binaryPaxPack } from '../../dsl/layer/tarpax.js';
 import { CANARY, linkTarget, withCanary } from './fuzz-tree.js';
 import { collect, type FixEntry } from './tarfix.js';

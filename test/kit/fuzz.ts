@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isCairnError } from '../../dsl/errors.js';
+import { isCairnError } from '../../dsl/core/errors.js';
 
 /**
  * How long the fuzz targets run. By default a short run for the fast suite (each target's own numRuns); the

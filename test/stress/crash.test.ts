@@ -1,5 +1,5 @@
 /*
- * The crash harness (issue 7): verbs killed at chosen points (CAIRN_CRASH_AT, dsl/crash.ts) or by a SIGKILL to
+ * The crash harness (issue 7): verbs killed at chosen points (CAIRN_CRASH_AT, dsl/core/crash.ts) or by a SIGKILL to
  * their whole process group after a random delay (seeded: CAIRN_STRESS_SEED=N replays a run). After each trial:
  * `cairn check` is clean, or `cairn check --repair` makes it clean; every image stored before is still listed
  * and whole (its blobs hashed, its packed layers' trees present); a push or export destination is complete or
@@ -25,14 +25,14 @@
  *   checkpoint.journal.before-remove  dsl/container/checkpoint.ts   record saved, the journal still there
  *   commit.layers.written             dsl/container/commit.ts       pending changes sealed, no config or manifest
  *   commit.blobs.before-record        dsl/container/commit.ts       config and manifest blobs written, no image record
- *   push.layout.after-blobs           dsl/image/oci-layout.ts       layer blobs in the layout, no config/manifest/index
- *   push.layout.before-index          dsl/image/oci-layout.ts       every blob in the layout, index.json not updated
- *   push.archive.mid-write            dsl/image/oci-archive.ts      half the archive written to its temp file
- *   push.tar.before-rename            dsl/image/tar-write.ts        the archive complete in its temp file, not renamed
- *   export.flat.before-pack           dsl/sign/flat.ts              temp file open, tree mounted, nothing packed
- *   export.flat.before-rename         dsl/sign/flat.ts              the flat file written and synced, not renamed
- *   exec.unpack.after-extract         dsl/sign/exec-unpack.ts       cache fill: rootfs extracted, no config or meta
- *   exec.unpack.before-publish        dsl/sign/exec-unpack.ts       cache fill: entry complete in tmp, not renamed
+ *   push.layout.after-blobs           dsl/transport/oci-layout.ts       layer blobs in the layout, no config/manifest/index
+ *   push.layout.before-index          dsl/transport/oci-layout.ts       every blob in the layout, index.json not updated
+ *   push.archive.mid-write            dsl/transport/oci-archive.ts      half the archive written to its temp file
+ *   push.tar.before-rename            dsl/transport/tar-write.ts        the archive complete in its temp file, not renamed
+ *   export.flat.before-pack           dsl/flat/export.ts              temp file open, tree mounted, nothing packed
+ *   export.flat.before-rename         dsl/flat/export.ts              the flat file written and synced, not renamed
+ *   exec.unpack.after-extract         dsl/exec/unpack.ts       cache fill: rootfs extracted, no config or meta
+ *   exec.unpack.before-publish        dsl/exec/unpack.ts       cache fill: entry complete in tmp, not renamed
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit } from '../../kit/cli.js';
-import { inInitUserNs } from '../../../dsl/sandbox/userns.js';
+import { inInitUserNs } from '../../../dsl/core/userns.js';
 
 /*
  * A normal user's verbs keep their namespace's pause process in the runtime dir. A runtime dir that is not a

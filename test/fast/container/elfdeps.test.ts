@@ -3,8 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { elfDeps, isElf, type ElfDep } from '../../../dsl/container/elfdeps.js';
-import { NotFoundError } from '../../../dsl/errors.js';
+import { elfDeps, isElf, type ElfDep } from '../../../dsl/container/deps/elf.js';
+import { NotFoundError } from '../../../dsl/core/errors.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cairn-elfdeps-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

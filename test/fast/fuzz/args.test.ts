@@ -3,7 +3,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, type FlagSpec, type Parsed, type VerbSpec } from '../../../bin/args.js';
-import { UsageError } from '../../../dsl/errors.js';
+import { UsageError } from '../../../dsl/core/errors.js';
 import { fuzz, fuzzTimeout } from '../../kit/fuzz.js';
 
 /**

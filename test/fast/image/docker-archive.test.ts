@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync, statSync, truncateSync, copyFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadInputError, NotFoundError } from '../../../dsl/errors.js';
-import { readDockerArchive, writeDockerArchive } from '../../../dsl/image/docker-archive.js';
-import { readLayout } from '../../../dsl/image/oci-layout.js';
-import { openSource, writeImage } from '../../../dsl/image/transports.js';
-import { parseReference } from '../../../dsl/image/reference.js';
-import { MediaType } from '../../../dsl/image/types.js';
+import { BadInputError, NotFoundError } from '../../../dsl/core/errors.js';
+import { readDockerArchive, writeDockerArchive } from '../../../dsl/transport/docker-archive.js';
+import { readLayout } from '../../../dsl/transport/oci-layout.js';
+import { openSource, writeImage } from '../../../dsl/transport/transports.js';
+import { parseReference } from '../../../dsl/oci/reference.js';
+import { MediaType } from '../../../dsl/oci/types.js';
 import { gzip, have, makeDockerArchive, makeTar, readAll, run, sha, skopeoInspect, tempDir, testConfig, writeTestLayout, type TestImage } from '../../kit/images.js';
 
 const t = tempDir('cairn-docker-');

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadInputError, NotFoundError } from '../../../dsl/errors.js';
-import { readLayout, writeLayout } from '../../../dsl/image/oci-layout.js';
-import { readOciArchive, writeOciArchive } from '../../../dsl/image/oci-archive.js';
-import { openSource, writeImage } from '../../../dsl/image/transports.js';
-import { parseReference } from '../../../dsl/image/reference.js';
-import { hostArch } from '../../../dsl/image/types.js';
+import { BadInputError, NotFoundError } from '../../../dsl/core/errors.js';
+import { readLayout, writeLayout } from '../../../dsl/transport/oci-layout.js';
+import { readOciArchive, writeOciArchive } from '../../../dsl/transport/oci-archive.js';
+import { openSource, writeImage } from '../../../dsl/transport/transports.js';
+import { parseReference } from '../../../dsl/oci/reference.js';
+import { hostArch } from '../../../dsl/oci/types.js';
 import { addBlob, makeTar, readAll, run, sha, skopeoInspect, tempDir, writeTestLayout, type TestImage } from '../../kit/images.js';
 
 const t = tempDir('cairn-oci-');

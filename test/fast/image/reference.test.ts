@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
-import { formatReference, normalizeName, parseReference, type ImageRef } from '../../../dsl/image/reference.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
+import { formatReference, normalizeName, parseReference, type ImageRef } from '../../../dsl/oci/reference.js';
 
 describe('parseReference', () => {
   it.each<[string, ImageRef]>([

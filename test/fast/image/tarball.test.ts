@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadInputError, CairnError, NotFoundError } from '../../../dsl/errors.js';
-import { DEFAULT_PATH, readTarball } from '../../../dsl/image/tarball.js';
-import { openSource, writeImage } from '../../../dsl/image/transports.js';
-import { parseReference } from '../../../dsl/image/reference.js';
-import { MediaType, hostArch } from '../../../dsl/image/types.js';
+import { BadInputError, CairnError, NotFoundError } from '../../../dsl/core/errors.js';
+import { DEFAULT_PATH, readTarball } from '../../../dsl/transport/tarball.js';
+import { openSource, writeImage } from '../../../dsl/transport/transports.js';
+import { parseReference } from '../../../dsl/oci/reference.js';
+import { MediaType, hostArch } from '../../../dsl/oci/types.js';
 import { gzip, makeTar, readAll, run, sha, skopeoInspect, tempDir } from '../../kit/images.js';
 
 const t = tempDir('cairn-tarball-');

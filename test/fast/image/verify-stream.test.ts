@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
-import { verified } from '../../../dsl/image/verify-stream.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
+import { verified } from '../../../dsl/store/verify-stream.js';
 import { readAll, sha } from '../../kit/images.js';
 
 const data = Buffer.from('the quick brown fox jumps over the lazy dog');

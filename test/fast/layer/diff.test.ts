@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 import { extractLayer } from '../../../dsl/layer/extract.js';
 import { loadSnapshot, saveSnapshot, scanTree, scanTreeDiff, snapshotTree } from '../../../dsl/layer/scan.js';
 import { packEntries } from '../../../dsl/layer/tarwriter.js';

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, symlinkSync, writeFil
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 import { extractLayer } from '../../../dsl/layer/extract.js';
 import { resolveInRoot } from '../../../dsl/layer/inroot.js';
 import { tarOf, tmpDir, type FixEntry } from '../../kit/tarfix.js';

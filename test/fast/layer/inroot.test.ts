@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, mkfifoSync, readFileSync, readdirSync
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 import { InRoot, MAX_SYMLINKS, resolveInRoot } from '../../../dsl/layer/inroot.js';
 import { tmpDir } from '../../kit/tarfix.js';
 

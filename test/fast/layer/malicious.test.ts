@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 import { decompress } from '../../../dsl/layer/compress.js';
 import { extractLayer } from '../../../dsl/layer/extract.js';
 import { fileHash, tarOf, tmpDir, withLyingSize, type FixEntry } from '../../kit/tarfix.js';

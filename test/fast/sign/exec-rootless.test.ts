@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inInitUserNs } from '../../../dsl/sandbox/userns.js';
+import { inInitUserNs } from '../../../dsl/core/userns.js';
 import { flatFile, runCairn, serveDir, spawnCairn, testKey, type ExecResult, type FlatServer } from '../../kit/flat.js';
 
 /*

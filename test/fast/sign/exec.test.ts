@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inInitUserNs } from '../../../dsl/sandbox/userns.js';
+import { inInitUserNs } from '../../../dsl/core/userns.js';
 import { flatFile, installLocalKey, runCairn, serveDir, spawnCairn, testKey, type ExecResult, type FlatServer } from '../../kit/flat.js';
 
 /*

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isTrailer, recordPadding, stripTrailer } from '../../../dsl/sign/flat-format.js';
+import { isTrailer, recordPadding, stripTrailer } from '../../../dsl/layer/tar-trailer.js';
 import { makeTar } from '../../kit/images.js';
 
 /** Feeds bytes through a transform in chunks of the given sizes (cycled); the output. */

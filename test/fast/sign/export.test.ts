@@ -6,7 +6,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKeySpec } from '../../../dsl/sign/keys.js';
-import { verifyStream } from '../../../dsl/sign/trailer.js';
+import { verifyStream } from '../../../dsl/flat/trailer.js';
 import { cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 

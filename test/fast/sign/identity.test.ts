@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 import { publicKeyOf } from '../../../dsl/sign/ed25519ph.js';
 import { identityString, parseIdentity } from '../../../dsl/sign/identity.js';
 import { refIdentity } from '../../kit/bali.js';

@@ -3,7 +3,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } f
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 import { publicKeyOf } from '../../../dsl/sign/ed25519ph.js';
 import { publicKeyFromPem, publicKeyToPem, seedFromPem, seedToPem } from '../../../dsl/sign/pem.js';
 import { tmp } from '../../kit/bali.js';

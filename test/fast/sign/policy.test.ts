@@ -3,10 +3,11 @@
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BadInputError, NotFoundError } from '../../../dsl/errors.js';
+import { BadInputError, NotFoundError } from '../../../dsl/core/errors.js';
 import { BUILTIN_POLICY_JSON, builtinPolicy, duplicateKey, parsePolicy, type CairnSigned } from '../../../dsl/sign/policy-format.js';
 import { dockerScopes, judgeFlat, judgeUnsignable, pathScopes, requirementsFor, type JudgeMode, type SignatureFacts } from '../../../dsl/sign/policy-judge.js';
-import { fileScopes, judgeFile, loadPolicy, policyFile, tarballRequirements, userPolicyFile } from '../../../dsl/sign/trust.js';
+import { judgeFile } from '../../../dsl/flat/judge.js';
+import { fileScopes, loadPolicy, policyFile, tarballRequirements, userPolicyFile } from '../../../dsl/sign/trust.js';
 import { flatFile, installLocalKey, testKey } from '../../kit/flat.js';
 import { tmp } from '../../kit/bali.js';
 

@@ -2,12 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadInputError, SignatureError } from '../../../dsl/errors.js';
+import { BadInputError, SignatureError } from '../../../dsl/core/errors.js';
 import { publicKeyOf } from '../../../dsl/sign/ed25519ph.js';
 import { identityString } from '../../../dsl/sign/identity.js';
 import type { KeyPair, PublicKey } from '../../../dsl/sign/keys.js';
-import { TarCheck } from '../../../dsl/sign/tarcheck.js';
-import { makeTrailer, requireTrusted, signingStream, TRAILER_SIZE, verifyStream, type Verdict } from '../../../dsl/sign/trailer.js';
+import { TarCheck } from '../../../dsl/flat/tarcheck.js';
+import { makeTrailer, requireTrusted, signingStream, TRAILER_SIZE, verifyStream, type Verdict } from '../../../dsl/flat/trailer.js';
 import { baliKey, baliTrailer, flatTarball, sha256, tmp, type BaliKey, type Flat } from '../../kit/bali.js';
 import { collect, tarOf } from '../../kit/tarfix.js';
 

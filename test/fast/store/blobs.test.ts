@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlobStore } from '../../../dsl/store/blobs.js';
 import { StorePaths } from '../../../dsl/store/paths.js';
-import { BadInputError } from '../../../dsl/errors.js';
+import { BadInputError } from '../../../dsl/core/errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-blobs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

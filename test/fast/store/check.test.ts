@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CairnError, from } from '../../../dsl/api.js';
-import { holdEntry } from '../../../dsl/sign/exec-cache.js';
+import { holdEntry } from '../../../dsl/exec/cache.js';
 import { checkStore } from '../../../dsl/store/check.js';
 import { gc } from '../../../dsl/store/gc.js';
 import { isLocked, lockFile } from '../../../dsl/store/lock.js';

@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CairnError } from '../../../dsl/errors.js';
+import { CairnError } from '../../../dsl/core/errors.js';
 import { BlobStore } from '../../../dsl/store/blobs.js';
 import { ContainerRecords } from '../../../dsl/store/containers.js';
 import { ImageRecords } from '../../../dsl/store/images.js';
 import { StorePaths } from '../../../dsl/store/paths.js';
-import { suffixCreator, uniqueSuffix } from '../../../dsl/store/unique.js';
+import { suffixCreator, uniqueSuffix } from '../../../dsl/core/unique.js';
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

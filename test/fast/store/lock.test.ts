@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConflictError } from '../../../dsl/errors.js';
+import { ConflictError } from '../../../dsl/core/errors.js';
 import { acquire, isLocked, lockFile, lockHolders, lockTimeout } from '../../../dsl/store/lock.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-locks-'));

@@ -1,0 +1,50 @@
+// Import rules (docs/decisions.md, "Layout"): dsl/'s folders form layers and import only downward, with no
+// cycles; bin/ and shell/ see only the public API (dsl/index.ts); the engine never imports a front door.
+// Checked on the compiled tree by `npm test` (test/unit/layout.test.ts): `npx depcruise dist/bin dist/dsl`.
+/**
+ * dsl/'s folders from the top layer to the bottom one: the order of ../shared/design/overview.md, except that
+ * flat/ (the bali format: names, trailer, signing, verification, reading) sits below transport/, whose
+ * tarball: reads it, and exporting to a flat file (it mounts trees) lives in container/export.ts.
+ */
+const LAYERS = ['dockerfile', 'exec', 'delta', 'registry', 'container', 'sandbox', 'image', 'transport', 'flat', 'store', 'layer', 'sign', 'oci', 'core'];
+
+const downward = LAYERS.slice(1).map((name, i) => ({
+  name: `layer-${name}`,
+  comment: `dsl/${name}/ may import only the folders below it: ${LAYERS.slice(i + 2).join(', ') || 'none'}`,
+  severity: 'error',
+  from: { path: `^dist/dsl/${name}/` },
+  to: { path: `^dist/dsl/(${LAYERS.slice(0, i + 1).join('|')})/` },
+}));
+
+module.exports = {
+  forbidden: [
+    ...downward,
+    { name: 'no-cycle', severity: 'error', comment: 'no import cycle anywhere', from: {}, to: { circular: true } },
+    {
+      name: 'folders-below-the-api',
+      severity: 'error',
+      comment: "dsl/'s folders never import the public API's own files (dsl/*.ts)",
+      from: { path: '^dist/dsl/[^/]+/' },
+      to: { path: '^dist/dsl/[^/]+\\.js$' },
+    },
+    {
+      name: 'front-doors-use-the-api',
+      severity: 'error',
+      comment: 'bin/ and shell/ import only dsl/index.ts of the engine',
+      from: { path: '^dist/(bin|shell)/' },
+      to: { path: '^dist/dsl/', pathNot: '^dist/dsl/index\\.js$' },
+    },
+    {
+      name: 'engine-never-imports-a-front-door',
+      severity: 'error',
+      from: { path: '^dsl/' },
+      to: { path: '^dist/(bin|shell)/' },
+    },
+  ],
+  options: {
+    // The compiled JavaScript is cruised: the installed TypeScript (7) has no compiler API for the cruiser, and
+    // what is checked is what loads at run time. dist/cli (the bundle) is not source.
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist/cli)/' },
+  },
+};

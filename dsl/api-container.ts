@@ -1,0 +1,236 @@
+import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { step } from './core/events.js';
+import { BadInputError, CairnError } from './core/errors.js';
+import type { Change } from './layer/entry.js';
+import type { ContainerRecord } from './store/containers.js';
+import type { Store } from './store/store.js';
+import { rollback, sealCheckpoint, type CheckpointOptions } from './container/checkpoint.js';
+import type { CommitOptions } from './container/commit.js';
+import { applyConfig, type ConfigEdits } from './container/config.js';
+import { shq } from './core/shquote.js';
+import { hostVisiblePath } from './sandbox/pause.js';
+import { holdSignals } from './sandbox/interrupt.js';
+import type { Driver } from './container/drivers/driver.js';
+import { withContainer } from './container/engine.js';
+import { runInContainer, type RunOptions } from './container/run.js';
+import { resolveUser } from './container/users.js';
+import { Image } from './api-image.js';
+import type { ExportOptions, ExportResult } from './container/export.js';
+import { crashPoint } from './core/crash.js';
+
+/** The outcome of a run step that exited non-zero. */
+export class RunError extends CairnError {
+  constructor(readonly status: number, readonly stdout: string, readonly stderr: string, command: string) {
+    super(`command exited ${status}: ${command}`, { hint: 'its output is above; the stderr property holds it too' });
+  }
+}
+
+/** Options of Container.copy. */
+export interface CopyCallOptions {
+  chown?: string;
+  chmod?: number;
+  /** A container name or image reference to copy from (paths are then inside it). */
+  from?: string;
+  withDeps?: boolean;
+}
+
+/** What run returns: the command's status and its captured output (stdio 'pipe'). */
+export interface RunOutput {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A working container, as scripts and the CLI use it. */
+export class Container {
+  constructor(readonly store: Store, readonly id: string, readonly name: string) {}
+
+  /** Opens an existing container by name or ID. */
+  static async open(store: Store, nameOrId: string): Promise<Container> {
+    const r = await store.containers.require(nameOrId);
+    return new Container(store, r.id, r.name);
+  }
+
+  private with<T>(fn: (rec: ContainerRecord, d: Driver) => Promise<T>, storeLock = true): Promise<T> {
+    return withContainer(this.store, this.id, fn, { storeLock });
+  }
+
+  /**
+   * Runs fn with the tree mounted. The mount is left in place for the next verb (a mount and an unmount cost
+   * more than most run steps); checkpoint, commit, rollback, umount and rm end it.
+   */
+  private async withRoot<T>(rec: ContainerRecord, d: Driver, fn: (root: string) => Promise<T>): Promise<T> {
+    return fn(await d.mount(this.store, rec));
+  }
+
+  /** The record as stored now. */
+  async record(): Promise<ContainerRecord> {
+    return this.store.containers.reload(this.id);
+  }
+
+  /**
+   * Runs a command in the container. As a tagged template (`` c.run`apt-get install -y ${pkg}` ``) the text is
+   * run by /bin/sh -c with every interpolation quoted; with an array it is the argv. Rejects with RunError on
+   * a non-zero status unless opts.nothrow.
+   */
+  run(cmd: TemplateStringsArray | string[], ...rest: unknown[]): Promise<RunOutput> {
+    let argv: string[];
+    let opts: Partial<RunOptions> & { nothrow?: boolean } = {};
+    if (Array.isArray(cmd) && 'raw' in cmd) {
+      const t = cmd as TemplateStringsArray;
+      let text = t[0];
+      rest.forEach((v, i) => {
+        text += (Array.isArray(v) ? v.map((x) => shq(String(x))).join(' ') : shq(String(v))) + t[i + 1];
+      });
+      argv = ['/bin/sh', '-c', text];
+    } else {
+      argv = cmd as string[];
+      opts = (rest[0] as typeof opts) ?? {};
+    }
+    const text = argv[0] === '/bin/sh' && argv[1] === '-c' ? argv.slice(0, 2).join(' ') + ' ' + argv[2] : argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shq(a))).join(' ');
+    // Once the lock is held, a signal for cairn waits until the step is gone, its scaffolding removed and the lock released (interrupt.ts).
+    let release = () => {};
+    return this.with((rec, d) =>
+      step('run', `${this.name}: ${text}`, (stepId) =>
+        this.withRoot(rec, d, async (root) => {
+          release = holdSignals();
+          await fsp.mkdir(this.store.paths.tmp, { recursive: true });
+          const r = await runInContainer(rec, root, argv, { stdio: 'pipe', stepId, ...opts, scratchDir: this.store.paths.tmp });
+          crashPoint('run.step.before-record');
+          rec.pending.push(text);
+          await this.store.containers.save(rec);
+          if (r.status !== 0 && !opts.nothrow) throw new RunError(r.status, r.stdout, r.stderr, text);
+          return r;
+        }),
+      ),
+      false,
+    ).finally(() => release());
+  }
+
+  /** Copies host paths (or, with opts.from, paths of another container or image) into the container. */
+  async copy(src: string | string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
+    const sources = Array.isArray(src) ? src : [src];
+    if (sources.length === 0) throw new BadInputError('copy needs at least one source');
+    const doCopy = (sourceRoot?: string) =>
+      this.with((rec, d) =>
+        this.withRoot(rec, d, async (root) => {
+          const owner = opts.chown ? await resolveUser(root, opts.chown) : undefined;
+          const { copyInto } = await import('./container/copy.js');
+          await copyInto(root, sources, dest, {
+            owner, mode: opts.chmod, withDeps: opts.withDeps, workdir: rec.config.config?.WorkingDir,
+            sourceRoot, contained: sourceRoot !== undefined,
+          });
+          const flags = [opts.chown && `--chown=${opts.chown}`, opts.chmod !== undefined && `--chmod=${opts.chmod.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
+          // Host paths stay out of the image: an absolute source is named by its last component only, so the
+          // same build in two checkouts gives the same history (and image ID).
+          const named = opts.from ? sources : sources.map((x) => (x.startsWith('/') ? path.basename(x) || '/' : x));
+          crashPoint('copy.before-record');
+          rec.pending.push(`COPY ${[...flags, ...named, dest].join(' ')}`);
+          await this.store.containers.save(rec);
+        }),
+      );
+    await step('copy', `${this.name}: ${sources.join(' ')} → ${dest}`, async () => {
+      if (!opts.from) return doCopy();
+      return withSourceRoot(this.store, opts.from, this.id, doCopy);
+    });
+  }
+
+  /** Edits the image config the next commit writes. */
+  async config(edits: ConfigEdits): Promise<void> {
+    await this.with(async (rec) => {
+      const { config, createdBy } = applyConfig(rec.config, edits);
+      rec.config = config;
+      if (createdBy) rec.pending.push(createdBy);
+      await this.store.containers.save(rec);
+    });
+  }
+
+  /** Seals pending changes into a layer; returns its diffID. */
+  async checkpoint(message?: string, opts: Omit<CheckpointOptions, 'message'> = {}): Promise<string> {
+    return step('checkpoint', this.name, () => this.with(async (rec, d) => (await sealCheckpoint(this.store, rec, d, { ...opts, message })).diffID));
+  }
+
+  /** Throws pending changes away, or goes back to checkpoint `to` (0: the base image). */
+  async rollback(to?: number): Promise<void> {
+    await this.with((rec, d) => rollback(this.store, rec, d, to));
+  }
+
+  /** The pending changes since the last checkpoint. */
+  async diff(): Promise<Change[]> {
+    return this.with((rec, d) => d.changes(this.store, rec), false);
+  }
+
+  /**
+   * Mounts the root filesystem where host tools can use it, until unmount(); returns its path (for a rootless
+   * user, the path through the namespace's pause process, which host tools outside the namespace can use).
+   */
+  async mount(): Promise<string> {
+    return this.with(async (rec, d) => {
+      const p = await d.mount(this.store, rec);
+      rec.mounted = true;
+      await this.store.containers.save(rec);
+      return hostVisiblePath(p);
+    });
+  }
+
+  /** Ends a mount made by mount(). */
+  async unmount(): Promise<void> {
+    await this.with(async (rec, d) => {
+      await d.unmount(this.store, rec);
+      rec.mounted = false;
+      await this.store.containers.save(rec);
+    });
+  }
+
+  /** Writes an image from the container; returns it. */
+  async commit(name?: string | CommitOptions, opts: CommitOptions = {}): Promise<Image> {
+    const o = typeof name === 'string' ? { ...opts, names: [name, ...(opts.names ?? [])] } : { ...(name ?? {}), ...opts };
+    const { commitContainer } = await import('./container/commit.js');
+    const rec = await step('commit', this.name, () => this.with((r, d) => commitContainer(this.store, r, d, o)));
+    return new Image(this.store, rec.id);
+  }
+
+  /** Writes the container's tree (pending changes included) as one flat tarball, signed unless opts.sign is false (docs/export.md). */
+  async export(file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+    const { exportContainer } = await import('./container/export.js');
+    return step('export', `${this.name} → ${file}`, () => this.with((rec, d) => exportContainer(this.store, rec, d, file, opts)));
+  }
+
+  /** Removes the container and its pending changes. */
+  async remove(): Promise<void> {
+    await this.with(async (rec, d) => {
+      await d.remove(this.store, rec);
+      await this.store.containers.releaseName(rec.name, rec.id);
+    });
+  }
+}
+
+/** Runs fn with the root of a container (or a temporary container of an image) as a copy source. */
+async function withSourceRoot<T>(store: Store, from: string, selfId: string, fn: (root: string) => Promise<T>): Promise<T> {
+  const { createContainer } = await import('./container/engine.js');
+  const { resolveImage } = await import('./image/resolve.js');
+  const existing = await store.containers.find(from);
+  if (existing) {
+    if (existing.id === selfId) throw new BadInputError('--from names the container being copied into', { hint: 'copy within a container with `cairn run CTR cp …`' });
+    return withContainer(store, existing.id, async (rec, d) => {
+      return fn(await d.mount(store, rec));
+    });
+  }
+  const img = await resolveImage(store, from);
+  const tmp = await createContainer(store, img, from, `cairn-copy-from-${selfId.slice(0, 12)}-${process.pid}`);
+  try {
+    return await withContainer(store, tmp.id, async (rec, d) => {
+      const root = await d.mount(store, rec);
+      try {
+        return await fn(root);
+      } finally {
+        await d.remove(store, rec);
+      }
+    });
+  } finally {
+    const { driverFor } = await import('./container/drivers/select.js');
+    await driverFor(tmp.driver).remove(store, tmp).catch(() => undefined);
+    await store.containers.releaseName(tmp.name, tmp.id);
+  }
+}

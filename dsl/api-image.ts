@@ -1,0 +1,72 @@
+import { step } from './core/events.js';
+import { ConflictError } from './core/errors.js';
+import type { Store } from './store/store.js';
+import type { ImageRecord } from './store/images.js';
+import { normalizeName, parseReference } from './oci/reference.js';
+import { loadImage, storeSource } from './image/store-image.js';
+import type { ImageConfig, Manifest } from './oci/types.js';
+import type { Compression } from './layer/compress.js';
+import type { ExportOptions, ExportResult } from './container/export.js';
+
+/** What inspect tells of an image. */
+export interface ImageInfo {
+  id: string;
+  names: string[];
+  digest: string;
+  manifest: Manifest;
+  config: ImageConfig;
+}
+
+/** An image in the store, as scripts and the CLI use it. */
+export class Image {
+  constructor(readonly store: Store, readonly id: string) {}
+
+  /** The image's record (names, manifest). */
+  async record(): Promise<ImageRecord> {
+    const r = await this.store.images.get(this.id);
+    if (!r) throw new ConflictError(`image ${this.id} was removed`);
+    return r;
+  }
+
+  /** Manifest, config and names. */
+  async inspect(): Promise<ImageInfo> {
+    const rec = await this.record();
+    const { manifest, config } = await loadImage(this.store, rec);
+    return { id: rec.id, names: rec.names, digest: rec.manifest, manifest, config };
+  }
+
+  /** Adds names (tags) to the image, taking them from any other image. */
+  async tag(...names: string[]): Promise<void> {
+    const norm = names.map((n) => normalizeName(n));
+    await this.store.locked([{ name: 'images' }], async () => {
+      const rec = await this.record();
+      await this.store.images.add({ ...rec, names: [...new Set([...rec.names, ...norm])] });
+    });
+  }
+
+  /**
+   * Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG]).
+   * Layers are compressed as asked (default gzip, as buildah pushes); docker-archive holds plain tars.
+   */
+  async push(dest: string, opts: { compression?: Compression } = {}): Promise<void> {
+    const ref = parseReference(dest);
+    const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
+    await step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
+      const rec = await this.record();
+      const src = await storeSource(this.store, rec, compression);
+      const { writeImage } = await import('./transport/transports.js');
+      await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
+    });
+  }
+
+  /** Writes the image as one flat root filesystem tarball, signed with the local key unless opts.sign is false (docs/export.md). */
+  async export(file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+    const { exportImage } = await import('./container/export.js');
+    return step('export', `${this.id.slice(0, 12)} → ${file}`, () => this.store.locked([], async () => exportImage(this.store, await this.record(), file, opts)));
+  }
+
+  /** Removes the image from the store (its blobs go at the next gc). */
+  async remove(): Promise<void> {
+    await this.store.locked([{ name: 'images' }], () => this.store.images.remove(this.id));
+  }
+}

@@ -1,0 +1,42 @@
+import type { Change } from '../../layer/entry.js';
+import type { WrittenLayer } from '../../store/write-layer.js';
+import type { ContainerRecord, LayerRef } from '../../store/containers.js';
+import type { Store } from '../../store/store.js';
+
+/** Options for sealing pending changes into a layer. */
+export interface SealOptions {
+  timestamp?: number;
+}
+
+/** How a working container's root filesystem is kept: overlayfs or a plain copy. */
+export interface Driver {
+  /** Prepares a new container's tree over its base layers. */
+  init(store: Store, rec: ContainerRecord): Promise<void>;
+  /** Makes the tree visible and returns its path. */
+  mount(store: Store, rec: ContainerRecord): Promise<string>;
+  /** Ends the visibility of the tree (a no-op for copies). */
+  unmount(store: Store, rec: ContainerRecord): Promise<void>;
+  /** Pending changes since the last checkpoint. */
+  changes(store: Store, rec: ContainerRecord): Promise<Change[]>;
+  /** True when anything is pending in the tree. */
+  dirty(store: Store, rec: ContainerRecord): Promise<boolean>;
+  /**
+   * Turns pending changes into an uncompressed layer (a blob, or a tree the tar is packed from again when
+   * needed) without yet changing the container: the caller journals the checkpoint, then calls afterSeal.
+   */
+  seal(store: Store, rec: ContainerRecord, opts: SealOptions): Promise<WrittenLayer>;
+  /**
+   * Makes the container's tree start afresh on top of a sealed layer. Idempotent, so that a journaled seal
+   * interrupted at any point can be finished later with the same call.
+   */
+  afterSeal(store: Store, rec: ContainerRecord, layer: WrittenLayer, opts: SealOptions): Promise<void>;
+  /** Drops pending changes (and rebuilds the tree for rec's layer stack). */
+  discard(store: Store, rec: ContainerRecord): Promise<void>;
+  /** Removes every file of the container's tree. */
+  remove(store: Store, rec: ContainerRecord): Promise<void>;
+}
+
+/** The layers a container stands on: base layers then checkpoints, base first. */
+export function layerStack(rec: ContainerRecord): LayerRef[] {
+  return [...rec.baseLayers, ...rec.checkpoints];
+}

@@ -1,0 +1,58 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { warn } from '../../core/events.js';
+import { BadInputError } from '../../core/errors.js';
+import { runTool, unmount } from '../../core/mounts.js';
+import type { DriverName } from '../../store/containers.js';
+import type { Store } from '../../store/store.js';
+import { copyDriver } from './copying.js';
+import type { Driver } from './driver.js';
+import { overlayDriver } from './overlay.js';
+
+/** The driver implementing a driver name. */
+export function driverFor(name: DriverName): Driver {
+  return name === 'overlay' ? overlayDriver : copyDriver;
+}
+
+/** Tries an overlay mount with a whiteout and an opaque dir in the store's own filesystem. */
+async function overlayWorks(store: Store): Promise<boolean> {
+  const t = await store.layers.tempDir();
+  const [l, u, w, m] = ['l', 'u', 'w', 'm'].map((x) => path.join(t, x));
+  try {
+    await Promise.all([l, u, w, m].map((d) => fsp.mkdir(d)));
+    const opts = `lowerdir=${l},upperdir=${u},workdir=${w}` + (store.flavor === 'user' ? ',userxattr' : '');
+    await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts, m]);
+    await unmount(m);
+    await runTool('setfattr', ['--version']);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await unmount(m).catch(() => undefined);
+    await fsp.rm(t, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The driver for new containers: $STORAGE_DRIVER (overlay, or vfs/copy for the copying driver, as buildah
+ * spells it), else overlay where a test mount works, else the copying driver with a warning.
+ */
+export async function chooseDriver(store: Store): Promise<DriverName> {
+  const want = process.env.STORAGE_DRIVER;
+  if (want === 'vfs' || want === 'copy') return 'copy';
+  if (want && want !== 'overlay') throw new BadInputError(`unknown storage driver ${want}`, { hint: 'use STORAGE_DRIVER=overlay or STORAGE_DRIVER=vfs' });
+  const cache = path.join(store.paths.root, `overlay-${store.flavor}.ok`);
+  try {
+    await fsp.access(cache);
+    return 'overlay';
+  } catch {
+    /* not known yet */
+  }
+  if (await overlayWorks(store)) {
+    await fsp.writeFile(cache, '');
+    return 'overlay';
+  }
+  if (want === 'overlay') throw new BadInputError('overlayfs is not usable here', { hint: 'unset STORAGE_DRIVER to fall back to the copying driver' });
+  warn('overlayfs is not usable here (or setfattr is missing): using the copying driver, which is slower');
+  return 'copy';
+}

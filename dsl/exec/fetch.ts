@@ -1,0 +1,117 @@
+import { createWriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { BadInputError, CairnError } from '../core/errors.js';
+
+/*
+ * Downloads for `cairn exec URL`: any dumb http(s) server, untrusted by design, so the only job here is to
+ * get the bytes into a local file (verified afterwards) and to fail clearly: an HTTP error, a redirect loop,
+ * a connection cut short.
+ */
+
+/** Redirects followed before giving up (a loop ends here). */
+export const MAX_REDIRECTS = 5;
+const IDLE_TIMEOUT_MS = 60_000;
+
+/** Validators of a earlier response, for a conditional GET. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** What a download found. */
+export type FetchResult = { notModified: true } | { notModified: false; etag?: string; lastModified?: string; size: number };
+
+function request(url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? import('node:https') : import('node:http');
+    mod.then((m) => {
+      const req = m.get(url, { headers }, resolve);
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`)));
+      req.on('error', reject);
+    }, reject);
+  });
+}
+
+function badUrl(url: string): BadInputError {
+  return new BadInputError(`${url} is not an http(s) URL`, { hint: 'give a file path, or an http:// or https:// URL' });
+}
+
+/**
+ * GETs url into dest (created exclusively), following at most MAX_REDIRECTS redirects; with validators, a
+ * conditional GET whose 304 answers { notModified: true } and writes nothing.
+ */
+export async function download(url: string, dest: string, v: Validators = {}): Promise<FetchResult> {
+  let at: URL;
+  try {
+    at = new URL(url);
+  } catch {
+    throw badUrl(url);
+  }
+  const headers: Record<string, string> = { 'user-agent': 'cairn-exec', accept: '*/*' };
+  if (v.etag) headers['if-none-match'] = v.etag;
+  if (v.lastModified) headers['if-modified-since'] = v.lastModified;
+  for (let hops = 0; ; hops++) {
+    if (at.protocol !== 'http:' && at.protocol !== 'https:') throw badUrl(at.href);
+    let res: IncomingMessage;
+    try {
+      res = await request(at, headers);
+    } catch (err) {
+      throw new CairnError(`cannot fetch ${at.href}: ${(err as Error).message}`, { hint: 'check the URL and the network', cause: err });
+    }
+    const code = res.statusCode ?? 0;
+    if (code >= 300 && code < 400 && code !== 304) {
+      res.resume();
+      const loc = res.headers.location;
+      if (!loc) throw new BadInputError(`HTTP ${code} from ${at.href} without a Location`, { hint: 'the server is misconfigured; check the URL' });
+      if (hops >= MAX_REDIRECTS) {
+        throw new BadInputError(`too many redirects fetching ${url} (more than ${MAX_REDIRECTS}; a redirect loop?)`, { hint: 'the server redirects in a loop: check the URL' });
+      }
+      at = new URL(loc, at);
+      continue;
+    }
+    if (code === 304) {
+      res.resume();
+      if (v.etag || v.lastModified) return { notModified: true };
+      throw new BadInputError(`HTTP 304 from ${at.href} to a request that was not conditional`, { hint: 'the server is misconfigured' });
+    }
+    if (code !== 200) {
+      res.resume();
+      throw new BadInputError(`HTTP ${code}${res.statusMessage ? ' ' + res.statusMessage : ''} fetching ${at.href}`, { hint: code === 404 ? 'check the URL' : 'check the URL and the server' });
+    }
+    const declared = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
+    const size = await save(res, dest, at.href);
+    if (declared !== undefined && Number.isFinite(declared) && size !== declared) {
+      throw new BadInputError(`the download of ${at.href} was cut short: ${size} of ${declared} bytes`, { hint: 'try again; if it persists, the server or the network is at fault' });
+    }
+    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+    const lastModified = typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : undefined;
+    return { notModified: false, etag, lastModified, size };
+  }
+}
+
+/** Writes the body to dest; rejects when the connection ends before the body does. */
+function save(res: IncomingMessage, dest: string, href: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
+    let size = 0;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      res.destroy();
+      out.destroy();
+      reject(err instanceof CairnError ? err : new BadInputError(`the download of ${href} failed: ${err.message}`, { hint: 'try again', cause: err }));
+    };
+    res.on('data', (c: Buffer) => (size += c.length));
+    res.on('aborted', () => fail(new BadInputError(`the download of ${href} was cut short after ${size} bytes`, { hint: 'try again' })));
+    res.on('error', fail);
+    out.on('error', fail);
+    out.on('finish', () => {
+      if (!failed) resolve(size);
+    });
+    res.on('end', () => {
+      if (!res.complete) fail(new BadInputError(`the download of ${href} was cut short after ${size} bytes`, { hint: 'try again' }));
+    });
+    res.pipe(out);
+  });
+}

@@ -1,0 +1,55 @@
+import type { Readable } from 'node:stream';
+import type { PublicKey } from '../sign/keys.js';
+import type { Policy, CairnSigned } from '../sign/policy-format.js';
+import { cairnRequirements, judgeFlat, staticRefusal, type Applicable, type JudgeMode, type Judgement } from '../sign/policy-judge.js';
+import { requirementKeys } from '../sign/trust.js';
+import type { Verdict } from './trailer.js';
+
+/* The signature policy's decision on a flat file: verify its trailer under the keys the requirements name. */
+
+/** What judging a file found: the decision and, when the file was read, the verification's verdict. */
+export interface FileCheck {
+  judgement: Judgement;
+  verdict?: Verdict;
+}
+
+/** How to judge a file. */
+export interface FileCheckOptions {
+  /** `flat` for tarball: sources, `signed` for exec and verify (a valid signature always). */
+  mode: JudgeMode;
+  /** --key PUB, parsed: stands for cairn's trusted keys in this call (exec, verify). */
+  key?: PublicKey;
+}
+
+/**
+ * Verifies a file as the applicable requirements need and judges it. In `flat` mode a first pass with no
+ * key tells whether the file is signed at all, so reading an unsigned tarball never needs (or creates) the
+ * local key; only a signed file is verified against the keys of the cairnSigned requirements.
+ */
+export async function judgeFile(a: Applicable & { policy: Policy }, open: () => Readable | Promise<Readable>, o: FileCheckOptions): Promise<FileCheck> {
+  const fixed = staticRefusal(a);
+  if (fixed) return { judgement: fixed };
+  const { verifyStream } = await import('./trailer.js');
+  const cs = cairnRequirements(a);
+  let verdict: Verdict | undefined;
+  if (o.mode === 'flat') {
+    verdict = await verifyStream(await open(), []);
+    if (!verdict.signed || verdict.reason?.startsWith('tampered') || cs.length === 0) return { judgement: judgeFlat(a, () => [], facts(verdict), o.mode), verdict };
+  }
+  const keys = await import('../sign/keys.js');
+  let trusted: PublicKey[] | undefined;
+  const trustedKeys = async (): Promise<PublicKey[]> => (trusted ??= o.key !== undefined ? [o.key] : await keys.trustedKeys());
+  const perReq = new Map<CairnSigned, PublicKey[]>();
+  for (const r of cs) perReq.set(r, requirementKeys(r, a.policy.source) ?? (await trustedKeys()));
+  // --key narrows: only that key is checked; otherwise the union of what the requirements name.
+  let check: PublicKey[];
+  if (o.key !== undefined || cs.length === 0) check = await trustedKeys();
+  else check = [...new Map([...perReq.values()].flat().map((k) => [k.id, k])).values()];
+  verdict = await verifyStream(await open(), check);
+  return { judgement: judgeFlat(a, (r) => (perReq.get(r) ?? []).map((k) => k.id), facts(verdict), o.mode), verdict };
+}
+
+function facts(v: Verdict): { signed: boolean; signer?: string; reason?: string } {
+  return { signed: v.signed, signer: v.valid ? v.signer?.id : undefined, reason: v.reason };
+}
+

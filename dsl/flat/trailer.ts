@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { BadInputError, SignatureError } from '../core/errors.js';
+import { decompress } from '../layer/compress.js';
+import { signatureWellFormed, signPrehashed, verifyPrehashed } from '../sign/ed25519ph.js';
+import type { KeyPair, PublicKey } from '../sign/keys.js';
+import { Sha256Spill } from './hashworker.js';
+import { TarCheck } from './tarcheck.js';
+
+/*
+ * bali's signed flat tarball: the uncompressed stream is the tar archive (end-of-archive blocks and any
+ * padding included) followed by an 80-byte trailer
+ *   8 zero bytes ‖ "iksig" ‖ 3 zero bytes ‖ Ed25519ph signature (64 bytes, context "bali")
+ * over SHA-512 of every uncompressed byte before the trailer. The whole is usually gzipped. Tar readers
+ * stop at the end-of-archive blocks and never see the trailer.
+ */
+
+/** Bytes of the trailer. */
+export const TRAILER_SIZE = 80;
+const MAGIC = Buffer.from('iksig', 'latin1');
+const MAGIC_AT = 8;
+const SIG_AT = 16;
+
+/** The 80-byte trailer carrying a 64-byte signature. */
+export function makeTrailer(sig: Uint8Array): Buffer {
+  if (sig.length !== 64) throw new TypeError('an Ed25519 signature is 64 bytes');
+  const t = Buffer.alloc(TRAILER_SIZE);
+  MAGIC.copy(t, MAGIC_AT);
+  t.set(sig, SIG_AT);
+  return t;
+}
+
+/** A pass-through Transform over the UNCOMPRESSED stream: hashes (SHA-512) what flows and, at the end, appends the signed trailer. */
+export function signingStream(key: KeyPair): Transform {
+  const h = createHash('sha512');
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      try {
+        cb(null, makeTrailer(signPrehashed(h.digest(), key.seed)));
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+}
+
+/** What verifying a file found. */
+export interface Verdict {
+  /** A trailer is there. */
+  signed: boolean;
+  /** The signature verifies under one of the keys given. */
+  valid: boolean;
+  /** The key it verifies under. */
+  signer?: PublicKey;
+  /** Why it is not valid, one line: 'unsigned', 'tampered: …', 'unknown signer or tampered: …'. */
+  reason?: string;
+  /** 'sha256:…' of the raw file bytes as given. */
+  sha256: string;
+  /** Uncompressed bytes before the trailer. */
+  tarSize: number;
+}
+
+/**
+ * Hashes all but the last 80 bytes of a stream whose length is not known in advance. The held-back tail
+ * is at most 80 bytes, so each chunk costs two hash updates and a tiny copy, never a concat of big buffers.
+ */
+class TailHasher {
+  private readonly h = createHash('sha512');
+  readonly tar = new TarCheck();
+  private held: Buffer = Buffer.alloc(0);
+  /** Bytes hashed so far. */
+  size = 0;
+
+  private hash(b: Buffer): void {
+    if (!b.length) return;
+    this.h.update(b);
+    this.tar.update(b);
+    this.size += b.length;
+  }
+
+  update(c: Buffer): void {
+    if (c.length >= TRAILER_SIZE) {
+      this.hash(this.held);
+      this.hash(c.subarray(0, c.length - TRAILER_SIZE));
+      this.held = Buffer.from(c.subarray(c.length - TRAILER_SIZE));
+    } else {
+      const both = Buffer.concat([this.held, c]);
+      const cut = Math.max(0, both.length - TRAILER_SIZE);
+      this.hash(both.subarray(0, cut));
+      this.held = both.subarray(cut);
+    }
+  }
+
+  /** The SHA-512 of all but the tail, and the tail (shorter than 80 bytes for a short stream). */
+  end(): { digest: Buffer; tail: Buffer } {
+    return { digest: this.h.digest(), tail: this.held };
+  }
+}
+
+/** Wraps a zlib failure as a one-line BadInputError. */
+function gzipError(err: unknown): BadInputError {
+  const e = err as NodeJS.ErrnoException;
+  const truncated = e?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e?.message ?? '');
+  return new BadInputError(truncated ? 'truncated gzip stream (the file is cut short)' : `corrupt gzip stream (${e?.message ?? String(err)})`, {
+    hint: 'the file was damaged or changed: fetch it again from its source',
+    cause: err,
+  });
+}
+
+/**
+ * Streams the raw file bytes (gzip or plain), in constant memory: sha256 of the raw bytes, gunzip when
+ * 1f 8b, SHA-512 of all but the last 80 uncompressed bytes, then checks the trailer against the given keys.
+ * Never throws for a bad signature (the verdict says); throws BadInputError for a truncated or corrupt gzip,
+ * one that expands past the bound layers have (compress.ts: a bomb), and bytes after the gzip stream (the
+ * signature covers exactly the file: nothing may ride along unsigned).
+ */
+export async function verifyStream(raw: Readable, keys: PublicKey[]): Promise<Verdict> {
+  const sha256 = new Sha256Spill();
+  try {
+    const tail = new TailHasher();
+    const gzip = await readInto(raw, sha256, tail);
+    return judge(tail, 'sha256:' + (await sha256.digest()), keys, gzip);
+  } finally {
+    sha256.close();
+    // On a failure part of the input may be unread: release its file or connection now.
+    if (!raw.destroyed) raw.destroy();
+  }
+}
+
+/** Feeds the raw bytes to sha256 and the uncompressed bytes to tail; whether the input was gzip. */
+async function readInto(raw: Readable, sha256: Sha256Spill, tail: TailHasher): Promise<boolean> {
+  const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const next = async (): Promise<Buffer | undefined> => {
+    const r = await it.next();
+    if (r.done) return undefined;
+    const v = r.value as unknown;
+    // A web stream (fetch) gives Uint8Arrays: view them, don't copy.
+    const c = Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v as string);
+    await sha256.update(c);
+    return c;
+  };
+  // Peek at the first two bytes (they may come in separate chunks) to tell gzip from plain tar.
+  const head: Buffer[] = [];
+  let headLen = 0;
+  while (headLen < 2) {
+    const c = await next();
+    if (!c) break;
+    head.push(c);
+    headLen += c.length;
+  }
+  const first = Buffer.concat(head);
+  const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  if (!gzip) {
+    tail.update(first);
+    for (let c = await next(); c; c = await next()) tail.update(c);
+    return false;
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield first;
+    for (let c = await next(); c; c = await next()) yield c;
+  }
+  // The layers' decompression (compress.ts): bounded expansion, nothing after the last gzip member.
+  const gunzip = decompress(Readable.from(rest(), { objectMode: false }), undefined, 'gzip');
+  try {
+    for await (const c of gunzip) tail.update(c as Buffer);
+  } catch (err) {
+    // zlib's own failures keep verify's wording; a bomb, trailing bytes or a failing source keep theirs.
+    const cause = (err as Error)?.cause as NodeJS.ErrnoException | undefined;
+    if (err instanceof BadInputError && (cause?.code?.startsWith?.('Z_') || /unexpected end of file|header check|data check/i.test(cause?.message ?? ''))) throw gzipError(cause);
+    throw err;
+  }
+  return true;
+}
+
+/** Reads the trailer and checks the signature; the verdict. */
+function judge(tail: TailHasher, sha256: string, keys: PublicKey[], gzip: boolean): Verdict {
+  const { digest, tail: last } = tail.end();
+  const problem = tail.tar.end();
+  const tarSize = tail.size;
+  if (last.length < TRAILER_SIZE || !last.subarray(MAGIC_AT, MAGIC_AT + MAGIC.length).equals(MAGIC)) {
+    const size = tarSize + last.length;
+    let reason = 'unsigned';
+    if (size === 0) reason = gzip ? 'unsigned: the gzip stream is empty' : 'unsigned: the file is empty';
+    else if (last.includes(MAGIC)) reason = 'tampered: the signature trailer is cut short or shifted';
+    else if (tail.tar.notTar || (size < 512 && !gzip)) reason = gzip ? 'unsigned: the gzip stream holds no tar archive' : 'not a tar or gzip file';
+    return { signed: reason.startsWith('tampered'), valid: false, reason, sha256, tarSize: size };
+  }
+  // The padding is not covered by the signature: bali ignores it, cairn wants zeros (what every signer
+  // writes), so that one signed content has exactly one file form.
+  if (!last.subarray(0, MAGIC_AT).every((b) => b === 0) || !last.subarray(MAGIC_AT + MAGIC.length, SIG_AT).every((b) => b === 0)) {
+    return { signed: true, valid: false, reason: 'tampered: the signature trailer is malformed', sha256, tarSize };
+  }
+  const sig = last.subarray(SIG_AT);
+  for (const k of keys) {
+    if (verifyPrehashed(sig, digest, k.publicKey)) return { signed: true, valid: true, signer: k, sha256, tarSize };
+  }
+  // No key verifies. Ed25519 does not reveal its signer, so a changed file and a stranger's signature look
+  // the same; say "tampered" alone only where no honest signer could have made these bytes.
+  let reason: string;
+  if (!signatureWellFormed(sig)) reason = 'tampered: the signature is malformed';
+  else if (problem) reason = `tampered: ${problem}`;
+  else if (keys.length === 0) reason = 'unknown signer or tampered: no key to check it against';
+  else if (keys.length === 1) reason = `unknown signer or tampered: the signature does not match key ${keys[0].id}`;
+  else reason = `unknown signer or tampered: the signature matches none of the ${keys.length} trusted keys`;
+  return { signed: true, valid: false, reason, sha256, tarSize };
+}
+
+/** Throws SignatureError (one clear line + hint) unless the verdict is signed and valid; `what` names the file. */
+export function requireTrusted(v: Verdict, what: string): void {
+  if (v.signed && v.valid) return;
+  const reason = v.reason ?? (v.signed ? 'the signature does not verify' : 'unsigned');
+  let hint: string;
+  if (reason.startsWith('unknown signer')) hint = 'if you trust who signed it, `cairn key trust PUB` (their `cairn key show`) or pass --key PUB; else fetch it again from its source';
+  else if (reason.startsWith('tampered')) hint = 'the file was changed after it was signed: fetch it again from its source';
+  else if (reason.startsWith('not a tar')) hint = 'give a flat tarball (.tar or .tar.gz), as `cairn export` or bali build write';
+  else hint = 'only signed flat tarballs verify: `cairn export` signs unless given --no-sign';
+  throw new SignatureError(`${what}: ${reason}`, { hint });
+}

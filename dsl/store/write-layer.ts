@@ -1,0 +1,30 @@
+import { createWriteStream, promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobStore, HashCounter } from './blobs.js';
+import { compressor, layerMediaType, type Compression } from '../layer/compress.js';
+
+/** A layer blob written to the store: its compressed digest and size, and the digest of the uncompressed tar. */
+export interface WrittenLayer {
+  diffID: string;
+  digest: string;
+  size: number;
+  mediaType: string;
+  uncompressedSize: number;
+}
+
+/** Streams a tar into the blob store in one pass: tar → sha256 (diffID) → compressor → sha256 (digest) → temp file → blob. */
+export async function writeLayer(tar: Readable, blobs: BlobStore, compression: Compression): Promise<WrittenLayer> {
+  const tmp = await blobs.tempPath();
+  const diff = new HashCounter();
+  const blob = new HashCounter();
+  try {
+    await pipeline(tar, diff, compressor(compression), blob, createWriteStream(tmp, { flags: 'wx' }));
+    const digest = blob.digest();
+    await blobs.commitTemp(tmp, digest);
+    return { diffID: diff.digest(), digest, size: blob.size, mediaType: layerMediaType(compression), uncompressedSize: diff.size };
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}

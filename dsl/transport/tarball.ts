@@ -1,0 +1,75 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
+import { warn } from '../core/events.js';
+import { FLAT_CONFIG } from '../flat/names.js';
+import { assemble } from './assemble.js';
+import { hashFile } from './hash-file.js';
+import type { SourceImage } from './source.js';
+import { emptyConfig, type ImageConfig } from '../oci/types.js';
+import { openVerifiedFile } from '../store/verify-stream.js';
+
+/** The PATH a root-filesystem image gets when its tarball says nothing (as docker's default). */
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** `created` from SOURCE_DATE_EPOCH when set; otherwise left out, so the same tarball gives the same image ID. */
+function created(): string | undefined {
+  const e = process.env.SOURCE_DATE_EPOCH;
+  if (!e || !/^[0-9]+$/.test(e)) return undefined;
+  return new Date(Number(e) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** Options of readTarball. */
+export interface TarballOptions {
+  /** A signature policy file (--signature-policy); else the default places (docs/signing.md). */
+  signaturePolicy?: string;
+}
+
+/**
+ * Reads a flat root-filesystem tarball (.tar or .tar.gz) as a one-layer image: the layer is the
+ * file as it is (digest of the file, media type by its magic), the config a default one. The signature
+ * policy decides first (SignatureError when it refuses the file). A file made by `cairn export` whose
+ * signature the policy verified gives its embedded config, and a second layer hiding /.cairn; an unsigned
+ * one is a plain root filesystem, its embedded config ignored, unless the policy accepts anything here.
+ */
+export async function readTarball(src: string, opts: TarballOptions = {}): Promise<SourceImage> {
+  if (/^https?:\/\//i.test(src)) {
+    throw new CairnError(`tarball URLs are not supported yet (${src})`, { hint: 'download the file first and use tarball:PATH' });
+  }
+  const st = await fsp.stat(src).catch(() => undefined);
+  if (!st) throw new NotFoundError(`tarball ${src} does not exist`, { hint: 'check the path of tarball:PATH' });
+  if (!st.isFile()) throw new NotFoundError(`tarball ${src} is not a file`, { hint: 'tarball:PATH takes a .tar or .tar.gz file' });
+  // The policy judges the file before anything of it is used; the trailer of a signed file follows the
+  // end-of-archive blocks and is no tar, so the tar check is the signature check's then.
+  const [{ checkSignature, embeddedConfig }, { flatImage }] = await Promise.all([import('../flat/read.js'), import('./tarball-flat.js')]);
+  const sig = await checkSignature(src, opts.signaturePolicy);
+  const info = await hashFile(src, { checkTar: !sig.signed });
+  if (sig.sha256 && sig.sha256 !== info.digest) throw new BadInputError(`tarball ${src} changed while it was read`, { hint: 'let whatever writes it finish, then try again' });
+  const base = emptyConfig();
+  const when = created();
+  const config: ImageConfig = {
+    ...(when ? { created: when } : {}),
+    architecture: base.architecture,
+    os: base.os,
+    config: { Env: [DEFAULT_PATH] },
+    rootfs: { type: 'layers', diff_ids: [info.diffID] },
+    history: [{ ...(when ? { created: when } : {}), created_by: `tarball:${path.basename(src)}` }],
+  };
+  const descriptor = { mediaType: info.mediaType, digest: info.digest, size: info.size };
+  const layer = { descriptor, diffID: info.diffID, open: () => openVerifiedFile(src, descriptor) };
+  const plain = () => assemble(config, Buffer.from(JSON.stringify(config)), [layer]);
+  if (sig.trust === 'unsigned-rootfs') {
+    // An unsigned file says nothing cairn can believe: its config (Entrypoint, Env, User…) is not used.
+    const claims = await embeddedConfig(src).then((c) => c !== undefined, () => true);
+    if (claims) warn(`tarball ${src} is not signed: its ${FLAT_CONFIG} is ignored and the file is read as a plain root filesystem (a flat image whose signature was cut off looks like this)`);
+    return plain();
+  }
+  // A flat tarball of `cairn export` carries its image config as its first entry (docs/export.md).
+  const embedded = await embeddedConfig(src);
+  if (embedded) {
+    if (sig.trust !== 'signed') warn(`tarball ${src}: its ${FLAT_CONFIG} is used unverified, as the signature policy accepts anything here`);
+    const flat = await flatImage(embedded, config, layer);
+    return assemble(flat.config, Buffer.from(JSON.stringify(flat.config)), flat.layers);
+  }
+  return plain();
+}

@@ -1,0 +1,72 @@
+import { BadInputError, CairnError } from '../core/errors.js';
+import { scratchImage } from './assemble.js';
+import { readDockerArchive, writeDockerArchive } from './docker-archive.js';
+import type { SourceImage } from './source.js';
+import { readOciArchive, writeOciArchive } from './oci-archive.js';
+import { readLayout, writeLayout } from './oci-layout.js';
+import { formatReference, type ImageRef } from '../oci/reference.js';
+import { readTarball } from './tarball.js';
+
+/** Options every transport call takes. */
+export interface TransportOptions {
+  /** Where sources that must unpack (archives) keep their files until close(); same filesystem as the store is best. */
+  tmpDir: string;
+  /** The signature policy file to judge sources by (--signature-policy); else the default places (docs/signing.md). */
+  signaturePolicy?: string;
+}
+
+/** Applies the signature policy to a source that carries no cairn signature; loaded only when used. */
+async function admit(transport: string, location: string, ref: string | undefined, policy: string | undefined): Promise<void> {
+  const { admitUnsignable } = await import('../sign/trust.js');
+  admitUnsignable(transport, location, ref, policy);
+}
+
+function registryUnavailable(): CairnError {
+  return new CairnError('registry transport docker:// is not available in this version', { hint: 'use oci:, oci-archive: or docker-archive:' });
+}
+
+/** Opens the image r names for reading (oci, oci-archive, docker-archive, tarball, scratch), as the signature policy allows. Call close() when done. */
+export async function openSource(r: ImageRef, opts: TransportOptions): Promise<SourceImage> {
+  switch (r.transport) {
+    case 'scratch':
+      return scratchImage();
+    case 'oci':
+      await admit('oci', r.dir, r.ref, opts.signaturePolicy);
+      return readLayout(r.dir, r.ref);
+    case 'oci-archive':
+      await admit('oci-archive', r.file, r.ref, opts.signaturePolicy);
+      return readOciArchive(r.file, r.ref, opts.tmpDir);
+    case 'docker-archive':
+      await admit('docker-archive', r.file, r.ref, opts.signaturePolicy);
+      return readDockerArchive(r.file, r.ref, opts.tmpDir);
+    case 'tarball':
+      return readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
+    case 'docker':
+      throw registryUnavailable();
+    case 'store':
+      throw new CairnError(`store image ${r.name} cannot be opened by the transport layer`, { hint: 'open store images through the image store' });
+  }
+}
+
+/**
+ * Writes img to r (oci, oci-archive, docker-archive). names are the image's names, used for a
+ * docker archive's RepoTags when r has no NAME:TAG of its own.
+ */
+export async function writeImage(r: ImageRef, img: SourceImage, opts: TransportOptions & { names?: string[] }): Promise<void> {
+  switch (r.transport) {
+    case 'oci':
+      return writeLayout(r.dir, img, r.ref);
+    case 'oci-archive':
+      return writeOciArchive(r.file, img, r.ref);
+    case 'docker-archive':
+      if (r.ref?.startsWith('@')) throw new BadInputError(`cannot write to ${formatReference(r)}`, { hint: 'name the image docker-archive:FILE:NAME:TAG, or leave the name out' });
+      return writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
+    case 'docker':
+      throw registryUnavailable();
+    case 'scratch':
+    case 'tarball':
+      throw new BadInputError(`cannot write an image to ${formatReference(r)}`, { hint: r.transport === 'tarball' ? 'use cairn export to write a flat tarball' : 'write to oci:, oci-archive: or docker-archive:' });
+    case 'store':
+      throw new CairnError(`store image ${r.name} cannot be written by the transport layer`, { hint: 'commit or pull into the store through the image store' });
+  }
+}
