@@ -1,11 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The test tiers (docs/testing.md): unit (pure, in-process, seconds), integration (the CLI, namespaces,
+ * mounts), interop (peers check our output), stress (crash harness, load), system (changes the host: users,
+ * /etc/subuid; CI only, or CAIRN_SYSTEM_TESTS=1). `npm test` runs unit + integration.
+ */
+const tier = (name: string, extra: object = {}) => ({ extends: true, test: { name, include: [`test/${name}/**/*.test.ts`], ...extra } });
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/kit/setup.ts'],
+    projects: [tier('unit'), tier('integration'), tier('interop'), tier('stress'), tier('system')],
   },
 });

@@ -3,13 +3,13 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inInitUserNs } from '../../../dsl/core/userns.js';
-import { flatFile, runCairn, serveDir, spawnCairn, testKey, type ExecResult, type FlatServer } from '../../kit/flat.js';
+import { inInitUserNs } from '../../dsl/core/userns.js';
+import { flatFile, runCairn, serveDir, spawnCairn, testKey, type ExecResult, type FlatServer } from '../kit/flat.js';
 
 /*
  * `cairn exec` as a normal user (with subordinate ids): the image runs in a user namespace of its own,
  * in a PID namespace behind a parent that forwards signals and takes the service down when it dies.
- * Needs real root to make the user; the fast suite runs as root in CI.
+ * System tier: it makes a user and edits /etc/subuid, so it runs only with CAIRN_SYSTEM_TESTS=1 (CI does).
  */
 
 const USER = 'cairnexec';
@@ -39,7 +39,7 @@ function cairn(args: string[]): Promise<ExecResult> {
   return runCairn(['--root', store, ...args], { user });
 }
 
-describe.runIf(process.getuid?.() === 0 && inInitUserNs() && !process.env.CAIRN_USERNS)('cairn exec as a normal user', () => {
+describe.runIf(!!process.env.CAIRN_SYSTEM_TESTS && process.getuid?.() === 0 && inInitUserNs() && !process.env.CAIRN_USERNS)('cairn exec as a normal user', () => {
   beforeAll(async () => {
     user = userWithSubids();
     dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-exec-user-'));
