@@ -11,6 +11,8 @@ export interface CliResult {
   status: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended the call, or null. */
+  signal: NodeJS.Signals | null;
 }
 
 /** A temporary store root and a function running `cairn --root ROOT …` in it. */
@@ -33,7 +35,7 @@ export function cliKit(prefix = 'cairn-test-', baseEnv: NodeJS.ProcessEnv = {}):
       cwd: opts.cwd,
       maxBuffer: 64 * 1024 * 1024,
     });
-    return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+    return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
   };
   return {
     root,

@@ -1,10 +1,56 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
-let built = false;
+/*
+ * Set-up for every tier: compiles the project once (so the CLI under test is the current source) and gives
+ * the whole run one temporary directory, as TMPDIR for the tests and every process they start, removed at
+ * the end, so the run leaves no file behind; a mount left under that directory fails the run.
+ */
 
-/** Compiles the project once before the run (once for all its projects), so the CLI under test is the current source. */
-export default function setup(): void {
-  if (built || process.env.CAIRN_TEST_NO_BUILD) return;
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-  built = true;
+/** The run's state, kept on globalThis: each project of the run may load this file as a module of its own. */
+const run = ((globalThis as { cairnTestRun?: { built: boolean; users: number; dir?: string; hostTmp: string } }).cairnTestRun ??= { built: false, users: 0, hostTmp: '' });
+
+/** Mount points at or below dir (the kernel's view, deepest first). */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')))
+    .sort()
+    .reverse();
+}
+
+/** Removes the run's directory; as a normal user, what the tests' namespace created is removed inside it. */
+function removeRunDir(dir: string): string[] {
+  const left = mountsUnder(dir);
+  for (const m of left) spawnSync('umount', ['-l', m]);
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Files owned by subordinate ids: only the user's namespace can remove them.
+    spawnSync(path.resolve(__dirname, '../../bin/cairn'), ['unshare', 'rm', '-rf', dir], { stdio: 'ignore' });
+  }
+  return left;
+}
+
+/** Builds once, makes the run's temporary directory, and returns the teardown that checks and removes it. */
+export default function setup(): () => void {
+  if (!run.built && !process.env.CAIRN_TEST_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  run.built = true;
+  if (run.users++ === 0) {
+    run.hostTmp = os.tmpdir();
+    run.dir = mkdtempSync(path.join(run.hostTmp, 'cairn-test-run-'));
+    // Like /tmp: other users the tests run commands as make their own temporary files here.
+    chmodSync(run.dir, 0o1777);
+    process.env.TMPDIR = run.dir;
+  }
+  return () => {
+    if (--run.users > 0 || !run.dir) return;
+    const left = removeRunDir(run.dir);
+    process.env.TMPDIR = run.hostTmp;
+    run.dir = undefined;
+    if (left.length) throw new Error(`the tests left mounts behind (now unmounted):\n  ${left.join('\n  ')}`);
+  };
 }

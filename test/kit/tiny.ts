@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -19,11 +19,15 @@ function libs(file: string): string[] {
 
 /**
  * Builds a tiny root filesystem from host binaries (no network, no cairn code), with /etc/passwd naming
- * root and a user 1000, and packs it with the host's tar. Returns the .tar path; cached per process.
+ * root and a user 1000, and packs it with the host's tar. Returns the .tar path; made once per test run
+ * (in the run's temporary directory, which test/kit/setup.ts gives every worker) and shared read-only.
  */
 let cached: string | undefined;
 export function tinyRootfsTar(): string {
   if (cached && existsSync(cached)) return cached;
+  // Named tiny.tar: `from` names its container after the file (tiny-working-container).
+  const shared = path.join(os.tmpdir(), 'cairn-kit', 'tiny.tar');
+  if (existsSync(shared)) return (cached = shared);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-tiny-'));
   const root = path.join(dir, 'rootfs');
   for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user']) mkdirSync(path.join(root, d), { recursive: true });
@@ -46,7 +50,9 @@ export function tinyRootfsTar(): string {
   // Owners are set in the archive, so the kit works for any user: all root, /home/user 1000:1000.
   execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--exclude=./home/user', '-C', root, '-cf', tarFile, '.']);
   execFileSync('tar', ['--numeric-owner', '--owner=1000', '--group=1000', '--no-recursion', '-C', root, '-rf', tarFile, './home/user']);
-  rmSync(root, { recursive: true, force: true });
-  cached = tarFile;
-  return tarFile;
+  // Published whole by a rename: a worker building it at the same time publishes the same bytes.
+  mkdirSync(path.dirname(shared), { recursive: true });
+  renameSync(tarFile, shared);
+  rmSync(dir, { recursive: true, force: true });
+  return (cached = shared);
 }

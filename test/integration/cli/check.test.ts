@@ -73,7 +73,7 @@ describe('cairn check', () => {
       const r = k.cairn(['run', 'base', 'true'], { env: { CAIRN_LOCK_TIMEOUT: '0.5' } });
       expect(r.status).toBe(125);
       const [line, hint] = r.stderr.split('\n');
-      expect(line).toMatch(new RegExp(`^cairn run: gave up after 0\\.5 s waiting for the lock container-${id}, held by PID ${holder.pid} \\(.*run base sleep 4\\)$`));
+      expect(line).toMatch(new RegExp(`^cairn run: gave up after 0\\.5 s waiting for the lock container-${id}, held by PID ${holder.pid} \\((node .*cairn\\.js .*run base sleep 4|node .*\\.\\.\\.)\\)$`));
       expect(hint).toMatch(/CAIRN_LOCK_TIMEOUT/);
     } finally {
       holder.kill('SIGKILL');

@@ -104,9 +104,13 @@ describe.each(['overlay', 'vfs'])('from → run → copy → checkpoint → comm
 
   it('leaves no process behind after run', () => {
     const c = k.ok(['from', `tarball:${tiny}`]);
-    expect(k.ok(['run', c, 'sh', '-c', 'sleep 300 & echo started'])).toBe('started');
-    k.ok(['run', c, 'sh', '-c', '(sleep 301 &) ; exit 0']);
+    // Durations no other test uses, so a test running beside this one cannot be mistaken for a leftover.
+    const a = 100000 + Math.floor(Math.random() * 800000);
+    const b = a + 1;
+    expect(k.ok(['run', c, 'sh', '-c', `sleep ${a} & echo started`])).toBe('started');
+    k.ok(['run', c, 'sh', '-c', `(sleep ${b} &) ; exit 0`]);
     const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-    expect(ps).not.toMatch(/^sleep 30[01]$/m);
+    expect(ps).toMatch(/^ps -eo args$/m);
+    expect(ps).not.toMatch(new RegExp(`^sleep (${a}|${b})$`, 'm'));
   });
 });

@@ -79,14 +79,15 @@ const BOMB_LINE = /the gzip stream expands to over \d+ bytes at more than 100:1:
 
 describe('verifyStream: the bound on decompression', () => {
   it('refuses a signed gzip bomb after the bound, not after the whole stream, in bounded memory', async () => {
-    const before = process.memoryUsage().rss;
-    const t0 = performance.now();
-    const err = await verifyStream(createReadStream(bomb.file), [pub]).catch((e: unknown) => e);
+    // Refused at the bound: well before the last compressed byte (which expands to the 384 MiB mark).
+    const raw = createReadStream(bomb.file, { highWaterMark: 16 * 1024 });
+    let read = 0;
+    raw.on('data', (c: Buffer) => (read += c.length));
+    const err = await verifyStream(raw, [pub]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadInputError);
     expect((err as Error).message).toMatch(BOMB_LINE);
     expect((err as BadInputError).hint).toMatch(/CAIRN_MAX_LAYER_SIZE/);
-    expect(performance.now() - t0).toBeLessThan(30_000);
-    expect(process.memoryUsage().rss - before).toBeLessThan(96 * MiB);
+    expect(read).toBeLessThan(0.85 * statSync(bomb.file).size);
   }, 60_000);
 
   it('CAIRN_MAX_LAYER_SIZE replaces the ratio bound: below the file it refuses, above it the same file verifies', async () => {
