@@ -28,9 +28,10 @@ function lastLayer(cairn, image) {
  * Three runs per tool on fresh containers with the tree copied in (alternating order): buildah commit;
  * cairn checkpoint then commit. Both keep the layer uncompressed in local storage, as buildah does
  * (compression happens at push). The last run of each keeps its image as TREE_IMAGE, which is then pushed
- * to an OCI layout with gzip by both tools (for scale). Goal: checkpoint + commit ≤ 0.5× buildah commit.
+ * to an OCI layout with gzip by both tools (for scale). Goal: checkpoint + commit ≤ 1.3× `tar -c tree |
+ * sha256sum` in the same run (the floors case: reading, packing and digesting the change once).
  */
-export function commitCase({ cairn, buildah, tree, tmp }) {
+export function commitCase({ cairn, buildah, tree, tmp, floors }) {
   const t = { buildah: [], checkpoint: [], commit: [], sum: [] };
   let layer;
   for (let i = 0; i < ONE_SHOT_RUNS; i++) {
@@ -66,11 +67,12 @@ export function commitCase({ cairn, buildah, tree, tmp }) {
   const pb = buildah.time(['push', '--quiet', TREE_IMAGE, `oci:${path.join(tmp, 'push-buildah')}:t`]).seconds;
   const b = median(t.buildah);
   const sum = median(t.sum);
-  const r = ratio(sum, b);
+  const r = ratio(sum, floors?.tarSum);
   return {
     title: `checkpoint + commit of that change: layer sealed and digested, image recorded (median of ${ONE_SHOT_RUNS})`,
     rows: [
       { what: 'cairn checkpoint + commit  vs  buildah commit', cairn: sum, buildah: b, runs: { cairn: t.sum, buildah: t.buildah } },
+      { what: `  floor: tar -c tree | sha256sum (this run); cairn / floor = ${r?.toFixed(2) ?? '?'}×`, other: floors?.tarSum, indent: true },
       { what: '  of which cairn checkpoint (scan, tar, sha256; the upper dir becomes the layer)', cairn: median(t.checkpoint), indent: true },
       { what: '  of which cairn commit (config + manifest)', cairn: median(t.commit), indent: true },
       { what: 'for scale: push of that image to oci: with gzip (one run)', cairn: pc, buildah: pb },
@@ -79,15 +81,17 @@ export function commitCase({ cairn, buildah, tree, tmp }) {
       `cairn's sealed layer is ${layer.mediaType.split('.').pop()} (${(layer.size / 1e6).toFixed(1)} MB), kept as its tree and packed again when pushed;`,
       `buildah keeps its layer as a diff directory too. Both compress at push.`,
     ],
-    goals: [{ goal: 'checkpoint + commit: cairn ≤ 0.5× buildah commit', measured: r, kind: 'ratio', target: 0.5, pass: r !== undefined && r <= 0.5 }],
+    goals: [{ goal: 'checkpoint + commit: cairn ≤ 1.3× tar | sha256sum', measured: r, kind: 'ratio', target: 1.3, pass: r !== undefined && r <= 1.3 }],
   };
 }
 
 /**
- * For scale: `cp -a` of the tree and `tar -c tree | sha256sum` (median of 3 each, sync before each timing,
- * untimed), and one `tar -c tree | gzip -6`: what gzip alone costs, whoever runs it.
+ * The floors, measured first so the goals compare with them in the same run: `cp -a` of the tree and
+ * `tar -c tree | sha256sum` (median of 3 each, sync before each timing, untimed), and one `tar -c tree |
+ * gzip -6`: what gzip alone costs, whoever runs it. Leaves them in ctx.floors for the copy and commit cases.
  */
-export function scaleCase({ tree, tmp }) {
+export function scaleCase(ctx) {
+  const { tree, tmp } = ctx;
   const cp = [];
   const tarsum = [];
   const dst = path.join(tmp, 'cp-a');
@@ -103,8 +107,9 @@ export function scaleCase({ tree, tmp }) {
   }
   log('scale: tar | gzip -6 (one run)');
   const gz = timed('sh', ['-c', 'tar -c -C "$1" . | gzip -6 | wc -c', 'sh', tree]);
+  ctx.floors = { cpA: median(cp), tarSum: median(tarsum), gzip: gz.seconds };
   return {
-    title: 'For scale: plain tools on the same tree (median of 3 unless marked)',
+    title: 'Floors: plain tools on the same tree (median of 3 unless marked)',
     rows: [
       { what: 'cp -a tree DEST (write 200 MB, 10,000 files)', other: median(cp) },
       { what: 'tar -c tree | sha256sum (read + tar + digest, no write)', other: median(tarsum) },
