@@ -6,7 +6,7 @@ import { D, L, TRICK } from './entries.js';
 import { rel } from './layer-case.js';
 import { writeLayout } from './sources.js';
 import { tarOf, type RawEntry } from './tar.js';
-import type { CaseCtx, HostileCase, Step } from './types.js';
+import type { CaseCtx, HostileCase, Outcome, Step } from './types.js';
 
 /** `from` of an OCI image of entries (on the tiny rootfs when it must run), named name. */
 function image(ctx: CaseCtx, entries: RawEntry[], name: string, opts: { runnable?: boolean; run?: Record<string, unknown> } = {}): Step {
@@ -16,12 +16,12 @@ function image(ctx: CaseCtx, entries: RawEntry[], name: string, opts: { runnable
 }
 
 /** `copy --from` a container whose image has entries, reading src. */
-function copyFrom(id: string, what: string, entries: (c: CaseCtx) => RawEntry[], src: (c: CaseCtx) => string): HostileCase {
+function copyFrom(id: string, what: string, entries: (c: CaseCtx) => RawEntry[], src: (c: CaseCtx) => string, outcome: Outcome = 'confined'): HostileCase {
   return {
     id: `copy/${id}`,
     klass: 'copy',
     what,
-    outcome: 'confined',
+    outcome,
     prepare: (c) => [
       image(c, entries(c), `${c.name}s`),
       { args: ['from', '--name', `${c.name}d`, 'scratch'] },
@@ -49,23 +49,23 @@ function copyInto(id: string, what: string, entries: (c: CaseCtx) => RawEntry[],
 }
 
 /** `run` in a container whose image has entries (on the tiny rootfs). */
-function runIn(id: string, what: string, entries: (c: CaseCtx) => RawEntry[], flags: (c: CaseCtx) => string[] = () => [], run?: (c: CaseCtx) => Record<string, unknown>): HostileCase {
+function runIn(id: string, what: string, entries: (c: CaseCtx) => RawEntry[], flags: (c: CaseCtx) => string[] = () => [], run?: (c: CaseCtx) => Record<string, unknown>, outcome: Outcome = 'confined'): HostileCase {
   return {
     id: `run/${id}`,
     klass: 'run',
     what,
-    outcome: 'confined',
+    outcome,
     prepare: (c) => [image(c, entries(c), c.name, { runnable: true, run: run?.(c) }), { args: ['run', ...flags(c), c.name, '--', '/bin/true'] }],
   };
 }
 
 /** Reading and writing through image symlinks. */
 export const copyRun: HostileCase[] = [
-  copyFrom('from-absolute-link', 'copy --from a file that is a link to CANARY/secret', (c) => [L('leak', `${c.canary}/secret`)], () => '/leak'),
-  copyFrom('from-link-parent', 'copy --from d/secret where d → CANARY', (c) => [L('d', c.canary)], () => '/d/secret'),
-  copyFrom('from-missing-component', 'copy --from a/CANARY/secret through the missing-component trick', () => TRICK, (c) => `/a/${rel(c.canary)}/secret`),
+  copyFrom('from-absolute-link', 'copy --from a file that is a link to CANARY/secret', (c) => [L('leak', `${c.canary}/secret`)], () => '/leak', 'refused'),
+  copyFrom('from-link-parent', 'copy --from d/secret where d → CANARY', (c) => [L('d', c.canary)], () => '/d/secret', 'refused'),
+  copyFrom('from-missing-component', 'copy --from a/CANARY/secret through the missing-component trick', () => TRICK, (c) => `/a/${rel(c.canary)}/secret`, 'refused'),
   copyFrom('from-dir-with-link', 'copy --from a directory holding a link to CANARY/secret and a link to CANARY', (c) => [D('data/'), L('data/s', `${c.canary}/secret`), L('data/c', c.canary)], () => '/data'),
-  copyFrom('from-glob-through-link', 'copy --from d/* where d → CANARY', (c) => [L('d', c.canary)], () => '/d/*'),
+  copyFrom('from-glob-through-link', 'copy --from d/* where d → CANARY', (c) => [L('d', c.canary)], () => '/d/*', 'refused'),
   copyInto('into-link-dir', 'copy a file to /dest/ where dest → CANARY', (c) => [L('dest', c.canary)], () => '/dest/victim'),
   copyInto('into-link-file', 'copy a file to /dest where dest → CANARY/victim', (c) => [L('dest', `${c.canary}/victim`)], () => '/dest'),
   copyInto('into-missing-component', 'copy a file to a/CANARY/new through the missing-component trick', () => TRICK, (c) => `/a/${rel(c.canary)}/new`),
@@ -88,5 +88,5 @@ export const copyRun: HostileCase[] = [
   runIn('volume-over-home', 'run -v HOST:/h/.bashrc where h → HOME', (c) => [L('h', c.home)], (c) => {
     writeFileSync(path.join(c.work, 'rc'), 'rc\n');
     return ['--volume', `${path.join(c.work, 'rc')}:/h/.bashrc`];
-  }),
+  }, undefined, 'refused'),
 ];

@@ -203,7 +203,7 @@ export async function runCase(c: HostileCase, lane: Lane, env: CorpusEnv, index:
       problems.push(...refusalProblems(r, verb));
       if (!/unsigned/.test(r.stderr.split('\n')[0] ?? '')) problems.push(`not reported as unsigned: ${JSON.stringify(r.stderr.split('\n')[0])}`);
     } else if (r.status !== 0) {
-      problems.push(...refusalProblems(r, verb).map((p) => `neither succeeded nor refused cleanly: ${p}`));
+      problems.push(`expected to succeed, confined to the root: exit ${r.status}`);
     }
     if (c.after) problems.push(...(await c.after({ ...ctx, root: lane.root }, r)));
     if (problems.length) problems.push(`(status ${r.status}, stderr: ${JSON.stringify(r.stderr.slice(0, 600))})`);

@@ -3,8 +3,8 @@ import type { BaliKey } from '../bali.js';
 
 /**
  * The one outcome a case expects. refused: exit 125, one line `cairn VERB: …` (plus a hint line), no new image
- * or container. confined: the verb succeeds or refuses as above, and nothing outside the container root
- * changed. unsigned: `cairn verify` refuses, saying the file is unsigned. Every case also checks the host.
+ * or container. confined: the verb succeeds (exit 0), what it wrote stays inside the container root, and
+ * nothing outside it changed. unsigned: `cairn verify` refuses, saying the file is unsigned. Every case also checks the host.
  */
 export type Outcome = 'refused' | 'confined' | 'unsigned';
 
