@@ -1,4 +1,4 @@
-import { UsageError } from '../dsl/core/errors.js';
+import { UsageError } from '../dsl/index.js';
 
 /** How one flag is parsed. */
 export interface FlagSpec {

@@ -1,41 +1,10 @@
 #!/usr/bin/env node
-import { UsageError, asCairnError, isCairnError } from '../dsl/core/errors.js';
-import { helpText, parseArgs } from './args.js';
-import { attachLogger } from './log.js';
-import type { VerbModule } from './verb.js';
+import { ALIASES, VERBS } from './verb-table.js';
 
-const VERBS: Record<string, () => Promise<VerbModule>> = {
-  from: () => import('./verbs/from.js'),
-  mount: () => import('./verbs/mount.js'),
-  umount: () => import('./verbs/umount.js'),
-  unmount: () => import('./verbs/umount.js'),
-  run: () => import('./verbs/run.js'),
-  copy: () => import('./verbs/copy.js'),
-  add: () => import('./verbs/copy.js'),
-  config: () => import('./verbs/config.js'),
-  checkpoint: () => import('./verbs/checkpoint.js'),
-  rollback: () => import('./verbs/rollback.js'),
-  diff: () => import('./verbs/diff.js'),
-  commit: () => import('./verbs/commit.js'),
-  push: () => import('./verbs/push.js'),
-  export: () => import('./verbs/export.js'),
-  pull: () => import('./verbs/pull.js'),
-  images: () => import('./verbs/images.js'),
-  containers: () => import('./verbs/containers.js'),
-  inspect: () => import('./verbs/inspect.js'),
-  tag: () => import('./verbs/tag.js'),
-  rm: () => import('./verbs/rm.js'),
-  rmi: () => import('./verbs/rmi.js'),
-  unshare: () => import('./verbs/unshare.js'),
-  build: () => import('./verbs/build.js'),
-  'copy-image': () => import('./verbs/copy-image.js'),
-  gc: () => import('./verbs/gc.js'),
-  check: () => import('./verbs/check.js'),
-  'install-alias': () => import('./verbs/install-alias.js'),
-  exec: () => import('./verbs/exec.js'),
-  key: () => import('./verbs/key.js'),
-  verify: () => import('./verbs/verify.js'),
-};
+/*
+ * The `cairn` command: global flags, --version, --help and the verb's name are handled here with nothing else
+ * loaded; a verb's run loads its module and the dispatcher (dispatch.ts: argv, logger, errors) side by side.
+ */
 
 const VERSION = '0.1.0';
 
@@ -45,7 +14,7 @@ function usage(): string {
     '',
     'Build OCI container images imperatively, with no daemon and no root.',
     '',
-    'Verbs: ' + Object.keys(VERBS).filter((v) => v !== 'unmount' && v !== 'add').join(', '),
+    'Verbs: ' + Object.keys(VERBS).filter((v) => !ALIASES.has(v)).join(', '),
     '',
     'Run `cairn VERB --help` for a verb\'s flags and an example.',
     'Example: c=$(cairn from scratch) && cairn copy $c ./app /app && cairn commit $c myapp',
@@ -85,35 +54,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`cairn: unknown verb ${verb}\nRun \`cairn --help\` for the list of verbs.\n`);
     return 125;
   }
-  const mod = await load();
-  try {
-    const p = parseArgs(mod.spec, argv.slice(i + 1));
-    if (p.flags.help) {
-      process.stdout.write(helpText(mod.spec));
-      return 0;
-    }
-    const quiet = p.flags.quiet === true;
-    attachLogger({ quiet });
-    if (typeof p.flags.root === 'string') root = p.flags.root;
-    const status = await mod.main(p, { root, quiet, json: p.flags.json === true });
-    return typeof status === 'number' ? status : 0;
-  } catch (err) {
-    const e = asCairnError(err);
-    process.stderr.write(`cairn ${verb}: ${e.message}\n`);
-    if (e instanceof UsageError || e.name === 'UsageError') process.stderr.write(`Usage: cairn ${mod.spec.usage}\n`);
-    else if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-    if (process.env.CAIRN_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    return 125;
-  }
+  const [{ runVerb }, mod] = await Promise.all([import('./dispatch.js'), load()]);
+  return runVerb(verb, mod, argv.slice(i + 1), root);
 }
 
 /** Non-root users run verbs inside their cairn namespace; the `cairn` wrapper joins it directly when it exists. */
 async function entry(argv: string[]): Promise<number> {
-  if (process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) {
-    const { reexecInNamespace } = await import('../dsl/sandbox/pause.js');
-    attachLogger({ quiet: false });
-    return reexecInNamespace([process.argv[1], ...argv]);
-  }
+  if (process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) return (await import('./dispatch.js')).reexec(argv);
   return main(argv);
 }
 
@@ -124,7 +71,8 @@ entry(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`cairn: ${isCairnError(err) ? err.message : String(err)}\n`);
+    // Only a module that failed to load gets here: the dispatcher prints cairn's own failures.
+    process.stderr.write(`cairn: ${String(err)}\n`);
     process.exitCode = 125;
   },
 );

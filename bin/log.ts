@@ -1,6 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { CairnEvent } from '../dsl/core/events.js';
-import { events as engineEvents } from '../dsl/core/events.js';
+import { events as engineEvents, type CairnEvent } from '../dsl/index.js';
 
 /** Prints an event stream (the engine's by default) on stderr, and run output where it belongs, as the CLI shows it. */
 export function attachLogger(opts: { quiet: boolean }, events: EventEmitter = engineEvents): void {

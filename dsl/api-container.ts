@@ -5,19 +5,18 @@ import { BadInputError, CairnError } from './core/errors.js';
 import type { Change } from './layer/entry.js';
 import type { ContainerRecord } from './store/containers.js';
 import type { Store } from './store/store.js';
-import { rollback, sealCheckpoint, type CheckpointOptions } from './container/checkpoint.js';
+import type { CheckpointOptions } from './container/checkpoint.js';
 import type { CommitOptions } from './container/commit.js';
-import { applyConfig, type ConfigEdits } from './container/config.js';
-import { shq } from './core/shquote.js';
-import { hostVisiblePath } from './sandbox/pause.js';
-import { holdSignals } from './sandbox/interrupt.js';
+import type { ConfigEdits } from './container/config.js';
 import type { Driver } from './container/drivers/driver.js';
-import { withContainer } from './container/engine.js';
-import { runInContainer, type RunOptions } from './container/run.js';
-import { resolveUser } from './container/users.js';
-import { Image } from './api-image.js';
-import type { ExportOptions, ExportResult } from './container/export.js';
-import { crashPoint } from './core/crash.js';
+import type { RunOptions } from './container/run.js';
+import { Image, epochOption, type ExportCallOptions } from './api-image.js';
+import type { ExportResult } from './container/export.js';
+
+/*
+ * The engine behind each method is loaded when the method is called (import()), not with this file: every
+ * CLI verb loads the public API, and `cairn from` must not load what `run` or `commit` need.
+ */
 
 /** The outcome of a run step that exited non-zero. */
 export class RunError extends CairnError {
@@ -29,11 +28,15 @@ export class RunError extends CairnError {
 /** Options of Container.copy. */
 export interface CopyCallOptions {
   chown?: string;
-  chmod?: number;
+  /** The mode of every copied file: a number (0o755) or octal text as `--chmod` takes it ('0755'). */
+  chmod?: number | string;
   /** A container name or image reference to copy from (paths are then inside it). */
   from?: string;
   withDeps?: boolean;
 }
+
+/** Options of Container.commit: CommitOptions, with the timestamp also as text (as `--timestamp` takes it). */
+export type CommitCallOptions = Omit<CommitOptions, 'timestamp'> & { timestamp?: number | string };
 
 /** What run returns: the command's status and its captured output (stdio 'pipe'). */
 export interface RunOutput {
@@ -52,7 +55,8 @@ export class Container {
     return new Container(store, r.id, r.name);
   }
 
-  private with<T>(fn: (rec: ContainerRecord, d: Driver) => Promise<T>, storeLock = true): Promise<T> {
+  private async with<T>(fn: (rec: ContainerRecord, d: Driver) => Promise<T>, storeLock = true): Promise<T> {
+    const { withContainer } = await import('./container/engine.js');
     return withContainer(this.store, this.id, fn, { storeLock });
   }
 
@@ -74,7 +78,10 @@ export class Container {
    * run by /bin/sh -c with every interpolation quoted; with an array it is the argv. Rejects with RunError on
    * a non-zero status unless opts.nothrow.
    */
-  run(cmd: TemplateStringsArray | string[], ...rest: unknown[]): Promise<RunOutput> {
+  async run(cmd: TemplateStringsArray | string[], ...rest: unknown[]): Promise<RunOutput> {
+    const [{ runInContainer }, { shq }, { holdSignals }, { crashPoint }] = await Promise.all([
+      import('./container/run.js'), import('./core/shquote.js'), import('./sandbox/interrupt.js'), import('./core/crash.js'),
+    ]);
     let argv: string[];
     let opts: Partial<RunOptions> & { nothrow?: boolean } = {};
     if (Array.isArray(cmd) && 'raw' in cmd) {
@@ -112,16 +119,17 @@ export class Container {
   async copy(src: string | string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
     const sources = Array.isArray(src) ? src : [src];
     if (sources.length === 0) throw new BadInputError('copy needs at least one source');
+    const [{ copyInto, parseMode }, { crashPoint }] = await Promise.all([import('./container/copy.js'), import('./core/crash.js')]);
+    const mode = typeof opts.chmod === 'string' ? parseMode(opts.chmod) : opts.chmod;
     const doCopy = (sourceRoot?: string) =>
       this.with((rec, d) =>
         this.withRoot(rec, d, async (root) => {
-          const owner = opts.chown ? await resolveUser(root, opts.chown) : undefined;
-          const { copyInto } = await import('./container/copy.js');
+          const owner = opts.chown ? await (await import('./container/users.js')).resolveUser(root, opts.chown) : undefined;
           await copyInto(root, sources, dest, {
-            owner, mode: opts.chmod, withDeps: opts.withDeps, workdir: rec.config.config?.WorkingDir,
+            owner, mode, withDeps: opts.withDeps, workdir: rec.config.config?.WorkingDir,
             sourceRoot, contained: sourceRoot !== undefined,
           });
-          const flags = [opts.chown && `--chown=${opts.chown}`, opts.chmod !== undefined && `--chmod=${opts.chmod.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
+          const flags = [opts.chown && `--chown=${opts.chown}`, mode !== undefined && `--chmod=${mode.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
           // Host paths stay out of the image: an absolute source is named by its last component only, so the
           // same build in two checkouts gives the same history (and image ID).
           const named = opts.from ? sources : sources.map((x) => (x.startsWith('/') ? path.basename(x) || '/' : x));
@@ -138,6 +146,7 @@ export class Container {
 
   /** Edits the image config the next commit writes. */
   async config(edits: ConfigEdits): Promise<void> {
+    const { applyConfig } = await import('./container/config.js');
     await this.with(async (rec) => {
       const { config, createdBy } = applyConfig(rec.config, edits);
       rec.config = config;
@@ -148,11 +157,13 @@ export class Container {
 
   /** Seals pending changes into a layer; returns its diffID. */
   async checkpoint(message?: string, opts: Omit<CheckpointOptions, 'message'> = {}): Promise<string> {
+    const { sealCheckpoint } = await import('./container/checkpoint.js');
     return step('checkpoint', this.name, () => this.with(async (rec, d) => (await sealCheckpoint(this.store, rec, d, { ...opts, message })).diffID));
   }
 
   /** Throws pending changes away, or goes back to checkpoint `to` (0: the base image). */
   async rollback(to?: number): Promise<void> {
+    const { rollback } = await import('./container/checkpoint.js');
     await this.with((rec, d) => rollback(this.store, rec, d, to));
   }
 
@@ -166,6 +177,7 @@ export class Container {
    * user, the path through the namespace's pause process, which host tools outside the namespace can use).
    */
   async mount(): Promise<string> {
+    const { hostVisiblePath } = await import('./sandbox/pause.js');
     return this.with(async (rec, d) => {
       const p = await d.mount(this.store, rec);
       rec.mounted = true;
@@ -184,17 +196,19 @@ export class Container {
   }
 
   /** Writes an image from the container; returns it. */
-  async commit(name?: string | CommitOptions, opts: CommitOptions = {}): Promise<Image> {
-    const o = typeof name === 'string' ? { ...opts, names: [name, ...(opts.names ?? [])] } : { ...(name ?? {}), ...opts };
+  async commit(name?: string | CommitCallOptions, opts: CommitCallOptions = {}): Promise<Image> {
+    const given = typeof name === 'string' ? { ...opts, names: [name, ...(opts.names ?? [])] } : { ...(name ?? {}), ...opts };
+    const o: CommitOptions = { ...given, timestamp: await epochOption(given.timestamp) };
     const { commitContainer } = await import('./container/commit.js');
     const rec = await step('commit', this.name, () => this.with((r, d) => commitContainer(this.store, r, d, o)));
     return new Image(this.store, rec.id);
   }
 
   /** Writes the container's tree (pending changes included) as one flat tarball, signed unless opts.sign is false (docs/export.md). */
-  async export(file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  async export(file: string, opts: ExportCallOptions = {}): Promise<ExportResult> {
+    const o = { ...opts, timestamp: await epochOption(opts.timestamp) };
     const { exportContainer } = await import('./container/export.js');
-    return step('export', `${this.name} → ${file}`, () => this.with((rec, d) => exportContainer(this.store, rec, d, file, opts)));
+    return step('export', `${this.name} → ${file}`, () => this.with((rec, d) => exportContainer(this.store, rec, d, file, o)));
   }
 
   /** Removes the container and its pending changes. */
@@ -208,7 +222,7 @@ export class Container {
 
 /** Runs fn with the root of a container (or a temporary container of an image) as a copy source. */
 async function withSourceRoot<T>(store: Store, from: string, selfId: string, fn: (root: string) => Promise<T>): Promise<T> {
-  const { createContainer } = await import('./container/engine.js');
+  const { createContainer, withContainer } = await import('./container/engine.js');
   const { resolveImage } = await import('./image/resolve.js');
   const existing = await store.containers.find(from);
   if (existing) {

@@ -2,11 +2,19 @@ import { step } from './core/events.js';
 import { ConflictError } from './core/errors.js';
 import type { Store } from './store/store.js';
 import type { ImageRecord } from './store/images.js';
-import { normalizeName, parseReference } from './oci/reference.js';
-import { loadImage, storeSource } from './image/store-image.js';
 import type { ImageConfig, Manifest } from './oci/types.js';
 import type { Compression } from './layer/compress.js';
 import type { ExportOptions, ExportResult } from './container/export.js';
+
+/** Options of export: ExportOptions, with the timestamp also as text (as `--timestamp` takes it: whole seconds since 1970). */
+export type ExportCallOptions = Omit<ExportOptions, 'timestamp'> & { timestamp?: number | string };
+
+/** A timestamp option as a number: text is parsed as `--timestamp` is (whole seconds since 1970); a number is kept. */
+export async function epochOption(ts: number | string | undefined): Promise<number | undefined> {
+  if (typeof ts !== 'string') return ts;
+  const { parseEpoch } = await import('./core/timestamp.js');
+  return parseEpoch(ts);
+}
 
 /** What inspect tells of an image. */
 export interface ImageInfo {
@@ -17,7 +25,7 @@ export interface ImageInfo {
   config: ImageConfig;
 }
 
-/** An image in the store, as scripts and the CLI use it. */
+/** An image in the store, as scripts and the CLI use it (the engine behind each method is loaded when it is called). */
 export class Image {
   constructor(readonly store: Store, readonly id: string) {}
 
@@ -30,13 +38,14 @@ export class Image {
 
   /** Manifest, config and names. */
   async inspect(): Promise<ImageInfo> {
-    const rec = await this.record();
+    const [rec, { loadImage }] = await Promise.all([this.record(), import('./image/store-image.js')]);
     const { manifest, config } = await loadImage(this.store, rec);
     return { id: rec.id, names: rec.names, digest: rec.manifest, manifest, config };
   }
 
   /** Adds names (tags) to the image, taking them from any other image. */
   async tag(...names: string[]): Promise<void> {
+    const { normalizeName } = await import('./oci/reference.js');
     const norm = names.map((n) => normalizeName(n));
     await this.store.locked([{ name: 'images' }], async () => {
       const rec = await this.record();
@@ -49,10 +58,11 @@ export class Image {
    * Layers are compressed as asked (default gzip, as buildah pushes); docker-archive holds plain tars.
    */
   async push(dest: string, opts: { compression?: Compression } = {}): Promise<void> {
+    const { parseReference } = await import('./oci/reference.js');
     const ref = parseReference(dest);
     const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
     await step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
-      const rec = await this.record();
+      const [rec, { storeSource }] = await Promise.all([this.record(), import('./image/store-image.js')]);
       const src = await storeSource(this.store, rec, compression);
       const { writeImage } = await import('./transport/transports.js');
       await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
@@ -60,9 +70,10 @@ export class Image {
   }
 
   /** Writes the image as one flat root filesystem tarball, signed with the local key unless opts.sign is false (docs/export.md). */
-  async export(file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  async export(file: string, opts: ExportCallOptions = {}): Promise<ExportResult> {
+    const o = { ...opts, timestamp: await epochOption(opts.timestamp) };
     const { exportImage } = await import('./container/export.js');
-    return step('export', `${this.id.slice(0, 12)} → ${file}`, () => this.store.locked([], async () => exportImage(this.store, await this.record(), file, opts)));
+    return step('export', `${this.id.slice(0, 12)} → ${file}`, () => this.store.locked([], async () => exportImage(this.store, await this.record(), file, o)));
   }
 
   /** Removes the image from the store (its blobs go at the next gc). */

@@ -1,18 +1,31 @@
 import { Container } from './api-container.js';
-import { createContainer } from './container/engine.js';
-import { Image } from './api-image.js';
-import { checkPullPolicy, resolveImage, findStored, pullRef, type PullPolicy } from './image/resolve.js';
-import { parseReference } from './oci/reference.js';
-import { NotFoundError } from './core/errors.js';
-import { openStore, type Store } from './store/store.js';
-import { gc as collect, type GcResult } from './store/gc.js';
+import { Image, epochOption, type ExportCallOptions } from './api-image.js';
+import { ConflictError, NotFoundError } from './core/errors.js';
+import type { CheckOptions, CheckResult } from './store/check.js';
+import type { ExportResult } from './container/export.js';
+import type { GcResult } from './store/gc.js';
+import type { PullPolicy } from './image/resolve.js';
+import type { Store } from './store/store.js';
 
-export { Container, RunError, type CopyCallOptions, type RunOutput } from './api-container.js';
-export { Image, type ImageInfo } from './api-image.js';
+/*
+ * The calls on the store: containers, images, transports, gc and check. The engine behind them is loaded
+ * when a call needs it (import()), never when this file is: every CLI verb loads the public API, and a verb
+ * loads only what it uses (the bundler cannot split a file's imports by which of its exports are used).
+ */
+
+/** A working container and the error of a failed run step. */
+export { Container, RunError, type CommitCallOptions, type CopyCallOptions, type RunOutput } from './api-container.js';
+/** A stored image. */
+export { Image, type ExportCallOptions, type ImageInfo } from './api-image.js';
+/** The error family: the CLI prints `cairn VERB: message` and the hint of each. */
 export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError, UsageError } from './core/errors.js';
+/** The engine's event stream (step-start, output, progress, warn, step-end). */
 export { events, type CairnEvent } from './core/events.js';
+/** What `cairn config` may edit. */
 export type { ConfigEdits } from './container/config.js';
+/** Options of commit. */
 export type { CommitOptions } from './container/commit.js';
+/** One pending change: A, C or D and the path. */
 export type { Change } from './layer/entry.js';
 
 /** Options every call takes: the storage root (default: $CAIRN_ROOT or the per-user default). */
@@ -20,14 +33,22 @@ export interface StoreOptions {
   root?: string;
 }
 
+/** The storage root these options name: `root`, else $CAIRN_ROOT, else /var/lib/cairn for root and the XDG data dir for others. */
+export async function storeRoot(opts: StoreOptions = {}): Promise<string> {
+  if (opts.root !== undefined) return opts.root;
+  const { defaultRoot } = await import('./store/paths.js');
+  return defaultRoot();
+}
+
 /** Opens the store these options name. */
-export function store(opts: StoreOptions = {}): Promise<Store> {
+export async function store(opts: StoreOptions = {}): Promise<Store> {
+  const { openStore } = await import('./store/store.js');
   return openStore(opts.root);
 }
 
 /** Creates a working container from an image reference (`scratch`, a stored name, `oci:DIR`, `tarball:FILE`…). */
 export async function from(image: string, opts: StoreOptions & { name?: string; pull?: PullPolicy | string; signaturePolicy?: string } = {}): Promise<Container> {
-  const s = await store(opts);
+  const [s, { checkPullPolicy, resolveImage }, { createContainer }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./container/engine.js')]);
   const img = await resolveImage(s, image, checkPullPolicy(opts.pull), { signaturePolicy: opts.signaturePolicy });
   const rec = await createContainer(s, img, image, opts.name);
   return new Container(s, rec.id, rec.name);
@@ -46,7 +67,7 @@ export async function containers(opts: StoreOptions = {}): Promise<Container[]> 
 
 /** Opens a stored image by name or ID. */
 export async function image(nameOrId: string, opts: StoreOptions = {}): Promise<Image> {
-  const s = await store(opts);
+  const [s, { findStored }] = await Promise.all([store(opts), import('./image/resolve.js')]);
   const rec = await findStored(s, nameOrId);
   if (!rec) throw new NotFoundError(`image ${nameOrId} not found in the store`, { hint: 'see `cairn images`, or pull it first' });
   return new Image(s, rec.id);
@@ -60,7 +81,7 @@ export async function images(opts: StoreOptions = {}): Promise<Image[]> {
 
 /** Copies an image from any transport into the store. */
 export async function pull(ref: string, opts: StoreOptions & { signaturePolicy?: string } = {}): Promise<Image> {
-  const s = await store(opts);
+  const [s, { resolveImage, pullRef }, { parseReference }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./oci/reference.js')]);
   const r = parseReference(ref);
   const rec = r.transport === 'store' || r.transport === 'scratch' ? await resolveImage(s, ref) : await pullRef(s, r, { signaturePolicy: opts.signaturePolicy });
   if (!rec) throw new NotFoundError('scratch is not an image that can be pulled');
@@ -69,7 +90,7 @@ export async function pull(ref: string, opts: StoreOptions & { signaturePolicy?:
 
 /** Copies an image from any transport to any other, like `skopeo copy` (stored images by name or ID). */
 export async function copyImage(src: string, dest: string, opts: StoreOptions = {}): Promise<void> {
-  const s = await store(opts);
+  const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js')]);
   const r = parseReference(src);
   if (r.transport === 'store') return (await image(r.name, opts)).push(dest);
   const { openSource, writeImage } = await import('./transport/transports.js');
@@ -81,7 +102,81 @@ export async function copyImage(src: string, dest: string, opts: StoreOptions = 
   }
 }
 
-/** Removes blobs and layers nothing references. */
+/** Options of removeImages. */
+export interface RemoveImagesOptions extends StoreOptions {
+  /** Remove even an image containers were made from. */
+  force?: boolean;
+  /** Remove every stored image (the names are then ignored). */
+  all?: boolean;
+  /** Called with each image's ID once it is removed. */
+  onRemoved?: (id: string) => void;
+}
+
+/**
+ * Removes stored images, refusing (before removing any) one a working container was made from unless
+ * opts.force, then collects the blobs and layers nothing references any more; returns the IDs removed.
+ */
+export async function removeImages(names: string[], opts: RemoveImagesOptions = {}): Promise<string[]> {
+  const s = await store(opts);
+  const ids = opts.all ? (await s.images.list()).map((r) => r.id) : await Promise.all(names.map(async (n) => (await image(n, opts)).id));
+  const ctrs = await s.containers.list();
+  for (const id of ids) {
+    const users = ctrs.filter((c) => c.imageId === id);
+    if (users.length && !opts.force) {
+      throw new ConflictError(`image ${id.slice(0, 12)} is used by container ${users.map((c) => c.name).join(', ')}`, { hint: 'remove the containers first, or give --force' });
+    }
+  }
+  for (const id of ids) {
+    await (await image(id, opts)).remove();
+    opts.onRemoved?.(id);
+  }
+  const { gc: collect } = await import('./store/gc.js');
+  await collect(s);
+  return ids;
+}
+
+/**
+ * Writes a working container (pending changes included) or, when no container has that name or ID, a stored
+ * image as one flat root filesystem tarball, signed with the local key unless opts.sign is false (docs/export.md).
+ */
+export async function exportFlat(nameOrId: string, file: string, opts: StoreOptions & ExportCallOptions = {}): Promise<ExportResult> {
+  const { root, ...rest } = opts;
+  const o = { ...rest, timestamp: await epochOption(rest.timestamp) };
+  const s = await store({ root });
+  const ctr = await s.containers.find(nameOrId);
+  if (ctr) return new Container(s, ctr.id, ctr.name).export(file, o);
+  const { findStored } = await import('./image/resolve.js');
+  const rec = await findStored(s, nameOrId);
+  if (!rec) throw new NotFoundError(`no container or image named ${nameOrId}`, { hint: 'see `cairn containers` and `cairn images`' });
+  return new Image(s, rec.id).export(file, o);
+}
+
+/** Removes blobs and layers nothing references, files interrupted verbs left, and exec cache entries no service uses. */
 export async function gc(opts: StoreOptions = {}): Promise<GcResult> {
-  return collect(await store(opts));
+  const [s, { gc: collect }] = await Promise.all([store(opts), import('./store/gc.js')]);
+  return collect(s);
+}
+
+/** Verifies the whole store (blobs, references, leftovers of interrupted verbs); `repair: true` removes what is broken. */
+export async function check(opts: CheckOptions & StoreOptions = {}): Promise<CheckResult> {
+  const { check: checkAll } = await import('./store/check.js');
+  return checkAll(opts);
+}
+
+/**
+ * Sets what happens when a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) held while a run step ran is delivered once
+ * the step is gone and cleaned up: by default the process ends by that signal (the CLI exits 1, as buildah).
+ */
+export async function whenInterrupted(fn: (sig: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT') => void): Promise<void> {
+  const { whenInterrupted: set } = await import('./sandbox/interrupt.js');
+  set(fn);
+}
+
+/**
+ * Runs cairn again with argv inside the calling user's cairn namespace (made on first use), where a normal
+ * user's verbs touch the store; resolves to its exit status.
+ */
+export async function reexecInNamespace(argv: string[]): Promise<number> {
+  const { reexecInNamespace: reexec } = await import('./sandbox/pause.js');
+  return reexec(argv);
 }

@@ -1,8 +1,66 @@
-/** The cairn library: working containers, images and transports, for build scripts and the CLI. */
-export * from './api.js';
-/** zx's `$` for host commands in build scripts. */
-export { $ } from 'zx/core';
+/**
+ * The cairn library: working containers, images and transports, and flat signed images, for build scripts
+ * and the CLI (bin/ imports nothing else of dsl/). What a call needs of the engine is loaded when it is made,
+ * so importing this file stays cheap for every verb.
+ */
+
+/** Opens the store (`root`, else $CAIRN_ROOT, else the per-user default). */
+export { store, type StoreOptions } from './api.js';
+/** The storage root a call uses: `root`, else $CAIRN_ROOT, else /var/lib/cairn for root and the XDG data dir for others. */
+export { storeRoot } from './api.js';
+/** Creates a working container from an image reference (`scratch`, a stored name, `oci:DIR`, `tarball:FILE`…). */
+export { from } from './api.js';
+/** Opens a working container by name or ID, or all of them. */
+export { container, containers } from './api.js';
+/** Opens a stored image by name or ID, or all of them. */
+export { image, images } from './api.js';
+/** Copies an image from a transport into the store. */
+export { pull } from './api.js';
+/** Copies an image from any transport to any other, like `skopeo copy`. */
+export { copyImage } from './api.js';
+/** Removes stored images, refusing one a container was made from unless forced, then collects garbage. */
+export { removeImages, type RemoveImagesOptions } from './api.js';
+/** Writes a container or stored image, by name, as one flat tarball signed with the local key (docs/export.md). */
+export { exportFlat } from './api.js';
+/** Removes what nothing references: blobs, layers, leftovers of interrupted verbs, unused exec cache entries. */
+export { gc } from './api.js';
 /** Verifies the whole store (blobs, references, leftovers of interrupted verbs); `repair: true` removes what is broken. */
-export { check, type CheckOptions, type CheckResult } from './store/check.js';
-/** What `gc()` removed. */
+export { check } from './api.js';
+/** Runs cairn again inside the user's cairn namespace (how a normal user's verb reaches the store). */
+export { reexecInNamespace } from './api.js';
+/** Sets what happens when a signal held while a run step ran is delivered after it (the CLI exits 1, as buildah). */
+export { whenInterrupted } from './api.js';
+/** Describes a container, a stored image or an image at a transport reference, as JSON-ready data. */
+export { inspect, type InspectOptions } from './inspect.js';
+/** A working container (run, copy, config, checkpoint, rollback, diff, mount, commit, export, remove) and a failed run step's error. */
+export { Container, RunError, type CommitCallOptions, type CopyCallOptions, type RunOutput } from './api-container.js';
+/** A stored image (inspect, tag, push, export, remove). */
+export { Image, type ExportCallOptions, type ImageInfo } from './api-image.js';
+/** The local signing key and the trusted keys: generate, show, trust, list. */
+export { keys, type KeyInfo } from './api-flat.js';
+/** Verifies a flat signed tarball, a file or an http(s) URL, against the trusted keys and the signature policy. */
+export { verify } from './api-flat.js';
+/** Verifies a flat signed image and prepares (prepareExec), runs as a child (runExec) or both (exec) the command that runs it in place. */
+export { exec, prepareExec, runExec } from './api-flat.js';
+/** The error family: the CLI prints `cairn VERB: message` and the hint of each. */
+export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError, UsageError, isCairnError, asCairnError } from './core/errors.js';
+/** The engine's event stream (step-start, output, progress, warn, step-end), for loggers and shells. */
+export { events, type CairnEvent } from './core/events.js';
+/** zx's `$` for host commands in build scripts. */
+export { $ } from './script.js';
+/** What Container.config may edit. */
+export type { ConfigEdits } from './container/config.js';
+/** Options of Container.commit. */
+export type { CommitOptions } from './container/commit.js';
+/** One pending change (`cairn diff`): A, C or D and the path. */
+export type { Change } from './layer/entry.js';
+/** What exportFlat, Container.export and Image.export wrote. */
+export type { ExportResult } from './container/export.js';
+/** What gc() removed. */
 export type { GcResult } from './store/gc.js';
+/** Options and result of check(). */
+export type { CheckOptions, CheckResult } from './store/check.js';
+/** Options and result of verify(). */
+export type { VerifyOptions, VerifyResult } from './exec/verify-file.js';
+/** Options and result of prepareExec() and exec(). */
+export type { ExecOptions, PreparedExec } from './exec/start.js';

@@ -1,16 +1,26 @@
 import { NotFoundError } from './core/errors.js';
-import { findStored } from './image/resolve.js';
-import { parseReference } from './oci/reference.js';
-import { loadImage } from './image/store-image.js';
-import { layerStack } from './container/drivers/driver.js';
 import type { Store } from './store/store.js';
-import { isMountPoint } from './core/mounts.js';
+
+/** Options of inspect. */
+export interface InspectOptions {
+  /** The storage root (default: $CAIRN_ROOT or the per-user default). */
+  root?: string;
+  /** Look for a container only, or an image only (default: a container, else an image). */
+  type?: string;
+}
+
+/** JSON-ready description of a working container, a stored image, or an image at a transport reference (`oci:DIR`…). */
+export async function inspect(text: string, opts: InspectOptions = {}): Promise<object> {
+  const { openStore } = await import('./store/store.js');
+  return inspectAny(await openStore(opts.root), text, opts.type);
+}
 
 /** JSON-ready description of a container, a stored image, or an image at a transport reference. */
-export async function inspectAny(store: Store, text: string, type?: string): Promise<object> {
+async function inspectAny(store: Store, text: string, type?: string): Promise<object> {
   if (type !== 'image') {
     const c = await store.containers.find(text);
     if (c) {
+      const [{ isMountPoint }, { layerStack }] = await Promise.all([import('./core/mounts.js'), import('./container/drivers/driver.js')]);
       const merged = `${store.paths.container(c.id)}/merged`;
       return {
         type: 'container',
@@ -29,8 +39,10 @@ export async function inspectAny(store: Store, text: string, type?: string): Pro
     }
     if (type === 'container') throw new NotFoundError(`container ${text} not found`, { hint: 'see `cairn containers`' });
   }
+  const { parseReference } = await import('./oci/reference.js');
   const ref = parseReference(text);
   if (ref.transport === 'store') {
+    const [{ findStored }, { loadImage }] = await Promise.all([import('./image/resolve.js'), import('./image/store-image.js')]);
     const rec = await findStored(store, ref.name);
     if (!rec) throw new NotFoundError(`no container or image named ${text}`, { hint: 'see `cairn containers` and `cairn images`, or give a transport such as oci:DIR' });
     const { manifest, config } = await loadImage(store, rec);

@@ -2,7 +2,7 @@ import { register } from 'node:module';
 import path from 'node:path';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { BadInputError, NotFoundError, isCairnError } from '../../dsl/core/errors.js';
+import { BadInputError, NotFoundError, isCairnError } from '../../dsl/index.js';
 import { existsSync } from 'node:fs';
 import type { Parsed, VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';

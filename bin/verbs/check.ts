@@ -1,4 +1,4 @@
-import { check } from '../../dsl/store/check.js';
+import { check } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

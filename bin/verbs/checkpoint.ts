@@ -1,4 +1,4 @@
-import { container } from '../../dsl/api.js';
+import { container } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

@@ -1,5 +1,4 @@
-import { container } from '../../dsl/api.js';
-import { parseEpoch } from '../../dsl/core/timestamp.js';
+import { container } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 
@@ -21,12 +20,11 @@ export const spec: VerbSpec = {
 
 /** Commits and prints the image ID. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  const ts = str(p, 'timestamp');
   const c = await container(p.args[0], { root: ctx.root });
   const img = await c.commit({
     names: p.args[1] ? [p.args[1]] : [],
     squash: bool(p, 'squash'),
-    timestamp: ts === undefined ? undefined : parseEpoch(ts),
+    timestamp: str(p, 'timestamp'),
   });
   if (bool(p, 'rm')) await c.remove();
   out(img.id);

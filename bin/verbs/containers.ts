@@ -1,4 +1,4 @@
-import { store } from '../../dsl/api.js';
+import { store } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 import { table } from '../table.js';

@@ -1,4 +1,4 @@
-import { copyImage } from '../../dsl/api.js';
+import { copyImage } from '../../dsl/index.js';
 import type { Parsed, VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 

@@ -1,5 +1,4 @@
-import { container } from '../../dsl/api.js';
-import { parseMode } from '../../dsl/container/copy.js';
+import { container } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
@@ -24,11 +23,10 @@ export const spec: VerbSpec = {
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const [name, ...rest] = p.args;
   const dest = rest.pop()!;
-  const chmod = str(p, 'chmod');
   const c = await container(name, { root: ctx.root });
   await c.copy(rest, dest, {
     chown: str(p, 'chown'),
-    chmod: chmod === undefined ? undefined : parseMode(chmod),
+    chmod: str(p, 'chmod'),
     from: str(p, 'from'),
     withDeps: bool(p, 'with-deps'),
   });

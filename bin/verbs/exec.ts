@@ -1,11 +1,5 @@
 import { writeSync } from 'node:fs';
-import os from 'node:os';
-import { CairnError } from '../../dsl/core/errors.js';
-import { ENV_VAR } from '../../dsl/sandbox/env.js';
-import { execContext, launchCommand, launchText, type Launch } from '../../dsl/exec/launch.js';
-import { execImage } from '../../dsl/exec/exec.js';
-import { holdEntry } from '../../dsl/exec/cache.js';
-import { defaultRoot } from '../../dsl/store/paths.js';
+import { CairnError, prepareExec, runExec } from '../../dsl/index.js';
 import { bool, list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
@@ -30,42 +24,28 @@ export const spec: VerbSpec = {
   stopAfter: 1,
 };
 
-/** Without the `cairn` wrapper (node run directly) there is no exec in place: run the chain as a child and pass its status. */
-async function runChild({ argv, env }: Launch): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, [ENV_VAR]: env } });
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
-    child.on('error', (e) => {
-      process.stderr.write(`cairn exec: cannot start ${argv[0]}: ${e.message}\n`);
-      resolve(125);
-    });
-    child.on('close', (code, sig) => resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 0)));
-  });
-}
-
 /**
  * Prepares the start; in prepare mode (the `cairn` wrapper sets CAIRN_EXEC_FD) prints the final command,
- * as shell text, on that fd for the wrapper to eval; otherwise runs it as a child.
+ * as shell text, on that fd for the wrapper to eval; otherwise (node run directly, no exec in place) runs
+ * it as a child and passes its status.
  */
 export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
-  const cmd = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   const fd = process.env.CAIRN_EXEC_FD;
-  const hostUid = fd && process.env.CAIRN_EXEC_UID ? Number(process.env.CAIRN_EXEC_UID) : process.getuid!();
-  const img = await execImage(p.args[0], { storeRoot: ctx.root ?? defaultRoot(), key: str(p, 'key'), signaturePolicy: str(p, 'signature-policy'), insecure: bool(p, 'insecure-skip-verify') });
-  const launch = await launchCommand(img, {
-    cmd,
+  const launch = await prepareExec(p.args[0], {
+    root: ctx.root,
+    key: str(p, 'key'),
+    signaturePolicy: str(p, 'signature-policy'),
+    insecure: bool(p, 'insecure-skip-verify'),
+    cmd: p.rest[0] === '--' ? p.rest.slice(1) : p.rest,
     env: list(p, 'env'),
     volumes: list(p, 'volume'),
     writable: bool(p, 'writable'),
-    context: execContext(hostUid),
-    hostUid,
+    hostUid: fd && process.env.CAIRN_EXEC_UID ? Number(process.env.CAIRN_EXEC_UID) : undefined,
   });
-  launch.argv = holdEntry(img, launch.argv);
-  if (!fd) return runChild(launch);
+  if (!fd) return runExec(launch);
   try {
     // `NAME=VALUE exec ARGV…`, evaluated by the wrapper: the environment stays out of every argv.
-    writeSync(Number(fd), launchText(launch));
+    writeSync(Number(fd), launch.text);
   } catch (err) {
     throw new CairnError(`cannot hand the command to the cairn wrapper (fd ${fd}): ${(err as Error).message}`, { hint: 'run cairn through its bin/cairn wrapper' });
   }

@@ -1,7 +1,4 @@
-import { Container, Image, store } from '../../dsl/api.js';
-import { findStored } from '../../dsl/image/resolve.js';
-import { NotFoundError } from '../../dsl/core/errors.js';
-import { parseEpoch } from '../../dsl/core/timestamp.js';
+import { exportFlat } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 
@@ -24,17 +21,7 @@ export const spec: VerbSpec = {
 
 /** Exports and prints the file's digest. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  const ts = str(p, 'timestamp');
-  const opts = { sign: !bool(p, 'no-sign'), timestamp: ts === undefined ? undefined : parseEpoch(ts) };
   const [what, file] = p.args;
-  const s = await store({ root: ctx.root });
-  const ctr = await s.containers.find(what);
-  let target: Container | Image;
-  if (ctr) target = new Container(s, ctr.id, ctr.name);
-  else {
-    const rec = await findStored(s, what);
-    if (!rec) throw new NotFoundError(`no container or image named ${what}`, { hint: 'see `cairn containers` and `cairn images`' });
-    target = new Image(s, rec.id);
-  }
-  out((await target.export(file, opts)).digest);
+  const r = await exportFlat(what, file, { root: ctx.root, sign: !bool(p, 'no-sign'), timestamp: str(p, 'timestamp') });
+  out(r.digest);
 }

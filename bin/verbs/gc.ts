@@ -1,4 +1,4 @@
-import { gc } from '../../dsl/api.js';
+import { gc } from '../../dsl/index.js';
 import type { Parsed, VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

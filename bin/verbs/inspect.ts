@@ -1,5 +1,4 @@
-import { store } from '../../dsl/api.js';
-import { inspectAny } from '../../dsl/inspect.js';
+import { inspect } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 
@@ -19,6 +18,6 @@ export const spec: VerbSpec = {
 
 /** Prints the JSON. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  const info = await inspectAny(await store({ root: ctx.root }), p.args[0], str(p, 'type'));
+  const info = await inspect(p.args[0], { root: ctx.root, type: str(p, 'type') });
   out(JSON.stringify(info, null, 2));
 }

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { realpathSync } from 'node:fs';
-import { ConflictError } from '../../dsl/core/errors.js';
+import { ConflictError } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

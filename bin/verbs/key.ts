@@ -1,6 +1,4 @@
-import { generateKey, localKey, trustKey, trustedKeys } from '../../dsl/sign/keys.js';
-import { publicKeyToPem } from '../../dsl/sign/pem.js';
-import { UsageError } from '../../dsl/core/errors.js';
+import { keys, UsageError } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 
@@ -24,25 +22,24 @@ export async function main(p: Parsed, _ctx: VerbContext): Promise<void> {
   if (sub !== 'trust' && arg !== undefined) throw new UsageError(`key ${sub} takes no argument`);
   switch (sub) {
     case 'generate': {
-      const k = await generateKey();
+      const k = await keys.generate();
       return out(json ? JSON.stringify({ id: k.id, source: k.source }) : k.id);
     }
     case 'show': {
-      const k = await localKey();
-      const pem = publicKeyToPem(k.publicKey);
-      if (json) return out(JSON.stringify({ id: k.id, publicKey: pem, source: k.source }, null, 2));
+      const k = await keys.show();
+      if (json) return out(JSON.stringify({ id: k.id, publicKey: k.pem, source: k.source }, null, 2));
       process.stderr.write(`key ID: ${k.id}\n`);
-      return out(pem);
+      return out(k.pem);
     }
     case 'trust': {
       if (arg === undefined) throw new UsageError('key trust needs PUB: a public key PEM file or an identity string');
-      const k = await trustKey(arg);
+      const k = await keys.trust(arg);
       return out(json ? JSON.stringify({ id: k.id, source: k.source }) : k.id);
     }
     case 'list': {
-      const keys = await trustedKeys();
-      if (json) return out(JSON.stringify(keys.map((k) => ({ id: k.id, source: k.source })), null, 2));
-      return out(keys.map((k) => `${k.id}  ${k.source}`).join('\n'));
+      const all = await keys.list();
+      if (json) return out(JSON.stringify(all, null, 2));
+      return out(all.map((k) => `${k.id}  ${k.source}`).join('\n'));
     }
     default:
       throw new UsageError(`unknown key subcommand ${sub}: use generate, show, trust or list`);

@@ -1,4 +1,4 @@
-import { pull } from '../../dsl/api.js';
+import { pull } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

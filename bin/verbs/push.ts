@@ -1,6 +1,5 @@
-import { image } from '../../dsl/api.js';
+import { image, UsageError } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
-import { UsageError } from '../../dsl/core/errors.js';
 import type { VerbContext } from '../verb.js';
 
 /** `cairn push`: write a stored image to a transport. */

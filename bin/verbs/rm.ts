@@ -1,7 +1,6 @@
-import { container, containers } from '../../dsl/api.js';
+import { container, containers, UsageError } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
-import { UsageError } from '../../dsl/core/errors.js';
 
 /** `cairn rm`: remove working containers. */
 export const spec: VerbSpec = {

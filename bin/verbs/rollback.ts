@@ -1,5 +1,4 @@
-import { container } from '../../dsl/api.js';
-import { UsageError } from '../../dsl/core/errors.js';
+import { container, UsageError } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 

@@ -1,6 +1,4 @@
-import { container } from '../../dsl/api.js';
-import { UsageError } from '../../dsl/core/errors.js';
-import { whenInterrupted } from '../../dsl/sandbox/interrupt.js';
+import { container, UsageError, whenInterrupted } from '../../dsl/index.js';
 import { list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
@@ -38,7 +36,7 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   const argv = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (argv.length === 0) throw new UsageError('no command given');
   // Interrupted (Ctrl-C, SIGTERM, SIGHUP): once the step is gone and cleaned up, exit as `buildah run` does, 1.
-  whenInterrupted((sig) => {
+  await whenInterrupted((sig) => {
     process.stderr.write(`cairn run: interrupted by ${sig}: the step and all its processes were stopped\n`);
     process.exit(1);
   });

@@ -1,4 +1,4 @@
-import { image } from '../../dsl/api.js';
+import { image } from '../../dsl/index.js';
 import type { Parsed, VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 

@@ -1,4 +1,4 @@
-import { container, containers } from '../../dsl/api.js';
+import { container, containers } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import { out, type VerbContext } from '../verb.js';
 

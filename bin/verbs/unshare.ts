@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Parsed, VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
-import { defaultRoot } from '../../dsl/store/paths.js';
+import { storeRoot } from '../../dsl/index.js';
 
 /** `cairn unshare`: a shell (or command) inside cairn's namespaces. */
 export const spec: VerbSpec = {
@@ -19,7 +19,7 @@ export const spec: VerbSpec = {
 export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   const argv = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   const cmd = argv.length ? argv : [process.env.SHELL || '/bin/sh'];
-  const env = { ...process.env, CAIRN_ROOT: ctx.root ?? process.env.CAIRN_ROOT ?? defaultRoot() };
+  const env = { ...process.env, CAIRN_ROOT: ctx.root ?? process.env.CAIRN_ROOT ?? (await storeRoot()) };
   return new Promise((resolve) => {
     const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env });
     child.on('error', (e) => {

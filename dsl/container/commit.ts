@@ -13,6 +13,7 @@ import { buildTimestamp, isoDate } from '../core/timestamp.js';
 import { pendingCreatedBy, sealCheckpoint } from './checkpoint.js';
 import type { Driver } from './drivers/driver.js';
 import { crashPoint } from '../core/crash.js';
+import { checkpointHistory, containerImageConfig } from './image-config.js';
 
 /** Options of commit. */
 export interface CommitOptions {
@@ -77,27 +78,12 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
     history = [{ created, created_by: `cairn commit --squash (from ${rec.from})` }];
   } else {
     layers = [...rec.baseLayers];
-    history = [...rec.baseHistory];
-    for (const cp of rec.checkpoints) {
-      layers.push(await reproducible(store, cp, ts));
-      const h: History = { created: ts === undefined ? cp.created : created, created_by: cp.createdBy };
-      if (cp.message) h.comment = cp.message;
-      history.push(h);
-    }
+    for (const cp of rec.checkpoints) layers.push(await reproducible(store, cp, ts));
+    history = [...rec.baseHistory, ...checkpointHistory(rec, ts === undefined ? undefined : created)];
   }
   crashPoint('commit.layers.written');
   if (configChange) history.push({ created, created_by: configChange, empty_layer: true });
-  const base = rec.config;
-  const config: ImageConfig = {
-    created,
-    ...(base.author ? { author: base.author } : {}),
-    architecture: base.architecture,
-    os: base.os,
-    ...(base.variant ? { variant: base.variant } : {}),
-    config: base.config ?? {},
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
-    history,
-  };
+  const config = containerImageConfig(rec, created, layers.map((l) => l.diffID), history);
   if (configChange) {
     rec.pending = [];
     await store.containers.save(rec);

@@ -19,6 +19,7 @@ import { FLAT_CONFIG, FLAT_META_DIR } from '../flat/names.js';
 import { recordPadding } from '../layer/tar-trailer.js';
 import type { KeyPair } from '../sign/keys.js';
 import { crashPoint } from '../core/crash.js';
+import { checkpointHistory, containerImageConfig } from './image-config.js';
 
 /*
  * A flat image (bali's format): ONE tar of the whole root filesystem, gzip-compressed unless the file is
@@ -180,11 +181,10 @@ async function withImageTree<T>(store: Store, layers: LayerRef[], scratch: strin
   // overlayfs with no upper dir wants two lower dirs at least: the empty layer is always the second.
   lowers.push(await store.layers.empty());
   // A layer given twice makes overlayfs refuse the mount; its lower copy adds nothing the upper one does not.
-  const opts = [`lowerdir=${[...new Set(lowers)].map((d) => path.relative(store.paths.layers, d)).join(':')}`];
-  if (store.flavor === 'user') opts.push('userxattr');
-  const { runTool, unmount } = await import('../core/mounts.js');
+  const [{ overlayOptions, unmount }, { runTool }] = await Promise.all([import('../core/mounts.js'), import('../core/spawn.js')]);
+  const opts = overlayOptions({ lower: lowers.map((d) => path.relative(store.paths.layers, d)), userxattr: store.flavor === 'user' });
   // Lower dirs relative to the layers directory (the mount's cwd) keep the options under the one-page limit.
-  await runTool('mount', ['-t', 'overlay', 'overlay', '-r', '-o', opts.join(','), tree], {
+  await runTool('mount', ['-t', 'overlay', 'overlay', '-r', '-o', opts, tree], {
     cwd: store.paths.layers, what: 'mounting the image read-only', hint: 'set STORAGE_DRIVER=vfs to use the copying driver',
   });
   try {
@@ -215,20 +215,9 @@ export async function exportImage(store: Store, rec: ImageRecord, file: string, 
 
 /** The config a commit of the container would get (its rootfs lists the sealed layers only). */
 function containerConfig(rec: ContainerRecord, ts: number | undefined): ImageConfig {
-  const base = rec.config;
-  return {
-    created: isoDate(ts),
-    ...(base.author ? { author: base.author } : {}),
-    architecture: base.architecture,
-    os: base.os,
-    ...(base.variant ? { variant: base.variant } : {}),
-    config: base.config ?? {},
-    rootfs: { type: 'layers', diff_ids: [...rec.baseLayers, ...rec.checkpoints].map((l) => l.diffID) },
-    history: [
-      ...rec.baseHistory,
-      ...rec.checkpoints.map((cp) => ({ created: cp.created, created_by: cp.createdBy, ...(cp.message ? { comment: cp.message } : {}) })),
-    ],
-  };
+  const created = isoDate(ts);
+  const history = [...rec.baseHistory, ...checkpointHistory(rec, ts === undefined ? undefined : created)];
+  return containerImageConfig(rec, created, [...rec.baseLayers, ...rec.checkpoints].map((l) => l.diffID), history);
 }
 
 /**

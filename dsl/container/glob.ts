@@ -1,57 +1,67 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import picomatch from 'picomatch';
+import { isMissing } from '../core/fsutil.js';
+
+/*
+ * Source globs of `copy`, as a shell expands them: each path component is matched on its own (picomatch, with
+ * braces, extglobs, negation and globstar off, so only `*`, `?`, `[…]` and `\` escapes are special), and a
+ * leading dot must be matched by a leading dot in the pattern.
+ */
 
 const MAGIC = /[*?[]/;
-
-function toRegex(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i];
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = part.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + part.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
+const OPTIONS: picomatch.PicomatchOptions = { dot: false, nobrace: true, noextglob: true, nonegate: true, noglobstar: true, posix: true };
 
 /** True when p has glob characters. */
 export function isGlob(p: string): boolean {
   return MAGIC.test(p);
 }
 
+/** A matcher of one path component against pattern part (a name, never a path). */
+export function componentMatcher(part: string): (name: string) => boolean {
+  return picomatch(part, OPTIONS);
+}
+
+/*
+ * Only a path that leads nowhere is "no match": missing (ENOENT), through a non-directory (ENOTDIR), or a
+ * symlink loop (ELOOP, which names nothing, as a shell's glob sees it). Any other failure (EACCES, EIO) is
+ * thrown: a copy must not silently take fewer sources than the pattern names.
+ */
+function leadsNowhere(err: unknown): boolean {
+  return isMissing(err) || (err as NodeJS.ErrnoException).code === 'ELOOP';
+}
+
+/** The entries of dir, sorted; [] when it leads nowhere. */
+async function names(dir: string): Promise<string[]> {
+  try {
+    return (await fsp.readdir(dir)).sort();
+  } catch (err) {
+    if (leadsNowhere(err)) return [];
+    throw err;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (err) {
+    if (leadsNowhere(err)) return false;
+    throw err;
+  }
+}
+
 /** Expands a glob pattern (`*`, `?`, `[…]` per path component; no `**`) relative to cwd; sorted matches. */
 export async function glob(pattern: string, cwd: string): Promise<string[]> {
   const abs = path.resolve(cwd, pattern);
-  const parts = abs.split('/').filter(Boolean);
   let bases = ['/'];
-  for (const part of parts) {
+  for (const part of abs.split('/').filter(Boolean)) {
     const next: string[] = [];
-    for (const b of bases) {
-      if (!MAGIC.test(part)) {
-        const p = path.join(b, part);
-        try {
-          await fsp.lstat(p);
-          next.push(p);
-        } catch {
-          /* no match */
-        }
-        continue;
-      }
-      const re = toRegex(part);
-      let names: string[] = [];
-      try {
-        names = await fsp.readdir(b);
-      } catch {
-        /* not a dir */
-      }
-      for (const n of names.sort()) if (re.test(n) && (n[0] !== '.' || part[0] === '.')) next.push(path.join(b, n));
+    if (!MAGIC.test(part)) {
+      for (const b of bases) if (await exists(path.join(b, part))) next.push(path.join(b, part));
+    } else {
+      const match = componentMatcher(part);
+      for (const b of bases) for (const n of await names(b)) if (match(n)) next.push(path.join(b, n));
     }
     bases = next;
   }

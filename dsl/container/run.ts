@@ -1,8 +1,11 @@
 import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { BadInputError, NotFoundError } from '../core/errors.js';
+import { BadInputError } from '../core/errors.js';
+import { isMissing } from '../core/fsutil.js';
+import { envWithPath } from '../core/which.js';
 import { InRoot, type Located } from '../layer/inroot.js';
 import { runInRoot, type Bind, type RunResult } from '../sandbox/run.js';
+import { parseVolume, RUN_VOLUME_OPTIONS } from '../sandbox/volume.js';
 import type { ContainerRecord } from '../store/containers.js';
 import { editEnv } from './config.js';
 import { homeOf, resolveUser } from './users.js';
@@ -26,8 +29,6 @@ export interface RunOptions {
   scratchDir: string;
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 /** Finds argv0 in the root the way execvp would, with the container's PATH. */
 function findCommand(r: InRoot, argv0: string, env: string[], cwd: string): Promise<boolean> {
   const candidates = argv0.includes('/')
@@ -40,8 +41,9 @@ function findCommand(r: InRoot, argv0: string, env: string[], cwd: string): Prom
         if (!loc.stat?.isFile()) continue;
         await fsp.access(loc.path, fsc.X_OK);
         return true;
-      } catch {
-        /* next */
+      } catch (err) {
+        // As execvp: a candidate that is missing or not executable by us is skipped; any other failure is not "not found".
+        if (!isMissing(err) && (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
       }
     }
     return false;
@@ -110,9 +112,11 @@ class Scaffold {
         if (m.dir) rmdirSync(m.loc.path);
         else if (st.isFile() && st.size === 0) unlinkSync(m.loc.path);
       } catch {
-        /* kept: the step put something there */
+        // Best effort: kept when the step put something there (ENOTEMPTY) or took it away; a scaffold left
+        // behind shows as a pending change (`cairn diff`), never as a wrong answer.
       }
     }
+    // Best effort as well: a parent's times not restored only show as a changed time in the next layer.
     for (const [dir, t] of this.times) await fsp.utimes(dir, t.atime, t.mtime).catch(() => undefined);
   }
 }
@@ -122,8 +126,7 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
   if (argv.length === 0) throw new BadInputError('no command given to run', { hint: 'usage: cairn run CTR [--] CMD [ARG…]' });
   const rc = rec.config.config ?? {};
   const ids = await resolveUser(root, o.user ?? rc.User);
-  let env = rc.Env?.length ? [...rc.Env] : [DEFAULT_PATH];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
+  let env = envWithPath(rc.Env);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${(await homeOf(root, ids.uid)) || '/'}`);
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.name.slice(0, 63)}`);
   env = editEnv(env, o.env ?? []);
@@ -166,22 +169,13 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
   }
 }
 
-/** Parses and prepares one `HOST:CTR[:ro|rw]` volume. */
+/** Parses and prepares one `HOST:CTR[:ro|rw|z|Z,…]` volume. */
 async function volumeBind(spec: string, scaffold: Scaffold): Promise<Bind> {
-  const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (parts[2] && !/^(ro|rw|z|Z)(,(ro|rw|z|Z))*$/.test(parts[2]))) {
-    throw new BadInputError(`invalid --volume ${spec}`, { hint: 'use HOST:CONTAINER[:ro]' });
-  }
-  const source = path.resolve(parts[0]);
-  let st;
-  try {
-    st = await fsp.stat(source);
-  } catch {
-    throw new NotFoundError(`--volume source ${source} does not exist`, { hint: 'create it first, or fix the path' });
-  }
-  const target = st.isDirectory() ? scaffold.dir(parts[1]) : scaffold.file(parts[1]);
-  if (!target) throw new BadInputError(`--volume ${spec}: the container has something else at ${parts[1]}`, { hint: `a ${st.isDirectory() ? 'directory' : 'file'} can only be mounted on a ${st.isDirectory() ? 'directory' : 'file'}` });
-  return { source, target: scaffold.host(target), ro: (parts[2] ?? '').split(',').includes('ro') };
+  const v = await parseVolume(spec, RUN_VOLUME_OPTIONS);
+  const isDir = v.stat.isDirectory();
+  const target = isDir ? scaffold.dir(v.target) : scaffold.file(v.target);
+  if (!target) throw new BadInputError(`--volume ${spec}: the container has something else at ${v.target}`, { hint: `a ${isDir ? 'directory' : 'file'} can only be mounted on a ${isDir ? 'directory' : 'file'}` });
+  return { source: v.source, target: scaffold.host(target), ro: v.ro };
 }
 
 /** Parses and prepares one `id=ID,src=FILE` secret, bound read-only at /run/secrets/ID. */

@@ -1,4 +1,5 @@
 import { NotFoundError } from '../core/errors.js';
+import { findGroup, findUser, parseGroup, parsePasswd, type GroupEntry, type PasswdEntry } from '../core/passwd.js';
 import { InRoot } from '../layer/inroot.js';
 
 /** A numeric user and group to run as. */
@@ -7,10 +8,20 @@ export interface Ids {
   gid: number;
 }
 
-/** The rows of a passwd-like file of the container ([] when it is missing); at most 16 MiB are read. */
-async function readDb(root: string, file: string): Promise<string[][]> {
-  const text = await InRoot.with(root, (r) => r.readFile(file, 16 << 20)?.toString('utf8') ?? '');
-  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+/**
+ * The text of a passwd-like file of the container, '' when it is missing (only then: any other failure, a
+ * FIFO or a file too large, is thrown by the in-root resolver); at most 16 MiB are read.
+ */
+async function readDb(root: string, file: string): Promise<string> {
+  return InRoot.with(root, (r) => r.readFile(file, 16 << 20)?.toString('utf8') ?? '');
+}
+
+async function passwdOf(root: string): Promise<PasswdEntry[]> {
+  return parsePasswd(await readDb(root, '/etc/passwd'));
+}
+
+async function groupsOf(root: string): Promise<GroupEntry[]> {
+  return parseGroup(await readDb(root, '/etc/group'));
 }
 
 /**
@@ -20,25 +31,25 @@ async function readDb(root: string, file: string): Promise<string[][]> {
 export async function resolveUser(root: string, spec: string | undefined): Promise<Ids> {
   if (!spec) return { uid: 0, gid: 0 };
   const [u, g] = spec.split(':', 2);
-  const passwd = await readDb(root, '/etc/passwd');
+  const passwd = await passwdOf(root);
   let uid: number;
   let gid = 0;
   if (/^\d+$/.test(u)) {
     uid = Number(u);
-    const row = passwd.find((r) => r[2] === u);
-    if (row) gid = Number(row[3]);
+    const row = findUser(passwd, uid);
+    if (row) gid = row.gid;
   } else {
-    const row = passwd.find((r) => r[0] === u);
+    const row = findUser(passwd, u);
     if (!row) throw new NotFoundError(`user ${u} is not in the container's /etc/passwd`, { hint: 'give a numeric uid, or create the user first' });
-    uid = Number(row[2]);
-    gid = Number(row[3]);
+    uid = row.uid;
+    gid = row.gid;
   }
   if (g !== undefined && g !== '') {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
-      const row = (await readDb(root, '/etc/group')).find((r) => r[0] === g);
+      const row = findGroup(await groupsOf(root), g);
       if (!row) throw new NotFoundError(`group ${g} is not in the container's /etc/group`, { hint: 'give a numeric gid' });
-      gid = Number(row[2]);
+      gid = row.gid;
     }
   }
   return { uid, gid };
@@ -46,5 +57,5 @@ export async function resolveUser(root: string, spec: string | undefined): Promi
 
 /** The home directory of uid in the container, if passwd names one. */
 export async function homeOf(root: string, uid: number): Promise<string | undefined> {
-  return (await readDb(root, '/etc/passwd')).find((r) => r[2] === String(uid))?.[5];
+  return findUser(await passwdOf(root), uid)?.home || undefined;
 }

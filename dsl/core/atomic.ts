@@ -1,27 +1,39 @@
-import { promises as fsp } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { uniqueSuffix } from './unique.js';
 import { crashPoint } from './crash.js';
 import { CairnError } from './errors.js';
+import { isMissing } from './fsutil.js';
 
 /** A unique temporary name beside target, so the final rename stays on one filesystem. */
 export function tempBeside(target: string): string {
   return path.join(path.dirname(target), `.tmp-${path.basename(target)}-${uniqueSuffix()}`);
 }
 
-/** Writes data to file by temp-file + fsync + rename: readers see the old or the new content, never half. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/** Options of an atomic write. */
+export interface AtomicWriteOptions {
+  /** The new file's mode (default 0644). */
+  mode?: number;
+  /** A crash point (crash.ts) reached just before the rename; none by default. */
+  crashAt?: string;
+}
+
+/**
+ * Writes data to file by temp-file (created exclusively beside it, so never through a symlink) + fsync +
+ * rename: readers see the old or the new content, never half. The directory is made when missing.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): Promise<void> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = tempBeside(file);
-  const fh = await fsp.open(tmp, 'wx', mode);
+  const fh = await fsp.open(tmp, 'wx', o.mode ?? 0o644);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  crashPoint('store.record.before-rename');
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (o.crashAt) crashPoint(o.crashAt);
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
@@ -29,9 +41,29 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
   }
 }
 
-/** Writes value as JSON atomically. */
+/** writeFileAtomic for synchronous callers (the pause process's files, exec's fstab): the same steps. */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = tempBeside(file);
+  const fd = openSync(tmp, 'wx', o.mode ?? 0o644);
+  try {
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (o.crashAt) crashPoint(o.crashAt);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Writes a store record as JSON atomically (crash point store.record.before-rename). */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', { crashAt: 'store.record.before-rename' });
 }
 
 /**
@@ -43,13 +75,13 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isMissing(err)) return undefined;
     throw new CairnError(`cannot read ${file}: ${(err as Error).message}`, { cause: err, hint: 'run `cairn check` to find what is broken in the store' });
   }
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new CairnError(`${file} is not valid JSON (${(err as Error).message})`, { cause: err, hint: 'run `cairn check` to find what is broken in the store' });
+    throw new CairnError(`${file} is not valid JSON (${(err as Error).message})`, { cause: err, kind: 'not-json', hint: 'run `cairn check` to find what is broken in the store' });
   }
 }
 

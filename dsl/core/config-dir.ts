@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findUser, readHostPasswd } from './passwd.js';
 
 /*
  * cairn's key, trust and policy directory, without heavy imports: exec's cached start and the policy loader
@@ -11,15 +11,9 @@ import path from 'node:path';
 export function realHome(): string {
   if (process.env.HOME) return process.env.HOME;
   const uid = process.env.CAIRN_ROOTLESS_UID;
-  if (uid) {
-    try {
-      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-        const f = line.split(':');
-        if (f[2] === uid && f[5]) return f[5];
-      }
-    } catch {
-      /* no passwd: fall through */
-    }
+  if (uid && /^\d+$/.test(uid)) {
+    const home = findUser(readHostPasswd(), Number(uid))?.home;
+    if (home) return home;
   }
   return os.homedir();
 }

@@ -1,11 +1,68 @@
-import { promises as fsp, readSync, type Stats } from 'node:fs';
+import { promises as fsp, readFileSync, readSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 
-/** lstat that answers undefined for a missing path (other errors are thrown). */
-export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+/*
+ * The one rule for "absent": only ENOENT (nothing there) and ENOTDIR (a parent is not a directory, so nothing
+ * can be there) mean that a path does not exist. Every other failure (EACCES, EIO, ELOOP, EMFILE…) is thrown:
+ * taking it for "absent" would turn an error into a wrong answer.
+ */
+
+/** True when err says the path does not exist (ENOENT, or ENOTDIR: a parent is not a directory). */
+export function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** lstat that answers undefined for a missing path (other errors are thrown); bigint stats on request. */
+export async function lstatOrUndefined(p: string): Promise<Stats | undefined>;
+export async function lstatOrUndefined(p: string, opts: { bigint: true }): Promise<BigIntStats | undefined>;
+export async function lstatOrUndefined(p: string, opts?: { bigint: boolean }): Promise<Stats | BigIntStats | undefined> {
   try {
-    return await fsp.lstat(p);
+    return await fsp.lstat(p, opts?.bigint ? { bigint: true } : undefined);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** stat (symlinks followed) that answers undefined for a missing path (other errors are thrown). */
+export async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.stat(p);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The entries of directory dir (with their types), [] when it does not exist. Only ENOENT counts as absent
+ * here: a dir that is not a directory (ENOTDIR), or that cannot be read, throws.
+ */
+export async function direntsOrEmpty(dir: string): Promise<Dirent[]> {
+  try {
+    return await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** A file's text, or undefined when it is missing (other errors are thrown). */
+export async function readTextOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A file's text, read synchronously, or undefined when it is missing (other errors are thrown). */
+export function readTextOrUndefinedSync(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return undefined;
     throw err;
   }
 }

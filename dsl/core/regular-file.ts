@@ -47,8 +47,9 @@ export async function openRegular(file: string, what: string, o: OpenRegularOpti
     if (!st.isFile()) throw new BadInputError(`${what} is ${kindOf(st)}, not a regular file (${file})`, { hint: 'an image\'s files are regular files: the image is hostile or damaged' });
     if (o.within) {
       // What was opened, whatever the path went through (a parent swapped for a symlink after it was checked).
-      const real = await fsp.readlink(`/proc/self/fd/${fh.fd}`).catch(() => undefined);
-      if (real !== undefined && !real.startsWith(o.within + '/')) throw new BadInputError(`${what} is reached through a symbolic link, outside ${o.within} (${file})`, { hint: 'the image is hostile or damaged' });
+      // Never skipped: a check that cannot be made refuses, rather than passes (readlink's own error is thrown).
+      const real = await fsp.readlink(`/proc/self/fd/${fh.fd}`);
+      if (!real.startsWith(o.within + '/')) throw new BadInputError(`${what} is reached through a symbolic link, outside ${o.within} (${file})`, { hint: 'the image is hostile or damaged' });
     }
     return fh;
   } catch (err) {

@@ -1,6 +1,8 @@
-import { existsSync, promises as fsp, readFileSync, type BigIntStats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { uniqueSuffix } from '../core/unique.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import { readTextOrUndefinedSync } from '../core/fsutil.js';
+import { which } from '../core/which.js';
 
 /*
  * The cache of `cairn exec`: verified flat images, unpacked once, keyed by the sha256 of the file.
@@ -108,25 +110,23 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.path === b.path && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
+/**
+ * A cache record, or undefined when it is missing (a miss) or not JSON (a record cut short by a crash of an
+ * older cairn: a miss too, and the full verification writes it again). Any other failure is thrown.
+ */
 function readJson<T>(file: string): T | undefined {
+  const text = readTextOrUndefinedSync(file);
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return JSON.parse(text) as T;
   } catch {
     return undefined;
   }
 }
 
-/** Writes JSON by temp file + rename, so readers see the old or the new record, never half of one. */
+/** Writes a cache record as JSON by temp file + rename, so readers see the old or the new record, never half of one. */
 export async function writeJson(file: string, value: unknown): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${uniqueSuffix()}.tmp`;
-  try {
-    await fsp.writeFile(tmp, JSON.stringify(value) + '\n', { flag: 'wx' });
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, JSON.stringify(value) + '\n');
 }
 
 /**
@@ -135,7 +135,7 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
  * exactly as long as the service (same PID: sh execs). `cairn gc` removes only entries whose lock is free.
  */
 export function holdEntry(img: CachedImage, argv: string[]): string[] {
-  const flock = ['/usr/bin/flock', '/bin/flock'].find((f) => existsSync(f)) ?? 'flock';
+  const flock = which('flock') ?? 'flock';
   const script = `: >>"$1" && exec 8<"$1" && ${flock} -s 8 || exit 125
 [ -e "$2/meta.json" ] || { echo 'cairn exec: the cached image was removed meanwhile (cairn gc): start it again' >&2; exit 125; }
 shift 2; exec "$@"`;

@@ -3,9 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import { BadInputError, CairnError } from '../core/errors.js';
 
 /*
- * Downloads for `cairn exec URL`: any dumb http(s) server, untrusted by design, so the only job here is to
- * get the bytes into a local file (verified afterwards) and to fail clearly: an HTTP error, a redirect loop,
- * a connection cut short.
+ * cairn's one HTTP client: downloads for `cairn exec URL` and the stream `verify URL` reads. Any dumb http(s)
+ * server, untrusted by design, so the only job here is to get the bytes (verified afterwards) and to fail
+ * clearly: an HTTP error, a redirect loop, a connection cut short. It is node:http, not fetch: fetch decodes a
+ * Content-Encoding it is sent whatever the request asked (the bytes verified would not be the file's), and its
+ * first use costs ~65 ms of start-up on every revalidating start (undici is loaded lazily).
  */
 
 /** Redirects followed before giving up (a loop ends here). */
@@ -16,6 +18,12 @@ const IDLE_TIMEOUT_MS = 60_000;
 export interface Validators {
   etag?: string;
   lastModified?: string;
+}
+
+/** How get() asks and words its errors: `named` puts the URL in each message (default); `agent` is the User-Agent. */
+interface GetOptions {
+  named?: boolean;
+  agent?: string;
 }
 
 /** What a download found. */
@@ -37,17 +45,19 @@ function badUrl(url: string): BadInputError {
 }
 
 /**
- * GETs url into dest (created exclusively), following at most MAX_REDIRECTS redirects; with validators, a
- * conditional GET whose 304 answers { notModified: true } and writes nothing.
+ * GETs url, following at most MAX_REDIRECTS redirects (http and https only), and answers the final response:
+ * a 200, or a 304 to a conditional request. Any other status, a redirect loop or a connection failure is a
+ * CairnError naming the URL. The body of the response is the caller's to read (or resume).
  */
-export async function download(url: string, dest: string, v: Validators = {}): Promise<FetchResult> {
+async function get(url: string, v: Validators, o: GetOptions = {}): Promise<{ res: IncomingMessage; href: string }> {
+  const named = o.named ?? true;
   let at: URL;
   try {
     at = new URL(url);
   } catch {
     throw badUrl(url);
   }
-  const headers: Record<string, string> = { 'user-agent': 'cairn-exec', accept: '*/*' };
+  const headers: Record<string, string> = { 'user-agent': o.agent ?? 'cairn-exec', accept: '*/*' };
   if (v.etag) headers['if-none-match'] = v.etag;
   if (v.lastModified) headers['if-modified-since'] = v.lastModified;
   for (let hops = 0; ; hops++) {
@@ -56,37 +66,47 @@ export async function download(url: string, dest: string, v: Validators = {}): P
     try {
       res = await request(at, headers);
     } catch (err) {
-      throw new CairnError(`cannot fetch ${at.href}: ${(err as Error).message}`, { hint: 'check the URL and the network', cause: err });
+      throw new CairnError(`cannot fetch${named ? ` ${at.href}` : ''}: ${(err as Error).message}`, { hint: 'check the URL and the network', cause: err });
     }
     const code = res.statusCode ?? 0;
     if (code >= 300 && code < 400 && code !== 304) {
       res.resume();
       const loc = res.headers.location;
-      if (!loc) throw new BadInputError(`HTTP ${code} from ${at.href} without a Location`, { hint: 'the server is misconfigured; check the URL' });
+      if (!loc) throw new BadInputError(`HTTP ${code}${named ? ` from ${at.href}` : ''} without a Location`, { hint: 'the server is misconfigured; check the URL' });
       if (hops >= MAX_REDIRECTS) {
-        throw new BadInputError(`too many redirects fetching ${url} (more than ${MAX_REDIRECTS}; a redirect loop?)`, { hint: 'the server redirects in a loop: check the URL' });
+        throw new BadInputError(`too many redirects${named ? ` fetching ${url}` : ''} (more than ${MAX_REDIRECTS}; a redirect loop?)`, { hint: 'the server redirects in a loop: check the URL' });
       }
       at = new URL(loc, at);
       continue;
     }
     if (code === 304) {
       res.resume();
-      if (v.etag || v.lastModified) return { notModified: true };
-      throw new BadInputError(`HTTP 304 from ${at.href} to a request that was not conditional`, { hint: 'the server is misconfigured' });
+      if (v.etag || v.lastModified) return { res, href: at.href };
+      throw new BadInputError(`HTTP 304${named ? ` from ${at.href}` : ''} to a request that was not conditional`, { hint: 'the server is misconfigured' });
     }
     if (code !== 200) {
       res.resume();
-      throw new BadInputError(`HTTP ${code}${res.statusMessage ? ' ' + res.statusMessage : ''} fetching ${at.href}`, { hint: code === 404 ? 'check the URL' : 'check the URL and the server' });
+      throw new BadInputError(`HTTP ${code}${res.statusMessage ? ' ' + res.statusMessage : ''}${named ? ` fetching ${at.href}` : ''}`, { hint: code === 404 ? 'check the URL' : 'check the URL and the server' });
     }
-    const declared = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
-    const size = await save(res, dest, at.href);
-    if (declared !== undefined && Number.isFinite(declared) && size !== declared) {
-      throw new BadInputError(`the download of ${at.href} was cut short: ${size} of ${declared} bytes`, { hint: 'try again; if it persists, the server or the network is at fault' });
-    }
-    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-    const lastModified = typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : undefined;
-    return { notModified: false, etag, lastModified, size };
+    return { res, href: at.href };
   }
+}
+
+/**
+ * GETs url into dest (created exclusively), following at most MAX_REDIRECTS redirects; with validators, a
+ * conditional GET whose 304 answers { notModified: true } and writes nothing.
+ */
+export async function download(url: string, dest: string, v: Validators = {}): Promise<FetchResult> {
+  const { res, href } = await get(url, v);
+  if (res.statusCode === 304) return { notModified: true };
+  const declared = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
+  const size = await save(res, dest, href);
+  if (declared !== undefined && Number.isFinite(declared) && size !== declared) {
+    throw new BadInputError(`the download of ${href} was cut short: ${size} of ${declared} bytes`, { hint: 'try again; if it persists, the server or the network is at fault' });
+  }
+  const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+  const lastModified = typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : undefined;
+  return { notModified: false, etag, lastModified, size };
 }
 
 /** Writes the body to dest; rejects when the connection ends before the body does. */
@@ -114,4 +134,12 @@ function save(res: IncomingMessage, dest: string, href: string): Promise<number>
     });
     res.pipe(out);
   });
+}
+
+/**
+ * GETs url for reading as a stream (`cairn verify URL`), following at most MAX_REDIRECTS redirects. Its
+ * errors do not name the URL: the caller names what it was asked for.
+ */
+export async function openUrl(url: string): Promise<IncomingMessage> {
+  return (await get(url, {}, { named: false, agent: 'cairn' })).res;
 }

@@ -1,14 +1,19 @@
-import { existsSync, promises as fsp, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { DEVICES } from '../sandbox/dev.js';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { editEnv } from '../container/config.js';
-import { BadInputError, NotFoundError } from '../core/errors.js';
+import { BadInputError } from '../core/errors.js';
+import { writeFileAtomicSync } from '../core/atomic.js';
+import { lstatOrUndefined, readTextOrUndefinedSync } from '../core/fsutil.js';
+import { overlayOptions } from '../core/mounts.js';
+import { findUser, readHostPasswd } from '../core/passwd.js';
+import { DEFAULT_PATH_ENV, envWithPath, hostTool, which } from '../core/which.js';
+import { bindLine, devLines, fstabLine, fstabText, procLine, sysLine, tmpfsLine } from '../sandbox/fstab.js';
+import { parseVolume } from '../sandbox/volume.js';
 import { resolveInRoot } from '../layer/inroot.js';
 import { nameOf, type CachedImage } from './cache.js';
 import { CLEAR_ENV, ENV_VAR, envScript } from '../sandbox/env.js';
 import { ENTER_PROGRAM } from '../sandbox/enter.js';
 import { shq } from '../core/shquote.js';
-import { hostTool } from '../sandbox/tools.js';
 import { inInitUserNs } from '../core/userns.js';
 
 /*
@@ -43,7 +48,6 @@ export interface LaunchOptions {
   hostUid: number;
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Passed through as real root only, where the service keeps the PID systemd gave them for. */
 const SOCKET_ACTIVATION = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'];
 
@@ -55,23 +59,14 @@ export function execContext(hostUid: number): ExecContext {
 
 const tool = hostTool;
 
-/** Escapes a path for an fstab field. */
-function fsq(p: string): string {
-  return p.replace(/[\\ \t\n]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-}
-
 /** The unshare flags mapping root to the user and its subordinate ranges to 1…N, as the user's cairn namespace does. */
 async function userMapping(uid: number): Promise<string[]> {
   const { subordinateRange } = await import('../sandbox/pause.js');
-  let name = String(uid);
-  try {
-    name = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid))?.[0] ?? name;
-  } catch {
-    /* by number */
-  }
+  // By number when the host's passwd does not name the uid (subordinateRange matches either).
+  const name = findUser(readHostPasswd(), uid)?.name ?? String(uid);
   const su = subordinateRange('/etc/subuid', name, uid);
   const sg = subordinateRange('/etc/subgid', name, uid);
-  const tools = ['newuidmap', 'newgidmap'].every((t) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].some((d) => existsSync(path.join(d, t))));
+  const tools = which('newuidmap') !== undefined && which('newgidmap') !== undefined;
   if (su && sg && tools) return ['--map-root-user', `--map-users=${su.start},1,${su.count}`, `--map-groups=${sg.start},1,${sg.count}`];
   return ['--map-root-user'];
 }
@@ -84,19 +79,13 @@ async function userOf(rootfs: string, spec: string | undefined): Promise<{ uid: 
 
 /** One `--volume HOST:CTR[:ro]`, its mount point made: an fstab line. */
 async function volumeLine(img: CachedImage, R: string, spec: string): Promise<string> {
-  const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (parts[2] && !/^(ro|rw)$/.test(parts[2]))) {
-    throw new BadInputError(`invalid --volume ${spec}`, { hint: 'use HOST:CONTAINER[:ro]' });
-  }
-  const source = path.resolve(parts[0]);
-  const st = await fsp.stat(source).catch(() => undefined);
-  if (!st) throw new NotFoundError(`--volume source ${source} does not exist`, { hint: 'create it first, or fix the path' });
+  const { source, target, ro, stat: st } = await parseVolume(spec, ['ro', 'rw']);
   const rootfs = path.join(img.dir, 'rootfs');
-  const rel = path.relative(rootfs, await resolveInRoot(rootfs, parts[1]));
+  const rel = path.relative(rootfs, await resolveInRoot(rootfs, target));
   const m = img.meta.mounts;
   const under = (d: string | undefined): boolean => !!d && (rel === d || rel.startsWith(d + '/'));
   if (!rel || under(m.proc) || under(m.sys)) throw new BadInputError(`--volume ${spec}: cannot bind over ${rel ? '/' + rel : '/'}`, { hint: 'choose another place in the image' });
-  let opts = parts[2] === 'ro' ? 'bind,ro' : 'bind';
+  let opts = ro ? 'bind,ro' : 'bind';
   const tmpfs = [m.tmp, m.run].find((d) => d && rel.startsWith(d + '/'));
   if (tmpfs) {
     // Below /tmp or /run, a fresh tmpfs when it runs: mount(8) makes the directory there (no links in a new tmpfs).
@@ -105,7 +94,7 @@ async function volumeLine(img: CachedImage, R: string, spec: string): Promise<st
   } else {
     // The mount point is made in the cached root (or the /dev skeleton): an empty directory or file, read-only to the service.
     const host = under(m.dev) ? path.join(img.dir, 'dev', path.relative(m.dev!, rel)) : path.join(rootfs, rel);
-    const have = await fsp.lstat(host).catch(() => undefined);
+    const have = await lstatOrUndefined(host);
     if (!have) {
       if (st.isDirectory()) await fsp.mkdir(host, { recursive: true, mode: 0o755 });
       else {
@@ -113,61 +102,45 @@ async function volumeLine(img: CachedImage, R: string, spec: string): Promise<st
         await fsp.writeFile(host, '', { mode: 0o644, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
       }
     } else if (have.isDirectory() !== st.isDirectory()) {
-      throw new BadInputError(`--volume ${spec}: ${parts[1]} is a ${have.isDirectory() ? 'directory' : 'file'} in the image, ${source} is not`, { hint: 'bind a directory on a directory, a file on a file' });
+      throw new BadInputError(`--volume ${spec}: ${target} is a ${have.isDirectory() ? 'directory' : 'file'} in the image, ${source} is not`, { hint: 'bind a directory on a directory, a file on a file' });
     }
   }
-  return `${fsq(source)} ${fsq(path.join(R, rel))} none ${opts} 0 0`;
+  return bindLine(source, path.join(R, rel), opts);
 }
 
 /** The fstab of a start: the root, /proc, /dev, /sys, /tmp, /run, resolv.conf, hosts, the volumes, in mount order. */
 async function fstab(img: CachedImage, R: string, o: LaunchOptions): Promise<string> {
   const m = img.meta.mounts;
-  const at = (rel: string) => fsq(path.join(R, rel));
+  const at = (rel: string) => path.join(R, rel);
   const l: string[] = [];
   const rootfs = path.join(img.dir, 'rootfs');
   if (o.writable) {
     const ovl = path.join(img.dir, 'ovl');
     if (/[,:\\\s]/.test(img.dir)) throw new BadInputError(`--writable needs a store path without commas, colons, backslashes or spaces (${img.dir})`, { hint: 'use another --root' });
-    const ux = o.context === 'root' ? '' : ',userxattr';
-    l.push(`overlay ${fsq(R)} overlay lowerdir=${rootfs},upperdir=${ovl}/u,workdir=${ovl}/w,nodev${ux} 0 0`);
+    l.push(fstabLine('overlay', R, 'overlay', `${overlayOptions({ lower: [rootfs], upper: `${ovl}/u`, work: `${ovl}/w`, userxattr: o.context !== 'root' })},nodev`));
   } else {
-    l.push(`${fsq(rootfs)} ${fsq(R)} none bind,ro,nodev 0 0`);
+    l.push(bindLine(rootfs, R, 'bind,ro,nodev'));
   }
-  if (m.proc) l.push(`proc ${at(m.proc)} proc nosuid,nodev,noexec 0 0`);
-  if (m.dev) {
-    l.push(`${fsq(path.join(img.dir, 'dev'))} ${at(m.dev)} none bind,ro 0 0`);
-    for (const n of DEVICES) l.push(`/dev/${n} ${at(m.dev + '/' + n)} none bind 0 0`);
-    l.push(`shm ${at(m.dev + '/shm')} tmpfs nosuid,nodev,mode=1777 0 0`);
-    l.push(`devpts ${at(m.dev + '/pts')} devpts newinstance,ptmxmode=0666,mode=0620 0 0`);
-  }
+  if (m.proc) l.push(procLine(at(m.proc)));
+  if (m.dev) l.push(...devLines(path.join(img.dir, 'dev'), at(m.dev), { ro: true }));
   // sysfs can only be mounted by the owner of the network namespace: elsewhere the host's, bound read-only.
-  if (m.sys) l.push(o.context === 'root' ? `sysfs ${at(m.sys)} sysfs ro,nosuid,nodev,noexec 0 0` : `/sys ${at(m.sys)} none rbind,ro 0 0`);
-  if (m.tmp) l.push(`tmpfs ${at(m.tmp)} tmpfs nosuid,nodev,mode=1777 0 0`);
-  if (m.run) l.push(`tmpfs ${at(m.run)} tmpfs nosuid,nodev,mode=0755 0 0`);
-  if (m.resolv && existsSync('/etc/resolv.conf')) l.push(`/etc/resolv.conf ${at(m.resolv)} none bind,ro 0 0`);
-  if (m.hosts && existsSync('/etc/hosts')) l.push(`/etc/hosts ${at(m.hosts)} none bind,ro 0 0`);
+  if (m.sys) l.push(sysLine(at(m.sys), o.context === 'root'));
+  if (m.tmp) l.push(tmpfsLine(at(m.tmp)));
+  if (m.run) l.push(tmpfsLine(at(m.run), '0755'));
+  if (m.resolv && existsSync('/etc/resolv.conf')) l.push(bindLine('/etc/resolv.conf', at(m.resolv), 'bind,ro'));
+  if (m.hosts && existsSync('/etc/hosts')) l.push(bindLine('/etc/hosts', at(m.hosts), 'bind,ro'));
   for (const v of o.volumes) l.push(await volumeLine(img, R, v));
-  return l.join('\n') + '\n';
-}
-
-function readOrUndefined(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  return fstabText(l);
 }
 
 /** The fstab's file in the entry, named by its content (the same mounts reuse the same file; nothing to clean up). */
 function fstabFile(img: CachedImage, text: string): string {
   for (let n = 0; ; n++) {
     const file = path.join(img.dir, 'fstab', nameOf(text) + (n ? `-${n}` : ''));
-    const have = readOrUndefined(file);
+    const have = readTextOrUndefinedSync(file);
     if (have === text) return file;
     if (have !== undefined) continue;
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, text, { mode: 0o644 });
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, text);
     return file;
   }
 }
@@ -210,8 +183,7 @@ export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise
   }
   // Resolved when the image was unpacked (its /etc/passwd never changes); an entry from before that, here.
   const ids = img.meta.user ?? (await userOf(path.join(img.dir, 'rootfs'), cfg.User));
-  let env = cfg.Env?.length ? [...cfg.Env] : [DEFAULT_PATH];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
+  let env = envWithPath(cfg.Env);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ids.home}`);
   if (o.context === 'root') {
     for (const k of SOCKET_ACTIVATION) if (process.env[k] !== undefined && !env.some((e) => e.startsWith(k + '='))) env.push(`${k}=${process.env[k]}`);
@@ -229,7 +201,7 @@ export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise
   // The service's environment reaches the service only, never a host program (enter.ts).
   const service = `${tool('perl', 'perl-base')} -e ${shq(ENTER_PROGRAM)} -- ${shq(R)} ${shq(cwd)} ${ids2} ${argv.map(shq).join(' ')}`;
   const takeEnv = `export ${ENV_VAR}="$1"`;
-  const PATHS = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const PATHS = DEFAULT_PATH_ENV;
   const script = envScript(env);
 
   if (o.context === 'root') {

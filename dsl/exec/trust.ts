@@ -16,6 +16,7 @@ import { requirementKeys, tarballRequirements } from '../sign/trust.js';
  * policy changed since the image was verified applies at once.
  */
 
+/** The identity of a public key PEM file; undefined for anything else, unreadable or not (see the top: the caller then verifies the full way, which reports it). */
 function idOfPemFile(file: string): string | undefined {
   try {
     return identityString(publicKeyFromPem(readFileSync(file, 'utf8')));

@@ -12,6 +12,9 @@ import { uniqueSuffix } from '../core/unique.js';
 import { writeJson, type EntryMeta, type ExecCache, type ExecMounts, type ExecRunConfig } from './cache.js';
 import { FLAT_CONFIG, FLAT_META_DIR } from '../flat/names.js';
 import { crashPoint } from '../core/crash.js';
+import { readDirOrEmpty } from '../core/atomic.js';
+import { lstatOrUndefined } from '../core/fsutil.js';
+import { parseEmbeddedConfig } from '../oci/validate.js';
 
 /*
  * Turning a verified flat file into a cache entry: the file (a private copy, already verified) is unpacked
@@ -64,26 +67,14 @@ async function takeConfig(rootfs: string): Promise<ExecRunConfig> {
   });
   if (text === undefined) return {};
   await InRoot.with(rootfs, (r) => fsp.rm(r.locate(FLAT_META_DIR).path, { recursive: true, force: true }));
-  let cfg: { config?: Record<string, unknown> };
-  try {
-    cfg = JSON.parse(text);
-  } catch {
-    throw new BadInputError(`${FLAT_CONFIG} in the image is not JSON`, { hint: 'the file is malformed' });
-  }
-  const c = (cfg && typeof cfg === 'object' && cfg.config && typeof cfg.config === 'object' ? cfg.config : {}) as Record<string, unknown>;
-  const strs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const c = parseEmbeddedConfig(text, `${FLAT_CONFIG} in the image`, 'the file is malformed').config ?? {};
   const out: ExecRunConfig = {};
-  if (c.Env != null) out.Env = must(c.Env, strs, 'Env');
-  if (c.Entrypoint != null) out.Entrypoint = must(c.Entrypoint, strs, 'Entrypoint');
-  if (c.Cmd != null) out.Cmd = must(c.Cmd, strs, 'Cmd');
-  if (c.WorkingDir != null && c.WorkingDir !== '') out.WorkingDir = must(c.WorkingDir, (v): v is string => typeof v === 'string', 'WorkingDir');
-  if (c.User != null && c.User !== '') out.User = must(c.User, (v): v is string => typeof v === 'string', 'User');
+  if (c.Env != null) out.Env = c.Env;
+  if (c.Entrypoint != null) out.Entrypoint = c.Entrypoint;
+  if (c.Cmd != null) out.Cmd = c.Cmd;
+  if (c.WorkingDir != null && c.WorkingDir !== '') out.WorkingDir = c.WorkingDir;
+  if (c.User != null && c.User !== '') out.User = c.User;
   return out;
-}
-
-function must<T>(v: unknown, ok: (v: unknown) => v is T, name: string): T {
-  if (!ok(v)) throw new BadInputError(`the image config's ${name} is malformed`, { hint: 'the file is malformed' });
-  return v;
 }
 
 /** Makes the mount points exec uses inside the rootfs (when the image lacks them) and says where they are. */
@@ -168,11 +159,12 @@ export async function unpackEntry(cache: ExecCache, file: string, tarSize: numbe
 
 /** Removes what killed starts left in the cache's tmp (older than a day, so never a live one). */
 export async function sweepTmp(cache: ExecCache): Promise<void> {
-  const names = await fsp.readdir(cache.tmp).catch(() => [] as string[]);
+  const names = await readDirOrEmpty(cache.tmp);
   const old = Date.now() - 24 * 3600 * 1000;
   for (const n of names) {
     const p = path.join(cache.tmp, n);
-    const st = await fsp.lstat(p).catch(() => undefined);
+    // Gone meanwhile (another start swept it) is fine; other failures are not "nothing there".
+    const st = await lstatOrUndefined(p);
     if (st && st.mtimeMs < old) await fsp.rm(p, { recursive: true, force: true });
   }
 }

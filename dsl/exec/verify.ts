@@ -67,7 +67,8 @@ async function verify(file: string, o: ObtainOptions): Promise<{ v: Verdict; sig
   try {
     c = await judgeFile(a, () => createReadStream(file, { highWaterMark: 1 << 20 }), { mode: 'signed', key });
   } catch (err) {
-    if (isCairnError(err) && !err.message.startsWith('signature policy')) err.message = `${o.what}: ${err.message}`;
+    // Name the file in the one line the CLI prints; a policy error names its policy file already.
+    if (isCairnError(err) && err.kind !== 'signature-policy') err.message = `${o.what}: ${err.message}`;
     throw err;
   }
   const j = c.judgement;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { PublicKey } from '../sign/keys.js';
 import type { Policy, CairnSigned } from '../sign/policy-format.js';
-import { cairnRequirements, judgeFlat, staticRefusal, type Applicable, type JudgeMode, type Judgement } from '../sign/policy-judge.js';
+import { cairnRequirements, judgeFlat, staticRefusal, type Applicable, type JudgeMode, type Judgement, type SignatureFacts } from '../sign/policy-judge.js';
 import { requirementKeys } from '../sign/trust.js';
 import type { Verdict } from './trailer.js';
 
@@ -34,7 +34,7 @@ export async function judgeFile(a: Applicable & { policy: Policy }, open: () => 
   let verdict: Verdict | undefined;
   if (o.mode === 'flat') {
     verdict = await verifyStream(await open(), []);
-    if (!verdict.signed || verdict.reason?.startsWith('tampered') || cs.length === 0) return { judgement: judgeFlat(a, () => [], facts(verdict), o.mode), verdict };
+    if (!verdict.signed || verdict.fault === 'tampered' || cs.length === 0) return { judgement: judgeFlat(a, () => [], facts(verdict), o.mode), verdict };
   }
   const keys = await import('../sign/keys.js');
   let trusted: PublicKey[] | undefined;
@@ -49,7 +49,7 @@ export async function judgeFile(a: Applicable & { policy: Policy }, open: () => 
   return { judgement: judgeFlat(a, (r) => (perReq.get(r) ?? []).map((k) => k.id), facts(verdict), o.mode), verdict };
 }
 
-function facts(v: Verdict): { signed: boolean; signer?: string; reason?: string } {
-  return { signed: v.signed, signer: v.valid ? v.signer?.id : undefined, reason: v.reason };
+function facts(v: Verdict): SignatureFacts {
+  return { signed: v.signed, signer: v.valid ? v.signer?.id : undefined, reason: v.reason, fault: v.fault };
 }
 

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { BadInputError, isCairnError } from '../core/errors.js';
 import { decompress } from '../layer/compress.js';
-import { strictTarExtract } from '../layer/tarpax.js';
+import { strictTarExtract } from '../layer/tar-read.js';
 import type { ImageConfig } from '../oci/types.js';
-import { runConfigProblem } from '../oci/validate.js';
+import { parseEmbeddedConfig } from '../oci/validate.js';
 import { FLAT_CONFIG } from './names.js';
 
 /** The largest .cairn/config.json cairn reads (a config is a few kilobytes). */
@@ -42,18 +42,9 @@ function badConfig(file: string, why: string): BadInputError {
   return new BadInputError(`${file}: ${FLAT_CONFIG} ${why}`, { hint: 'the flat tarball is damaged; export it again' });
 }
 
-/** Parses and checks an embedded config: an object whose run config has the types of the OCI spec (validate.ts). */
+/** Parses and checks an embedded config (oci/validate.ts parseEmbeddedConfig). */
 function parseConfig(bytes: Buffer, file: string): ImageConfig {
-  let c: ImageConfig;
-  try {
-    c = JSON.parse(bytes.toString('utf8')) as ImageConfig;
-  } catch {
-    throw badConfig(file, 'is not JSON');
-  }
-  if (!c || typeof c !== 'object' || Array.isArray(c)) throw badConfig(file, 'is not a JSON object');
-  const problem = runConfigProblem(c.config);
-  if (problem) throw badConfig(file, problem);
-  return c;
+  return parseEmbeddedConfig(bytes, `${file}: ${FLAT_CONFIG}`, 'the flat tarball is damaged; export it again');
 }
 
 /**

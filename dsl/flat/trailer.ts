@@ -4,6 +4,7 @@ import { BadInputError, SignatureError } from '../core/errors.js';
 import { decompress } from '../layer/compress.js';
 import { signatureWellFormed, signPrehashed, verifyPrehashed } from '../sign/ed25519ph.js';
 import type { KeyPair, PublicKey } from '../sign/keys.js';
+import { signatureHint, type SignatureFault } from '../sign/policy-judge.js';
 import { Sha256Spill } from './hashworker.js';
 import { TarCheck } from './tarcheck.js';
 
@@ -58,6 +59,8 @@ export interface Verdict {
   signer?: PublicKey;
   /** Why it is not valid, one line: 'unsigned', 'tampered: …', 'unknown signer or tampered: …'. */
   reason?: string;
+  /** The kind of that reason, for code to compare (never the reason's text). */
+  fault?: SignatureFault;
   /** 'sha256:…' of the raw file bytes as given. */
   sha256: string;
   /** Uncompressed bytes before the trailer. */
@@ -184,15 +187,16 @@ function judge(tail: TailHasher, sha256: string, keys: PublicKey[], gzip: boolea
   if (last.length < TRAILER_SIZE || !last.subarray(MAGIC_AT, MAGIC_AT + MAGIC.length).equals(MAGIC)) {
     const size = tarSize + last.length;
     let reason = 'unsigned';
+    let fault: SignatureFault = 'unsigned';
     if (size === 0) reason = gzip ? 'unsigned: the gzip stream is empty' : 'unsigned: the file is empty';
-    else if (last.includes(MAGIC)) reason = 'tampered: the signature trailer is cut short or shifted';
-    else if (tail.tar.notTar || (size < 512 && !gzip)) reason = gzip ? 'unsigned: the gzip stream holds no tar archive' : 'not a tar or gzip file';
-    return { signed: reason.startsWith('tampered'), valid: false, reason, sha256, tarSize: size };
+    else if (last.includes(MAGIC)) [reason, fault] = ['tampered: the signature trailer is cut short or shifted', 'tampered'];
+    else if (tail.tar.notTar || (size < 512 && !gzip)) [reason, fault] = gzip ? ['unsigned: the gzip stream holds no tar archive', 'unsigned'] : ['not a tar or gzip file', 'not-tar'];
+    return { signed: fault === 'tampered', valid: false, reason, fault, sha256, tarSize: size };
   }
   // The padding is not covered by the signature: bali ignores it, cairn wants zeros (what every signer
   // writes), so that one signed content has exactly one file form.
   if (!last.subarray(0, MAGIC_AT).every((b) => b === 0) || !last.subarray(MAGIC_AT + MAGIC.length, SIG_AT).every((b) => b === 0)) {
-    return { signed: true, valid: false, reason: 'tampered: the signature trailer is malformed', sha256, tarSize };
+    return { signed: true, valid: false, reason: 'tampered: the signature trailer is malformed', fault: 'tampered', sha256, tarSize };
   }
   const sig = last.subarray(SIG_AT);
   for (const k of keys) {
@@ -201,22 +205,18 @@ function judge(tail: TailHasher, sha256: string, keys: PublicKey[], gzip: boolea
   // No key verifies. Ed25519 does not reveal its signer, so a changed file and a stranger's signature look
   // the same; say "tampered" alone only where no honest signer could have made these bytes.
   let reason: string;
-  if (!signatureWellFormed(sig)) reason = 'tampered: the signature is malformed';
-  else if (problem) reason = `tampered: ${problem}`;
+  let fault: SignatureFault = 'unknown-signer';
+  if (!signatureWellFormed(sig)) [reason, fault] = ['tampered: the signature is malformed', 'tampered'];
+  else if (problem) [reason, fault] = [`tampered: ${problem}`, 'tampered'];
   else if (keys.length === 0) reason = 'unknown signer or tampered: no key to check it against';
   else if (keys.length === 1) reason = `unknown signer or tampered: the signature does not match key ${keys[0].id}`;
   else reason = `unknown signer or tampered: the signature matches none of the ${keys.length} trusted keys`;
-  return { signed: true, valid: false, reason, sha256, tarSize };
+  return { signed: true, valid: false, reason, fault, sha256, tarSize };
 }
 
 /** Throws SignatureError (one clear line + hint) unless the verdict is signed and valid; `what` names the file. */
 export function requireTrusted(v: Verdict, what: string): void {
   if (v.signed && v.valid) return;
   const reason = v.reason ?? (v.signed ? 'the signature does not verify' : 'unsigned');
-  let hint: string;
-  if (reason.startsWith('unknown signer')) hint = 'if you trust who signed it, `cairn key trust PUB` (their `cairn key show`) or pass --key PUB; else fetch it again from its source';
-  else if (reason.startsWith('tampered')) hint = 'the file was changed after it was signed: fetch it again from its source';
-  else if (reason.startsWith('not a tar')) hint = 'give a flat tarball (.tar or .tar.gz), as `cairn export` or bali build write';
-  else hint = 'only signed flat tarballs verify: `cairn export` signs unless given --no-sign';
-  throw new SignatureError(`${what}: ${reason}`, { hint });
+  throw new SignatureError(`${what}: ${reason}`, { hint: signatureHint(v.fault) });
 }

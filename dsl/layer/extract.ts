@@ -1,14 +1,14 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
 import { BadInputError, CairnError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, isOverlayXattr, joinRel, parentOf, type XattrFlavor } from './entry.js';
 import { makeNodes, type NodeSpec } from './nodes.js';
 import { InRoot, cleanEntryPath, type Located } from './inroot.js';
 import { asBadInput, drain, writeBody } from './entrybody.js';
-import { XATTR_PAX_PREFIX, binaryPaxExtract, type PaxHeaders } from './tarpax.js';
+import { XATTR_PAX_PREFIX, type TarHeader } from './tar-header.js';
+import { strictTarExtract } from './tar-read.js';
 import { stripTrailer } from './tar-trailer.js';
 import { writeXattrs } from './xattr.js';
 
@@ -150,7 +150,7 @@ class Extractor {
   }
 
   /** Writes one tar entry. */
-  async entry(h: PaxHeaders, body: AsyncIterable<Buffer>): Promise<void> {
+  async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     this.count++;
     this.r.trim();
     const type = h.type;
@@ -344,7 +344,7 @@ class Extractor {
  * as if dest were '/', a symlink at the final component is replaced and never followed.
  */
 export async function extractLayer(tar: Readable, dest: string, opts: ExtractOptions): Promise<{ entries: number }> {
-  const ex = binaryPaxExtract(tarStream.extract());
+  const ex = strictTarExtract();
   // Listen before anything is awaited: an input that fails early must not leave the extract waiting forever.
   tar.on('error', (err) => ex.destroy(err));
   tar.on('close', () => {
@@ -352,16 +352,16 @@ export async function extractLayer(tar: Readable, dest: string, opts: ExtractOpt
   });
   if (tar.errored || tar.destroyed) ex.destroy(tar.errored ?? new Error('unexpected end of data (the input stream was closed)'));
   // A signed flat tarball (bali) ends in an 80-byte trailer after the end-of-archive blocks: GNU tar never
-  // reads it, tar-stream would fail on its partial block, so it is dropped here (the diffID still covers it).
+  // reads it, the strict reader would refuse it, so it is dropped here (the diffID still covers it).
   tar.pipe(stripTrailer()).pipe(ex as unknown as NodeJS.WritableStream);
-  const it = ex[Symbol.asyncIterator]() as AsyncIterator<AsyncIterable<Buffer> & { header: PaxHeaders }>;
+  const it = ex[Symbol.asyncIterator]() as AsyncIterator<AsyncIterable<Buffer> & { header: TarHeader }>;
   const root = path.resolve(dest);
   let x: Extractor | undefined;
   try {
     await fsp.mkdir(root, { recursive: true });
     x = new Extractor(root, opts);
     for (;;) {
-      let r: IteratorResult<AsyncIterable<Buffer> & { header: PaxHeaders }>;
+      let r: IteratorResult<AsyncIterable<Buffer> & { header: TarHeader }>;
       try {
         r = await it.next();
       } catch (err) {

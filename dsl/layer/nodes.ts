@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runCommand } from '../core/spawn.js';
 import { promises as fsp } from 'node:fs';
 import { CairnError } from '../core/errors.js';
 
@@ -14,14 +14,12 @@ const SCRIPT = 'st=0; while [ $# -ge 4 ]; do if [ "$2" = p ]; then mknod -- "$1"
 // Keep each command line well below ARG_MAX; a typical layer needs a single process.
 const MAX_ARGS_BYTES = 100_000;
 
-function runScript(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', SCRIPT, 'sh', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const err: Buffer[] = [];
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', (e) => reject(new CairnError(`cannot run sh to create device nodes: ${e.message}`)));
-    child.on('close', () => resolve(Buffer.concat(err).toString()));
-  });
+async function runScript(args: string[]): Promise<string> {
+  try {
+    return (await runCommand('sh', ['-c', SCRIPT, 'sh', ...args])).stderr;
+  } catch (e) {
+    throw new CairnError(`cannot run sh to create device nodes: ${(e as Error).message}`);
+  }
 }
 
 /** Creates special files with one mknod process per batch (never one per file); returns those that could not be made. */

@@ -1,13 +1,13 @@
 import type { BigIntStats } from 'node:fs';
 import { CairnError } from '../core/errors.js';
 import { warn } from '../core/events.js';
-import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseOf, joinRel, parentOf, sortByPath, type LayerEntry, type XattrFlavor } from './entry.js';
-import { isOpaque, isWhiteout, layerXattrs } from './whiteout.js';
+import { sortByPath, type LayerEntry, type XattrFlavor } from './entry.js';
+import { isOpaque, isWhiteout, layerXattrs, opaqueEntry, whiteoutEntry } from './whiteout.js';
 import { entryOf, linkHardlinks, walkTree, type WalkItem } from './walk.js';
 import { readXattrs } from './xattr.js';
 
 export { snapshotTree, saveSnapshot, loadSnapshot, scanTreeDiff, type Snapshot, type SnapshotEntry } from './snapshot.js';
-export { overlayChanges } from './changes.js';
+export { overlayChanges, pruneCopiedUp } from './changes.js';
 
 async function entriesOf(items: WalkItem[], all: Map<string, Record<string, Buffer>>, onItem?: (it: WalkItem, xa: Record<string, Buffer> | undefined) => LayerEntry[] | undefined): Promise<LayerEntry[]> {
   const entries: LayerEntry[] = [];
@@ -34,7 +34,10 @@ async function entriesOf(items: WalkItem[], all: Map<string, Record<string, Buff
   return entries;
 }
 
-/** The OCI changeset of an overlayfs upper dir: whiteout devices become '.wh.' files, opaque dirs get '.wh..wh..opq'. */
+/**
+ * The OCI changeset of an overlayfs upper dir: whiteout devices become '.wh.' files, opaque dirs get '.wh..wh..opq',
+ * both with the fixed marker header (whiteoutEntry, opaqueEntry) the copying driver writes too.
+ */
 export async function scanUpper(upperDir: string, flavor: XattrFlavor): Promise<LayerEntry[]> {
   const [items, all] = await Promise.all([walkTree(upperDir), readXattrs(upperDir)]);
   return entriesOf(items, all, (it, xa) => {
@@ -44,15 +47,11 @@ export async function scanUpper(upperDir: string, flavor: XattrFlavor): Promise<
         hint: 'mount the container overlay with redirect_dir=off,metacopy=off',
       });
     }
-    const meta = { mode: Number(it.st.mode & 0o7777n), uid: Number(it.st.uid), gid: Number(it.st.gid), size: 0, mtime: Number(it.st.mtimeNs / 1_000_000_000n) };
-    if (isWhiteout(it.st, xa, flavor)) {
-      return [{ path: joinRel(parentOf(it.path), WHITEOUT_PREFIX + baseOf(it.path)), type: 'file', ...meta }];
-    }
+    if (isWhiteout(it.st, xa, flavor)) return [whiteoutEntry(it.path)];
     if (it.st.isDirectory() && isOpaque(xa, flavor)) {
-      return [
-        { path: it.path, type: 'directory', ...meta, ...(layerXattrs(xa) ? { xattrs: layerXattrs(xa) } : {}) },
-        { path: joinRel(it.path, OPAQUE_WHITEOUT), type: 'file', ...meta },
-      ];
+      const meta = { mode: Number(it.st.mode & 0o7777n), uid: Number(it.st.uid), gid: Number(it.st.gid), size: 0, mtime: Number(it.st.mtimeNs / 1_000_000_000n) };
+      const x = layerXattrs(xa);
+      return [{ path: it.path, type: 'directory', ...meta, ...(x ? { xattrs: x } : {}) }, opaqueEntry(it.path)];
     }
     return undefined;
   });

@@ -30,7 +30,7 @@ export function isTrailer(b: Buffer): boolean {
 /**
  * A pass-through for an uncompressed tar stream that drops a bali signature trailer: the last 80 bytes, when
  * they follow whole 512-byte blocks ending in the two zero end-of-archive blocks. GNU tar stops at those blocks
- * and never reads the trailer; tar-stream reads on and fails on a partial block, so an extractor built on it
+ * and never reads the trailer; a strict reader (tar-read.ts) reads on and fails on a partial block, so an extractor
  * puts this in front. Anything else passes through unchanged, so a truncated archive still fails as one.
  */
 export function stripTrailer(): Transform {

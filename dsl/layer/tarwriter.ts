@@ -1,14 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import tarStream, { type Pack } from 'tar-stream';
 import { CairnError } from '../core/errors.js';
 import type { EntryType, LayerEntry } from './entry.js';
-import { binaryPaxPack, XATTR_PAX_PREFIX, type PaxHeaders } from './tarpax.js';
+import { XATTR_PAX_PREFIX, headerBlocks, padding, type TarHeader, type TarType } from './tar-header.js';
 
-type Sink = ReturnType<Pack['entry']>;
-
-const TAR_TYPE: Record<EntryType, NonNullable<PaxHeaders['type']>> = {
+const TAR_TYPE: Record<EntryType, TarType> = {
   file: 'file',
   directory: 'directory',
   symlink: 'symlink',
@@ -18,25 +15,20 @@ const TAR_TYPE: Record<EntryType, NonNullable<PaxHeaders['type']>> = {
   fifo: 'fifo',
 };
 
-// tar-stream replaces a mode of 0 by 0644/0755; a file type bit keeps mode 0 intact and is masked off when encoding.
-const TYPE_BITS: Record<EntryType, number> = {
-  file: 0o100000, directory: 0o040000, symlink: 0o120000, link: 0o100000, char: 0o020000, block: 0o060000, fifo: 0o010000,
-};
-
 const MAX_USTAR_ID = 0o777777;
-// tar-stream encodes mtimes through a 32-bit integer.
+// mtimes are clamped to 32 bits, as the tar-stream based writer did (image IDs depend on the bytes).
 const MAX_MTIME = 0x7fffffff;
 
 /** The tar header of an entry: no user or group names, no atime or ctime, mtime clamped to timestamp. */
-export function headerOf(e: LayerEntry, timestamp?: number): PaxHeaders {
+export function headerOf(e: LayerEntry, timestamp?: number): TarHeader {
   if (!e.path || e.path.startsWith('/') || e.path.endsWith('/') || e.path.split('/').some((c) => c === '..' || c === '.' || c === '')) {
     throw new CairnError(`invalid layer entry path ${JSON.stringify(e.path)}`);
   }
   const mtime = Math.min(MAX_MTIME, Math.max(0, Math.floor(timestamp === undefined ? e.mtime : Math.min(e.mtime, timestamp))));
-  const h: PaxHeaders = {
+  const h: TarHeader = {
     name: e.type === 'directory' ? e.path + '/' : e.path,
     type: TAR_TYPE[e.type],
-    mode: (e.mode & 0o7777) | TYPE_BITS[e.type],
+    mode: e.mode & 0o7777,
     uid: e.uid,
     gid: e.gid,
     size: e.type === 'file' ? e.size : 0,
@@ -57,15 +49,6 @@ export function headerOf(e: LayerEntry, timestamp?: number): PaxHeaders {
   return h;
 }
 
-function waitDrain(sink: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = (): void => { sink.off('close', onClose); resolve(); };
-    const onClose = (): void => { sink.off('drain', onDrain); reject(new CairnError('the layer tar stream was closed')); };
-    sink.once('drain', onDrain);
-    sink.once('close', onClose);
-  });
-}
-
 /** Files up to this size are read whole, ahead of the writer; larger ones are streamed. */
 const PREFETCH_MAX = 256 * 1024;
 /** How many small files are read ahead at once (reading them one by one leaves the disk idle between files). */
@@ -83,76 +66,96 @@ function vanished(e: LayerEntry, err: unknown): unknown {
     : err;
 }
 
-async function addEntry(pack: Pack, e: LayerEntry, timestamp?: number, body?: Promise<Buffer>): Promise<void> {
-  const header = headerOf(e, timestamp);
+/** Output is handed on in pieces of about this size: headers and small files are gathered, not passed one by one. */
+const BATCH = 64 * 1024;
+
+/** Gathers small buffers into pieces of about BATCH bytes. */
+class Batch {
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  /** Adds b; a full batch when there is one. */
+  add(b: Buffer): Buffer | undefined {
+    if (b.length) this.parts.push(b);
+    this.size += b.length;
+    return this.size >= BATCH ? this.take() : undefined;
+  }
+
+  /** Everything gathered, as one buffer (undefined when empty). */
+  take(): Buffer | undefined {
+    if (!this.size) return undefined;
+    const out = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
+    this.parts = [];
+    this.size = 0;
+    return out;
+  }
+}
+
+/** The bytes of one entry: header blocks, content (streamed from its source unless given), padding. */
+async function* entryBytes(e: LayerEntry, batch: Batch, timestamp?: number, body?: Promise<Buffer>): AsyncGenerator<Buffer> {
+  const head = batch.add(headerBlocks(headerOf(e, timestamp)));
+  if (head) yield head;
+  if (e.type !== 'file') return;
   if (body) {
     const buf = await body.catch((err) => {
       throw vanished(e, err);
     });
     if (buf.length !== e.size) throw changedSize(e);
-    await new Promise<void>((resolve, reject) => pack.entry(header, buf, (err) => (err ? reject(err) : resolve())));
-    return;
-  }
-  let sink!: Sink;
-  const done = new Promise<void>((resolve, reject) => {
-    sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-  });
-  done.catch(() => undefined);
-  sink.on('error', () => undefined); // reported through done and the pack stream
-  if (e.type === 'file' && !e.source) {
+    const out = batch.add(buf);
+    if (out) yield out;
+  } else if (!e.source) {
     if (e.size !== 0) throw new CairnError(`layer entry ${e.path} has no source file`);
-    sink.end(null);
-  } else if (e.type === 'file') {
-    const changed = (): CairnError => changedSize(e);
-    const rs = createReadStream(e.source!);
+    return;
+  } else {
+    const pending = batch.take();
+    if (pending) yield pending;
     let n = 0;
     try {
-      for await (const chunk of rs as AsyncIterable<Buffer>) {
+      for await (const chunk of createReadStream(e.source) as AsyncIterable<Buffer>) {
         n += chunk.length;
-        if (n > e.size) throw changed();
-        if (!sink.write(chunk)) await waitDrain(sink);
+        if (n > e.size) throw changedSize(e);
+        yield chunk;
       }
-      if (n !== e.size) throw changed();
-      sink.end(null);
     } catch (err) {
-      rs.destroy();
-      const error = vanished(e, err);
-      sink.destroy(error as Error);
-      throw error;
+      throw vanished(e, err);
     }
+    if (n !== e.size) throw changedSize(e);
   }
-  await done;
+  const pad = batch.add(padding(e.size));
+  if (pad) yield pad;
+}
+
+/** The bytes of a whole layer: the entries, then the two zero blocks that end the archive. */
+async function* layerBytes(entries: AsyncIterable<LayerEntry> | LayerEntry[], timestamp?: number): AsyncGenerator<Buffer> {
+  const batch = new Batch();
+  if (Array.isArray(entries)) {
+    // Small files are read ahead (a window of PREFETCH_AHEAD) while earlier entries are written.
+    const small = (e: LayerEntry) => e.type === 'file' && !!e.source && e.size > 0 && e.size <= PREFETCH_MAX;
+    const ahead = new Map<number, Promise<Buffer>>();
+    let next = 0;
+    const fill = (upTo: number) => {
+      for (; next < entries.length && next <= upTo; next++) {
+        const e = entries[next];
+        if (small(e)) {
+          const p = readFile(e.source!);
+          p.catch(() => undefined);
+          ahead.set(next, p);
+        }
+      }
+    };
+    for (let i = 0; i < entries.length; i++) {
+      fill(i + PREFETCH_AHEAD);
+      const body = ahead.get(i);
+      ahead.delete(i);
+      yield* entryBytes(entries[i], batch, timestamp, body);
+    }
+  } else {
+    for await (const e of entries) yield* entryBytes(e, batch, timestamp);
+  }
+  yield batch.add(Buffer.alloc(1024)) ?? batch.take()!;
 }
 
 /** A deterministic uncompressed tar stream of entries, in the order given; regular files are streamed from their source. */
 export function packEntries(entries: AsyncIterable<LayerEntry> | LayerEntry[], opts: { timestamp?: number } = {}): Readable {
-  const pack = binaryPaxPack(tarStream.pack());
-  (async () => {
-    if (Array.isArray(entries)) {
-      // Small files are read ahead (a window of PREFETCH_AHEAD) while earlier entries are written.
-      const small = (e: LayerEntry) => e.type === 'file' && !!e.source && e.size > 0 && e.size <= PREFETCH_MAX;
-      const ahead = new Map<number, Promise<Buffer>>();
-      let next = 0;
-      const fill = (upTo: number) => {
-        for (; next < entries.length && next <= upTo; next++) {
-          const e = entries[next];
-          if (small(e)) {
-            const p = readFile(e.source!);
-            p.catch(() => undefined);
-            ahead.set(next, p);
-          }
-        }
-      };
-      for (let i = 0; i < entries.length; i++) {
-        fill(i + PREFETCH_AHEAD);
-        const body = ahead.get(i);
-        ahead.delete(i);
-        await addEntry(pack, entries[i], opts.timestamp, body);
-      }
-    } else {
-      for await (const e of entries) await addEntry(pack, e, opts.timestamp);
-    }
-    pack.finalize();
-  })().catch((err) => pack.destroy(err));
-  return Readable.from(pack, { objectMode: false });
+  return Readable.from(layerBytes(entries, opts.timestamp), { objectMode: false });
 }

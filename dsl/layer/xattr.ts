@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { warn } from '../core/events.js';
+import { runCommand, type CommandResult } from '../core/spawn.js';
 
 let warnedMissing = false;
 
@@ -14,23 +14,9 @@ function missingTool(tool: string): void {
   warn(`${tool} not found (package attr): extended attributes are neither read nor written`);
 }
 
-interface RunResult {
-  code: number;
-  stdout: Buffer;
-  stderr: string;
-}
-
 /** Runs a command to completion, or returns undefined when it is not installed. */
-async function run(cmd: string, args: string[]): Promise<RunResult | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve(undefined) : reject(e)));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
-  });
+async function run(cmd: string, args: string[]): Promise<CommandResult | undefined> {
+  return runCommand(cmd, args).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
 }
 
 /** Undoes getfattr's quoting: a backslash and three octal digits stand for one byte. */
@@ -64,11 +50,11 @@ function decodeValue(v: string): Buffer {
   return Buffer.from(v);
 }
 
-/** Reads the extended attributes of every object below dir (symlinks not followed), keyed by relative path ('' is dir). */
-export async function readXattrs(dir: string): Promise<Map<string, Record<string, Buffer>>> {
+/** Reads the extended attributes of every object below dir (only dir's own when not recursive; symlinks not followed), keyed by relative path ('' is dir). */
+export async function readXattrs(dir: string, recursive = true): Promise<Map<string, Record<string, Buffer>>> {
   const root = path.resolve(dir);
   const result = new Map<string, Record<string, Buffer>>();
-  const r = await run('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', root]);
+  const r = await run('getfattr', [...(recursive ? ['-R'] : []), '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', root]);
   if (!r) {
     missingTool('getfattr');
     return result;

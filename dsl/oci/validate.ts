@@ -90,6 +90,24 @@ export function runConfigProblem(rc: unknown): string | undefined {
   return fieldProblem(rc, RUN_CONFIG, 'config.', true);
 }
 
+/**
+ * Parses the image config a flat file carries (.cairn/config.json): a JSON object whose run config has the
+ * OCI field types (runConfigProblem), the one check of it for `tarball:` reading and for `exec`. Anything
+ * else is a BadInputError naming `label` (`LABEL is not JSON`, `LABEL has an invalid config.Env (must be …)`).
+ */
+export function parseEmbeddedConfig(bytes: Buffer | string, label: string, hint: string): ImageConfig {
+  let c: unknown;
+  try {
+    c = JSON.parse(bytes.toString());
+  } catch {
+    throw new BadInputError(`${label} is not JSON`, { hint, kind: 'not-json' });
+  }
+  if (!isObject(c)) throw new BadInputError(`${label} is not a JSON object`, { hint, kind: 'malformed' });
+  const problem = runConfigProblem(c.config);
+  if (problem) throw new BadInputError(`${label} ${problem}`, { hint, kind: 'malformed' });
+  return c as unknown as ImageConfig;
+}
+
 function annotationsProblem(o: Record<string, unknown>, what: string): string | undefined {
   return o.annotations !== undefined && stringMap(o.annotations) !== undefined ? `has ${what} annotations that are not an object of strings` : undefined;
 }

@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants as fsc, existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { warn } from '../core/events.js';
+import { isMissing } from '../core/fsutil.js';
+import { which } from '../core/which.js';
 import { openPrivate, privateDir, readPrivate, runtimeDir, writePrivate } from './rundir.js';
 
 export { runtimeDir } from './rundir.js';
@@ -19,18 +21,15 @@ export function subordinateRange(file: string, user: string, id: number): IdRang
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw new CairnError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: `make ${file} readable (it is world-readable on a normal system)`, cause: err });
   }
   for (const line of text.split('\n')) {
     const [who, start, count] = line.trim().split(':');
     if ((who === user || who === String(id)) && Number(count) > 0) return { start: Number(start), count: Number(count) };
   }
   return undefined;
-}
-
-function hasTool(name: string): boolean {
-  return ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'].some((d) => existsSync(path.join(d, name)));
 }
 
 /** The unshare flags that map root to this user and, when it has them, its subordinate ranges to 1…N. */
@@ -40,7 +39,7 @@ export function mappingFlags(): { flags: string[]; full: boolean } {
   const user = os.userInfo().username;
   const su = subordinateRange('/etc/subuid', user, uid);
   const sg = subordinateRange('/etc/subgid', user, uid);
-  if (su && sg && hasTool('newuidmap') && hasTool('newgidmap')) {
+  if (su && sg && which('newuidmap') !== undefined && which('newgidmap') !== undefined) {
     return { flags: ['--map-root-user', `--map-users=${su.start},1,${su.count}`, `--map-groups=${sg.start},1,${sg.count}`], full: true };
   }
   void gid;
@@ -52,8 +51,10 @@ export function livePause(dir = runtimeDir()): number | undefined {
   try {
     const [pid, ns] = (readPrivate(path.join(dir, 'pause.pid')) ?? '').trim().split(' ');
     if (/^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/ns/mnt`) === ns) return Number(pid);
-  } catch {
-    /* none, or gone */
+  } catch (err) {
+    // Gone (or a zombie, whose namespaces are gone), or the PID now another user's process: none alive.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!isMissing(err) && code !== 'EACCES' && code !== 'EPERM') throw err;
   }
   return undefined;
 }

@@ -2,15 +2,17 @@ import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inInitUserNs } from '../core/userns.js';
-import { DEVICES, devSkeleton } from './dev.js';
+import { devSkeleton } from './dev.js';
+import { bindLine, devLines, fstabText, procLine, sysLine, tmpfsLine } from './fstab.js';
 import { crashPoint } from '../core/crash.js';
-import { emit } from '../core/events.js';
+import { emit, warn } from '../core/events.js';
 import { CairnError } from '../core/errors.js';
+import { isMissing } from '../core/fsutil.js';
 import { ENV_VAR, TAKE_ENV, envScript } from './env.js';
 import { ENTER_PROGRAM } from './enter.js';
 import { deliverLater, forwardTo, holdSignals, interrupted, signalStatus, type StepSignal } from './interrupt.js';
 import { shq } from '../core/shquote.js';
-import { hostTool } from './tools.js';
+import { hostTool } from '../core/which.js';
 
 /*
  * A run step: cairn starts, through setpriv (the step dies with cairn, even by SIGKILL) and unshare, a host
@@ -65,11 +67,6 @@ export interface RunResult {
 }
 
 
-/** Escapes a path for an fstab field. */
-function fsq(p: string): string {
-  return p.replace(/[\\ \t\n]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-}
-
 /**
  * Prepares the step's scratch dir: a minimal /dev skeleton and an fstab describing every mount of the
  * step, so that one `mount -a` process does them all (each mount(8) process costs milliseconds).
@@ -77,21 +74,15 @@ function fsq(p: string): string {
 export async function prepareMounts(s: RunSpec, scratch: string): Promise<string> {
   const dev = path.join(scratch, 'dev');
   await devSkeleton(dev);
-  const R = (p: string) => fsq(s.root + p);
   const l: string[] = [];
-  if (s.mountPoints.proc) l.push(`proc ${R('/proc')} proc nosuid,nodev,noexec 0 0`);
-  if (s.mountPoints.dev) {
-    l.push(`${fsq(dev)} ${R('/dev')} none bind 0 0`);
-    for (const n of DEVICES) l.push(`/dev/${n} ${R('/dev/' + n)} none bind 0 0`);
-    l.push(`shm ${R('/dev/shm')} tmpfs nosuid,nodev,mode=1777 0 0`);
-    l.push(`devpts ${R('/dev/pts')} devpts newinstance,ptmxmode=0666,mode=0620 0 0`);
-  }
+  if (s.mountPoints.proc) l.push(procLine(s.root + '/proc'));
+  if (s.mountPoints.dev) l.push(...devLines(dev, s.root + '/dev'));
   // sysfs can only be mounted by the owner of the network namespace: otherwise bind the host's read-only.
-  if (s.mountPoints.sys) l.push(inInitUserNs() || s.network === 'none' ? `sysfs ${R('/sys')} sysfs ro,nosuid,nodev,noexec 0 0` : `/sys ${R('/sys')} none rbind,ro 0 0`);
-  for (const t of s.tmpfs) l.push(`tmpfs ${fsq(t)} tmpfs nosuid,nodev,mode=1777 0 0`);
-  for (const b of s.binds) l.push(`${fsq(b.source)} ${fsq(b.target)} none ${b.ro ? 'bind,ro' : 'bind'} 0 0`);
+  if (s.mountPoints.sys) l.push(sysLine(s.root + '/sys', s.network === 'none' || inInitUserNs()));
+  for (const t of s.tmpfs) l.push(tmpfsLine(t));
+  for (const b of s.binds) l.push(bindLine(b.source, b.target, b.ro ? 'bind,ro' : 'bind'));
   const fstab = path.join(scratch, 'fstab');
-  await fsp.writeFile(fstab, l.join('\n') + '\n');
+  await fsp.writeFile(fstab, fstabText(l));
   return fstab;
 }
 
@@ -147,8 +138,9 @@ function parentOf(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw err;
   }
 }
 
@@ -173,12 +165,11 @@ function spawnLauncher(s: RunSpec, script: string): Promise<RunResult> {
     const pending: StepSignal[] = [];
     const send = (sig: StepSignal) => {
       // Only while the launcher is still the reaper's parent: a PID is not signalled after it was reused.
-      if (reaper !== undefined && child.exitCode === null && parentOf(reaper) === child.pid) {
-        try {
-          process.kill(reaper, sig);
-        } catch {
-          /* gone meanwhile */
-        }
+      try {
+        if (reaper !== undefined && child.exitCode === null && parentOf(reaper) === child.pid) process.kill(reaper, sig);
+      } catch (err) {
+        // Gone meanwhile is fine; anything else (EPERM, an unreadable /proc) is said, never taken for delivered.
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') warn(`cannot forward ${sig} to the run step: ${(err as Error).message}`);
       }
     };
     const forwarded = new Set<StepSignal>();

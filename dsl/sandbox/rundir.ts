@@ -1,6 +1,8 @@
-import { chmodSync, closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../core/atomic.js';
 import { CairnError } from '../core/errors.js';
+import { isMissing } from '../core/fsutil.js';
 
 /*
  * The rootless runtime dir holds the pause process's files (pause.pid, pause.lock, pause.err). Without
@@ -18,8 +20,9 @@ export function runtimeDir(uid = process.getuid!()): string {
   try {
     const st = x ? statSync(x) : undefined;
     own = !!st && st.isDirectory() && st.uid === uid;
-  } catch {
-    /* not there */
+  } catch (err) {
+    // Missing, or out of this user's reach (another user's, after su): not ours to use.
+    if (!isMissing(err) && (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
   }
   return path.join(own ? x! : '/tmp', `cairn-${uid}`);
 }
@@ -62,8 +65,10 @@ export function readPrivate(file: string): string | undefined {
   let fd: number;
   try {
     fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-  } catch {
-    return undefined;
+  } catch (err) {
+    // ELOOP: a symlink, never followed here (and never ours).
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+    throw err;
   }
   try {
     if (!fstatSync(fd).isFile()) return undefined;
@@ -83,19 +88,7 @@ export function openPrivate(file: string, flags: number): number {
   return fd;
 }
 
-/** Replaces file in a private dir with text: a new file made with O_EXCL, then renamed over it. */
+/** Replaces file in a private dir with text (mode 0600): a new file made with O_EXCL, then renamed over it. */
 export function writePrivate(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    unlinkSync(tmp);
-  } catch {
-    /* none left */
-  }
-  const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, text, { mode: 0o600 });
 }

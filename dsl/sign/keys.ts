@@ -1,3 +1,5 @@
+import { writeFileAtomic } from '../core/atomic.js';
+import { isMissing, readTextOrUndefined } from '../core/fsutil.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -33,17 +35,8 @@ function keptName(id: string): string {
   return `key-${id.slice(0, 12)}`;
 }
 
-/** Writes a file atomically (temp file in the same directory, then rename). */
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fsp.writeFile(tmp, text, { mode, flag: 'wx' });
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
+/** Writes a file atomically (core/atomic.ts). */
+const writeAtomic = (file: string, text: string, mode: number): Promise<void> => writeFileAtomic(file, text, { mode });
 
 function pair(seed: Uint8Array, source: string): KeyPair {
   const publicKey = publicKeyOf(seed);
@@ -63,7 +56,7 @@ async function readPair(file: string): Promise<KeyPair> {
 async function ensurePub(dir: string, k: KeyPair): Promise<void> {
   const file = path.join(dir, PUB);
   const want = publicKeyToPem(k.publicKey);
-  const have = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  const have = await readTextOrUndefined(file);
   if (have !== want) await writeAtomic(file, want, 0o644);
 }
 
@@ -150,7 +143,7 @@ export async function trustedKeys(): Promise<PublicKey[]> {
     }
   }
   const tdir = path.join(dir, TRUSTED);
-  const trusted = await fsp.readdir(tdir).catch(() => [] as string[]);
+  const trusted = await fsp.readdir(tdir).catch((e) => (isMissing(e) ? ([] as string[]) : Promise.reject(e)));
   for (const name of trusted.sort()) if (name.endsWith('.pem')) files.push(path.join(tdir, name));
   for (const f of files) {
     const k = await readTrusted(f);
@@ -200,7 +193,7 @@ export async function trustKey(spec: string): Promise<PublicKey> {
   await fsp.mkdir(tdir, { recursive: true, mode: 0o700 });
   const file = path.join(tdir, `${k.id}.pem`);
   const pem = publicKeyToPem(k.publicKey);
-  const have = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  const have = await readTextOrUndefined(file);
   if (have !== pem) await writeAtomic(file, pem, 0o644);
   return { ...k, source: file };
 }

@@ -252,7 +252,7 @@ function checkScope(transport: string, scope: string, where: string): void {
 /** Parses a policy file's text; BadInputError naming the file and the faulty part. */
 export function parsePolicy(text: string, source: string): Policy {
   const fail = (why: string): BadInputError =>
-    new BadInputError(`signature policy ${source}: ${why}`, { hint: 'fix the file: containers-policy.json(5) format plus cairnSigned, see docs/signing.md "Trust policy"' });
+    new BadInputError(`signature policy ${source}: ${why}`, { kind: 'signature-policy', hint: 'fix the file: containers-policy.json(5) format plus cairnSigned, see docs/signing.md "Trust policy"' });
   let v: unknown;
   try {
     v = JSON.parse(text);

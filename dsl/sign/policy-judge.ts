@@ -44,6 +44,13 @@ export function requirementsFor(policy: Policy, transport: string, scopes: strin
   return { requirements: policy.default, where: `${policy.source}, default`, builtin };
 }
 
+/**
+ * Why a signature did not verify, as code compares it (the reason's text is for people): `unsigned` (no
+ * trailer), `tampered` (no honest signer could have made these bytes), `unknown-signer` (a well-formed
+ * signature no key given verifies: a stranger's, or a changed file), `not-tar` (not a tar or gzip file).
+ */
+export type SignatureFault = 'unsigned' | 'tampered' | 'unknown-signer' | 'not-tar';
+
 /** What reading a flat file found out about its signature. */
 export interface SignatureFacts {
   /** A trailer is there (valid or not). */
@@ -52,6 +59,8 @@ export interface SignatureFacts {
   signer?: string;
   /** Why it did not verify (the verdict's reason). */
   reason?: string;
+  /** The kind of that reason (the verdict's fault). */
+  fault?: SignatureFault;
 }
 
 /**
@@ -68,11 +77,11 @@ export type Judgement =
 /** `flat`: reading a tarball: file; `signed`: exec and verify, which always want a valid signature. */
 export type JudgeMode = 'flat' | 'signed';
 
-/** The hint for a signature verdict's reason (as trailer.ts requireTrusted gives it). */
-export function signatureHint(reason: string): string {
-  if (reason.startsWith('unknown signer')) return 'if you trust who signed it, `cairn key trust PUB` (their `cairn key show`) or pass --key PUB; else fetch it again from its source';
-  if (reason.startsWith('tampered')) return 'the file was changed after it was signed: fetch it again from its source';
-  if (reason.startsWith('not a tar')) return 'give a flat tarball (.tar or .tar.gz), as `cairn export` or bali build write';
+/** The hint for a signature verdict's fault (trailer.ts requireTrusted gives the same). */
+export function signatureHint(fault: SignatureFault | undefined): string {
+  if (fault === 'unknown-signer') return 'if you trust who signed it, `cairn key trust PUB` (their `cairn key show`) or pass --key PUB; else fetch it again from its source';
+  if (fault === 'tampered') return 'the file was changed after it was signed: fetch it again from its source';
+  if (fault === 'not-tar') return 'give a flat tarball (.tar or .tar.gz), as `cairn export` or bali build write';
   return 'only signed flat tarballs verify: `cairn export` signs unless given --no-sign';
 }
 
@@ -108,7 +117,7 @@ export function judgeFlat(a: Applicable, keyIds: (r: CairnSigned) => string[], f
   const unverified = (): Judgement => {
     const reason = facts.reason ?? (facts.signed ? 'the signature does not verify' : 'unsigned');
     if (!facts.signed && mode === 'flat') return refusal(a, 'signature', 'unsigned, and the signature policy requires a signature', 'sign it (`cairn export` signs unless given --no-sign), or accept unsigned root filesystems here with "unsigned": "rootfs"');
-    return refusal(a, 'signature', reason, signatureHint(reason));
+    return refusal(a, 'signature', reason, signatureHint(facts.fault));
   };
   for (const r of cairnRequirements(a)) {
     if (!facts.signed && mode === 'flat' && r.unsigned === 'rootfs') {

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { readFd } from '../core/fsutil.js';
+import { isMissing, readFd } from '../core/fsutil.js';
 import path from 'node:path';
 import { BadInputError, NotFoundError, SignatureError } from '../core/errors.js';
 import { configDir } from '../core/config-dir.js';
@@ -57,13 +57,13 @@ export function loadPolicy(explicit?: string): Policy {
     fd = openSync(found.file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`signature policy ${found.file} does not exist`, { hint: 'check the path given to --signature-policy or in CAIRN_SIGNATURE_POLICY' });
-    throw new BadInputError(`signature policy ${found.file}: cannot read it (${code ?? (err as Error).message})`, { hint: 'fix its permissions: cairn never ignores a policy it cannot read', cause: err });
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`signature policy ${found.file} does not exist`, { kind: 'signature-policy', hint: 'check the path given to --signature-policy or in CAIRN_SIGNATURE_POLICY' });
+    throw new BadInputError(`signature policy ${found.file}: cannot read it (${code ?? (err as Error).message})`, { kind: 'signature-policy', hint: 'fix its permissions: cairn never ignores a policy it cannot read', cause: err });
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new BadInputError(`signature policy ${found.file} is not a file`, { hint: 'give the path of a policy.json' });
-    if (st.size > POLICY_LIMIT) throw new BadInputError(`signature policy ${found.file} is larger than ${POLICY_LIMIT} bytes`, { hint: 'a policy is a small JSON file' });
+    if (!st.isFile()) throw new BadInputError(`signature policy ${found.file} is not a file`, { kind: 'signature-policy', hint: 'give the path of a policy.json' });
+    if (st.size > POLICY_LIMIT) throw new BadInputError(`signature policy ${found.file} is larger than ${POLICY_LIMIT} bytes`, { kind: 'signature-policy', hint: 'a policy is a small JSON file' });
     return parsePolicy(readFd(fd, st.size).toString('utf8'), found.file);
   } finally {
     closeSync(fd);
@@ -76,7 +76,9 @@ export function fileScopes(file: string, url = false): string[] {
   let real: string;
   try {
     real = realpathSync(file);
-  } catch {
+  } catch (err) {
+    // Missing: scoped by the path as given (reading it fails later, with its own message); other failures throw.
+    if (!isMissing(err)) throw err;
     real = path.resolve(file);
   }
   return pathScopes(real);
@@ -94,13 +96,13 @@ function readPemKey(file: string, policy: string): PublicKey {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new BadInputError(`signature policy ${policy}: cannot read key ${file} (${code})`, { hint: 'fix the key path in the policy, or the file\'s permissions', cause: err });
+    throw new BadInputError(`signature policy ${policy}: cannot read key ${file} (${code})`, { kind: 'signature-policy', hint: 'fix the key path in the policy, or the file\'s permissions', cause: err });
   }
   try {
     const publicKey = publicKeyFromPem(text);
     return { publicKey, id: identityString(publicKey), source: file };
   } catch (err) {
-    throw new BadInputError(`signature policy ${policy}: key ${file}: ${(err as Error).message}`, { hint: 'keyPath names an Ed25519 public key PEM, as `cairn key show` prints', cause: err });
+    throw new BadInputError(`signature policy ${policy}: key ${file}: ${(err as Error).message}`, { kind: 'signature-policy', hint: 'keyPath names an Ed25519 public key PEM, as `cairn key show` prints', cause: err });
   }
 }
 
@@ -122,7 +124,8 @@ export function admitUnsignable(transport: string, location: string, ref: string
   let real: string;
   try {
     real = realpathSync(location);
-  } catch {
+  } catch (err) {
+    if (!isMissing(err)) throw err;
     real = path.resolve(location);
   }
   const j = judgeUnsignable(requirementsFor(loadPolicy(explicit), transport, pathScopes(real, ref)), transport);

@@ -1,4 +1,5 @@
 import { constants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { isMissing } from '../core/fsutil.js';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -34,8 +35,9 @@ export class BlobStore {
     try {
       await fsp.access(this.path(digest));
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
     }
   }
 

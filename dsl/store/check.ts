@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { crashPoint } from '../core/crash.js';
 import { readDirOrEmpty, readJson } from '../core/atomic.js';
+import { lstatOrUndefined } from '../core/fsutil.js';
 import type { ContainerRecord, LayerRef } from './containers.js';
 import { isDigest } from '../oci/digest.js';
 import { execLeftovers } from './exec-gc.js';
@@ -51,7 +52,7 @@ const HEX = /^[0-9a-f]{64}$/;
 
 /** Hashes one blob file without following links or loading it whole; the reason it is bad, or undefined. */
 async function verifyBlob(file: string, hex: string): Promise<{ why?: string; ino: number; mtimeMs: number } | undefined> {
-  const st = await fsp.lstat(file).catch(() => undefined);
+  const st = await lstatOrUndefined(file);
   if (!st) return undefined;
   if (!st.isFile()) return { why: `not a regular file`, ino: st.ino, mtimeMs: st.mtimeMs };
   let fh;
@@ -103,6 +104,7 @@ class Checker {
     this.used.add(l.digest);
     if (this.bad.has(l.digest)) return `its layer ${l.digest} is corrupt`;
     if (await this.store.blobs.has(l.digest)) return undefined;
+    // An unreadable packed record is reported by layerRecords; here its layer counts as missing (reported too).
     const p = await readJson<{ dir?: string }>(path.join(this.store.paths.layers, `${l.diffID.slice(7)}.packed.json`)).catch(() => undefined);
     if (p && isDigest(p.dir) && (await this.store.layers.has(p.dir))) return undefined;
     return `its layer ${l.digest} is missing (no blob, no tree to pack it from)`;
@@ -117,7 +119,7 @@ class Checker {
       const file = this.store.blobs.path(b.digest);
       this.report(`blob ${b.digest}: ${b.why}`, 'removed', async () => {
         // Only the very file found bad: a verb may have replaced it with a good copy since.
-        const st = await fsp.lstat(file).catch(() => undefined);
+        const st = await lstatOrUndefined(file);
         if (st && st.ino === b.ino && st.mtimeMs === b.mtimeMs) await fsp.rm(file, { recursive: true, force: true });
       });
     }
@@ -190,8 +192,9 @@ class Checker {
       // A seal killed half-way: its layer's files are still the overlay upper dir, and the next verb on the
       // container finishes the seal (checkpoint.ts); the layer is not missing, it is not adopted yet.
       const base0 = this.store.paths.container(rec.id);
+      // An unreadable seal journal: no seal is known to be under way, so its layer is reported as missing.
       const sealing = await readJson<{ layer?: { digest?: string } }>(path.join(base0, 'seal.json')).catch(() => undefined);
-      const upperIsDir = rec.driver === 'overlay' && (await fsp.lstat(path.join(base0, 'upper')).catch(() => undefined))?.isDirectory();
+      const upperIsDir = rec.driver === 'overlay' && (await lstatOrUndefined(path.join(base0, 'upper')))?.isDirectory();
       for (const l of layers) {
         if (upperIsDir && sealing?.layer?.digest === l.digest) continue;
         const why = await this.layerMissing(l);
@@ -200,7 +203,7 @@ class Checker {
       const base = this.store.paths.container(rec.id);
       const trees = rec.driver === 'overlay' ? ['upper', 'work'] : ['rootfs'];
       for (const t of trees) {
-        const st = await fsp.lstat(path.join(base, t)).catch(() => undefined);
+        const st = await lstatOrUndefined(path.join(base, t));
         if (!st?.isDirectory()) this.report(`${what} is broken: its ${t} directory is missing (remove it with \`cairn rm ${rec.name}\`)`);
       }
     }

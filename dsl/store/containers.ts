@@ -65,7 +65,7 @@ export function checkContainerRecord(rec: unknown, id: string, file: string): Co
   const r = rec as ContainerRecord;
   const ok = !!r && typeof r === 'object' && r.id === id && typeof r.name === 'string' && Array.isArray(r.baseLayers) && Array.isArray(r.checkpoints)
     && Array.isArray(r.pending) && typeof r.created === 'string' && (r.driver === 'overlay' || r.driver === 'copy');
-  if (!ok) throw new CairnError(`the container record ${file} is malformed`, { hint: 'run `cairn check` to find what is broken in the store' });
+  if (!ok) throw new CairnError(`the container record ${file} is malformed`, { kind: 'malformed', hint: 'run `cairn check` to find what is broken in the store' });
   return r;
 }
 

@@ -1,6 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { readDirOrEmpty } from '../core/atomic.js';
+import { readDirOrEmpty, readJson } from '../core/atomic.js';
+import { isErrorKind } from '../core/errors.js';
+import { lstatOrUndefined } from '../core/fsutil.js';
 import { leftoverTemp, removeTree, type Problem } from './leftovers.js';
 import { lockFile } from './lock.js';
 import type { Store } from './store.js';
@@ -30,7 +32,8 @@ export async function execLeftovers(store: Store): Promise<Problem[]> {
   for (const sub of ['files', 'urls']) {
     for (const n of await readDirOrEmpty(path.join(dir, sub))) {
       const p = path.join(dir, sub, n);
-      if (n.endsWith('.tmp') && (await leftoverTemp(p))) out.push({ text: `exec/${sub}/${n}: a half-written record`, fixText: 'removed', fix: () => fsp.rm(p, { force: true }) });
+      // Temp files of records: `.tmp-NAME-…` (core/atomic.ts), or `NAME.….tmp` from older cairns.
+      if ((n.startsWith('.tmp-') || n.endsWith('.tmp')) && (await leftoverTemp(p))) out.push({ text: `exec/${sub}/${n}: a half-written record`, fixText: 'removed', fix: () => fsp.rm(p, { force: true }) });
     }
   }
   return out;
@@ -65,7 +68,7 @@ export async function collectExecCache(store: Store): Promise<number> {
   for (const n of names) if (HEX.test(n) && (await removeEntry(store, n))) removed++;
   for (const n of names) {
     const m = /^([0-9a-f]{64})\.lock$/.exec(n);
-    if (!m || (await fsp.lstat(path.join(dir, m[1])).then(() => true, () => false))) continue;
+    if (!m || (await lstatOrUndefined(path.join(dir, m[1])))) continue;
     const release = await lockFile(path.join(dir, n), false, { wait: false });
     if (!release) continue;
     try {
@@ -80,12 +83,13 @@ export async function collectExecCache(store: Store): Promise<number> {
       const p = path.join(dir, sub, n);
       let digest: unknown;
       try {
-        digest = (JSON.parse(await fsp.readFile(p, 'utf8')) as { digest?: unknown }).digest;
-      } catch {
-        digest = undefined;
+        digest = (await readJson<{ digest?: unknown }>(p))?.digest;
+      } catch (err) {
+        // A record that is not JSON names no entry: it goes like one whose entry is gone. Unreadable ones stop gc.
+        if (!isErrorKind(err, 'not-json')) throw err;
       }
       const hex = typeof digest === 'string' ? digest.replace(/^sha256:/, '') : '';
-      if (!HEX.test(hex) || !(await fsp.lstat(path.join(dir, hex)).then(() => true, () => false))) await fsp.rm(p, { force: true });
+      if (!HEX.test(hex) || !(await lstatOrUndefined(path.join(dir, hex)))) await fsp.rm(p, { force: true });
     }
   }
   for (const p of await execLeftovers(store)) await p.fix!();

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { lstatOrUndefined } from '../core/fsutil.js';
 import path from 'node:path';
 import { crashPoint } from '../core/crash.js';
 import { readDirOrEmpty } from '../core/atomic.js';
@@ -35,7 +36,7 @@ export async function gc(store: Store): Promise<GcResult> {
     }
     for (const b of await store.blobs.list()) {
       if (refs.blobs.has(b)) continue;
-      out.bytes += (await fsp.lstat(store.blobs.path(b)).catch(() => ({ size: 0 }))).size;
+      out.bytes += (await lstatOrUndefined(store.blobs.path(b)))?.size ?? 0;
       await store.blobs.remove(b);
       out.blobs++;
       crashPoint('store.gc.after-first-blob');

@@ -20,7 +20,7 @@ const ID_RE = /^[0-9a-f]{64}$/;
 export function checkImageRecord(rec: unknown, id: string, file: string): ImageRecord {
   const r = rec as ImageRecord;
   const ok = !!r && typeof r === 'object' && r.id === id && Array.isArray(r.names) && r.names.every((n) => typeof n === 'string') && isDigest(r.manifest) && typeof r.created === 'string';
-  if (!ok) throw new CairnError(`the image record ${file} is malformed`, { hint: 'run `cairn check` to find what is broken in the store' });
+  if (!ok) throw new CairnError(`the image record ${file} is malformed`, { kind: 'malformed', hint: 'run `cairn check` to find what is broken in the store' });
   return r;
 }
 

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { isMissing } from '../core/fsutil.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,8 +38,9 @@ export class LayerStore {
     try {
       await fsp.access(this.dir(diffID));
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
     }
   }
 

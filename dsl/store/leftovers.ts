@@ -2,6 +2,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { mountPoints, unmount } from '../core/mounts.js';
 import { readDirOrEmpty } from '../core/atomic.js';
+import { isErrorKind } from '../core/errors.js';
+import { lstatOrUndefined } from '../core/fsutil.js';
 import { isLocked, tryAcquire } from './lock.js';
 import type { Store } from './store.js';
 import { creatorAlive, suffixCreator, uniqueSuffix } from '../core/unique.js';
@@ -54,17 +56,16 @@ export function rel(store: Store, p: string): string {
 
 /** Why a record could not be read, in a few words (the line names its path already). */
 export function unreadable(err: unknown): string {
-  const msg = (err as Error).message;
-  if (/is not valid JSON/.test(msg)) return 'not valid JSON';
-  if (/is malformed/.test(msg)) return 'malformed';
-  return ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code ?? msg;
+  if (isErrorKind(err, 'not-json')) return 'not valid JSON';
+  if (isErrorKind(err, 'malformed')) return 'malformed';
+  return ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code ?? (err as Error).message;
 }
 
 /** True when a temporary entry (named with uniqueSuffix, else judged by age) belongs to no live verb. */
 export async function leftoverTemp(p: string, name = path.basename(p)): Promise<boolean> {
   const c = suffixCreator(name);
   if (c) return !creatorAlive(c.pid, c.time);
-  const st = await fsp.lstat(p).catch(() => undefined);
+  const st = await lstatOrUndefined(p);
   return !!st && st.mtimeMs < Date.now() - UNKNOWN_AGE_MS;
 }
 
@@ -128,7 +129,7 @@ async function containerLeftovers(store: Store): Promise<Problem[]> {
       continue;
     }
     if (!rec) {
-      const st = await fsp.lstat(dir).catch(() => undefined);
+      const st = await lstatOrUndefined(dir);
       if (st && !st.isDirectory()) out.push(leftover(store, dir, 'not a container directory'));
       else out.push(leftover(store, dir, 'a container with no record (an interrupted `cairn from` or `cairn rm`)'));
       continue;
@@ -145,6 +146,7 @@ async function containerLeftovers(store: Store): Promise<Problem[]> {
       out.push(leftover(store, link, 'not a container name link'));
       continue;
     }
+    // An unreadable record is reported by containerLeftovers (null here: not "no longer exists").
     const rec = await c.get(holder).catch(() => null);
     if (rec === undefined) {
       out.push({ text: `${rel(store, link)}: the name points at container ${holder.slice(0, 12)}, which no longer exists (an interrupted \`cairn rm\`)`, fixText: 'freed', fix: async () => void (await c.dropDeadName(name)) });

@@ -59,6 +59,7 @@ function keyOf(file: string, shared: boolean): string {
 /** Thrown (internally) when a non-blocking attempt finds the lock taken. */
 class Busy extends Error {}
 
+/** A /proc file's text, for naming a lock's holders in a message only: undefined when it cannot be read (best effort). */
 function readText(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -87,6 +88,7 @@ function lockPids(file: string): number[] {
   try {
     st = statSync(file);
   } catch {
+    // Best effort, for messages only: no holder is named.
     return [];
   }
   const text = readText('/proc/locks') ?? '';

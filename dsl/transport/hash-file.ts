@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { decompress, layerMediaType, sniffCompression, type Compression } from '../layer/compress.js';
-import { strictTarExtract } from '../layer/tarpax.js';
+import { strictTarExtract } from '../layer/tar-read.js';
 import { HashCounter, nullSink } from '../store/blobs.js';
 import { isFormatError } from '../oci/validate.js';
 

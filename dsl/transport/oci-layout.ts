@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { tempBeside, writeFileAtomic } from '../core/atomic.js';
+import { isMissing, lstatOrUndefined, statOrUndefined } from '../core/fsutil.js';
 import { digestHex } from '../oci/digest.js';
 import type { SourceImage, SourceLayer } from './source.js';
 import { hostArch, MediaType, type Descriptor, type Index, type Manifest } from '../oci/types.js';
@@ -28,7 +29,7 @@ async function readIndexFile(dir: string): Promise<Index> {
     bytes = await readSmallFile(file, `${dir}: index.json`, JSON_LIMIT, { nofollow: true });
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    const exists = await fsp.stat(dir).then(() => true, () => false);
+    const exists = (await statOrUndefined(dir)) !== undefined;
     if (!exists) throw new NotFoundError(`OCI layout ${dir} does not exist`, { hint: 'check the path of oci:DIR' });
     throw new BadInputError(`${dir} is not an OCI image layout (no index.json)`, { hint: 'oci:DIR needs a directory written by skopeo, umoci or cairn' });
   }
@@ -43,11 +44,12 @@ async function blobDir(dir: string, label: string): Promise<string> {
   let real = dir;
   try {
     real = await fsp.realpath(dir);
-  } catch {
-    /* reported below, or by the first blob read */
+  } catch (err) {
+    // Missing: reported below, or by the first blob read; anything else is not "missing".
+    if (!isMissing(err)) throw err;
   }
   for (const sub of ['blobs', path.join('blobs', 'sha256')]) {
-    const st = await fsp.lstat(path.join(real, sub)).catch(() => undefined);
+    const st = await lstatOrUndefined(path.join(real, sub));
     if (!st) continue; // a missing blob is reported by its read, naming the blob
     if (st.isSymbolicLink()) throw new BadInputError(`${label}: ${sub}/ is a symbolic link`, { hint: 'an OCI layout\'s blobs/ and blobs/sha256/ are plain directories: the layout is hostile or damaged' });
     if (!st.isDirectory()) throw new BadInputError(`${label}: ${sub}/ is not a directory`, { hint: 'the layout is hostile or damaged' });
@@ -129,7 +131,7 @@ export function ociManifestOf(img: SourceImage): Manifest {
 }
 
 async function present(file: string, size: number): Promise<boolean> {
-  const st = await fsp.stat(file).catch(() => undefined);
+  const st = await statOrUndefined(file);
   return st !== undefined && st.isFile() && st.size === size;
 }
 
@@ -171,7 +173,7 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
   // As skopeo: the layout directory and its parents are created when missing.
   await fsp.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   const layoutFile = path.join(dir, 'oci-layout');
-  if (!(await fsp.stat(layoutFile).then(() => true, () => false))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));
+  if (!(await statOrUndefined(layoutFile))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));
   let index: Index = { schemaVersion: 2, mediaType: MediaType.index, manifests: [] };
   const indexFile = path.join(dir, 'index.json');
   const old = await readSmallFile(indexFile, `${dir}: index.json`, JSON_LIMIT, { nofollow: true }).catch((e: unknown) => {

@@ -2,20 +2,20 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { decompress } from '../layer/compress.js';
-import { strictTarExtract } from '../layer/tarpax.js';
+import type { TarHeader } from '../layer/tar-header.js';
+import { strictTarExtract, type TarEntryStream } from '../layer/tar-read.js';
 import { isFormatError } from '../oci/validate.js';
 
-/** A member's content stream (tar-stream does not export its name). */
-export type TarEntry = tar.Extract extends AsyncIterable<infer S> ? S : never;
+/** A member's content stream. */
+export type TarEntry = TarEntryStream;
 
 /** One member of an archive being walked. */
 export interface TarMember {
   /** The member's name, normalized by memberName (no leading `./`, no trailing `/`). */
   name: string;
-  header: tar.Header;
+  header: TarHeader;
   entry: TarEntry;
 }
 

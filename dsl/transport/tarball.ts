@@ -1,4 +1,3 @@
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
 import { warn } from '../core/events.js';
@@ -7,16 +6,15 @@ import { assemble } from './assemble.js';
 import { hashFile } from './hash-file.js';
 import type { SourceImage } from './source.js';
 import { emptyConfig, type ImageConfig } from '../oci/types.js';
+import { buildTimestamp, isoDate } from '../core/timestamp.js';
+import { DEFAULT_PATH_ENV } from '../core/which.js';
+import { statOrUndefined } from '../core/fsutil.js';
 import { openVerifiedFile } from '../store/verify-stream.js';
 
-/** The PATH a root-filesystem image gets when its tarball says nothing (as docker's default). */
-export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** `created` from SOURCE_DATE_EPOCH when set; otherwise left out, so the same tarball gives the same image ID. */
+/** `created` from SOURCE_DATE_EPOCH when set (a bad value is refused); otherwise left out, so the same tarball gives the same image ID. */
 function created(): string | undefined {
-  const e = process.env.SOURCE_DATE_EPOCH;
-  if (!e || !/^[0-9]+$/.test(e)) return undefined;
-  return new Date(Number(e) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  const ts = buildTimestamp();
+  return ts === undefined ? undefined : isoDate(ts);
 }
 
 /** Options of readTarball. */
@@ -36,7 +34,7 @@ export async function readTarball(src: string, opts: TarballOptions = {}): Promi
   if (/^https?:\/\//i.test(src)) {
     throw new CairnError(`tarball URLs are not supported yet (${src})`, { hint: 'download the file first and use tarball:PATH' });
   }
-  const st = await fsp.stat(src).catch(() => undefined);
+  const st = await statOrUndefined(src);
   if (!st) throw new NotFoundError(`tarball ${src} does not exist`, { hint: 'check the path of tarball:PATH' });
   if (!st.isFile()) throw new NotFoundError(`tarball ${src} is not a file`, { hint: 'tarball:PATH takes a .tar or .tar.gz file' });
   // The policy judges the file before anything of it is used; the trailer of a signed file follows the
@@ -51,7 +49,8 @@ export async function readTarball(src: string, opts: TarballOptions = {}): Promi
     ...(when ? { created: when } : {}),
     architecture: base.architecture,
     os: base.os,
-    config: { Env: [DEFAULT_PATH] },
+    // The PATH a root-filesystem image gets when its tarball says nothing (as docker's default).
+    config: { Env: [DEFAULT_PATH_ENV] },
     rootfs: { type: 'layers', diff_ids: [info.diffID] },
     history: [{ ...(when ? { created: when } : {}), created_by: `tarball:${path.basename(src)}` }],
   };

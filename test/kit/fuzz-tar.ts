@@ -1,10 +1,8 @@
-import type { Readable } from 'node:stream';
 import fc from 'fast-check';
-import tarStream from 'tar-stream';
 import { isCairnError } from '../../dsl/core/errors.js';
-import { binaryPaxPack } from '../../dsl/layer/tarpax.js';
+import { headerBlocks, padding } from '../../dsl/layer/tar-header.js';
 import { CANARY, linkTarget, withCanary } from './fuzz-tree.js';
-import { collect, type FixEntry } from './tarfix.js';
+import type { FixEntry } from './tarfix.js';
 
 /** A layer entry, maybe with PAX records of its own (which may contradict the header). */
 export type FuzzEntry = FixEntry & { pax?: Record<string, string> };
@@ -73,20 +71,14 @@ export function entriesWithCanary(entries: FuzzEntry[], canary: string): FuzzEnt
 
 /** Packs entries into an uncompressed tar, names untouched, PAX records written as given (binary-safe). */
 export async function packLayer(entries: FuzzEntry[]): Promise<Buffer> {
-  const pack = binaryPaxPack(tarStream.pack());
-  const out = collect(pack as unknown as Readable);
+  const parts: Buffer[] = [];
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const body = type === 'file' ? Buffer.from(e.content ?? '') : undefined;
-    const h = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date((e.mtime ?? 1_600_000_000) * 1000), linkname: e.linkname, pax: e.pax };
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (body) pack.entry(h, body, cb);
-      else pack.entry(h, cb);
-    });
+    const body = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
+    const h = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date((e.mtime ?? 1_600_000_000) * 1000), linkname: e.linkname, size: body.length, pax: e.pax };
+    parts.push(headerBlocks(h), body, padding(body.length));
   }
-  pack.finalize();
-  return out;
+  return Buffer.concat([...parts, Buffer.alloc(1024)]);
 }
 
 /** Recomputes the checksum of every block that looks like a ustar header, so damaged headers get parsed further. */

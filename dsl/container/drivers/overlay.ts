@@ -1,10 +1,11 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { isMountPoint, runTool, unmount } from '../../core/mounts.js';
+import { isMountPoint, overlayOptions, unmount } from '../../core/mounts.js';
+import { runTool } from '../../core/spawn.js';
 import { nullSink } from '../../store/blobs.js';
 import { MediaType } from '../../oci/types.js';
-import { lstatOrUndefined } from '../../core/fsutil.js';
+import { direntsOrEmpty, lstatOrUndefined } from '../../core/fsutil.js';
 import type { ContainerRecord } from '../../store/containers.js';
 import type { Store } from '../../store/store.js';
 import { layerStack, type Driver, type SealOptions } from './driver.js';
@@ -46,11 +47,9 @@ export const overlayDriver: Driver = {
     const low = await lowers(store, rec);
     // Lower dirs are given relative to the layers directory (the mount's cwd) to keep the option string
     // below the kernel's one-page limit for deep stacks.
-    const opts = [`lowerdir=${low.join(':')}`, `upperdir=${d.upper}`, `workdir=${d.work}`];
-    // Redirected dirs and metadata-only copies would leave part of a change in the lowers; userxattr mounts
-    // never make them (and refuse the options).
-    opts.push(store.flavor === 'user' ? 'userxattr' : 'redirect_dir=off,metacopy=off,index=off');
-    await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), d.merged], {
+    // sealable: redirected dirs and metadata-only copies would leave part of a change in the lowers.
+    const opts = overlayOptions({ lower: low, upper: d.upper, work: d.work, userxattr: store.flavor === 'user', sealable: true });
+    await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts, d.merged], {
       cwd: store.paths.layers,
       what: `mounting container ${rec.name}`,
       hint: 'set STORAGE_DRIVER=vfs to use the copying driver',
@@ -71,22 +70,25 @@ export const overlayDriver: Driver = {
   async dirty(store, rec) {
     const upper = dirs(store, rec).upper;
     // Anything but a directory in the upper dir is a change; directories alone may be copied-up parents.
+    // Only a missing directory is empty: an unreadable one must fail the verb, not let commit skip a seal.
     const walk = async (dir: string): Promise<boolean | undefined> => {
-      for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      for (const e of await direntsOrEmpty(dir)) {
         if (!e.isDirectory()) return true;
         if ((await walk(path.join(dir, e.name))) === true) return true;
       }
       return undefined;
     };
     if (await walk(upper)) return true;
-    if ((await fsp.readdir(upper).catch(() => [])).length === 0) return false;
+    if ((await direntsOrEmpty(upper)).length === 0) return false;
     return (await this.changes(store, rec)).length > 0;
   },
 
   async seal(store, rec, opts: SealOptions) {
     const d = dirs(store, rec);
     await unmount(d.merged);
-    const [{ scanUpper }, { packEntries }, { HashCounter }] = await Promise.all([import('../../layer/scan.js'), import('../../layer/tarwriter.js'), import('../../store/hash.js')]);
+    const [{ scanUpper, pruneCopiedUp }, { packEntries }, { HashCounter }] = await Promise.all([import('../../layer/scan.js'), import('../../layer/tarwriter.js'), import('../../store/hash.js')]);
+    // Directories copied up for nothing are no change (the copying driver sees none): the layer must not hold them.
+    await pruneCopiedUp(d.upper, (await lowers(store, rec)).map((l) => path.join(store.paths.layers, l)), store.flavor);
     // The upper dir becomes the layer's tree, so no blob is written: the deterministic tar is only hashed here
     // and packed again whenever the layer's bytes are needed (push, export).
     const hc = new HashCounter();

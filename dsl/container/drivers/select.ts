@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { warn } from '../../core/events.js';
 import { BadInputError } from '../../core/errors.js';
-import { runTool, unmount } from '../../core/mounts.js';
+import { overlayOptions, unmount } from '../../core/mounts.js';
+import { runTool } from '../../core/spawn.js';
 import type { DriverName } from '../../store/containers.js';
 import type { Store } from '../../store/store.js';
 import { copyDriver } from './copying.js';
@@ -20,7 +21,7 @@ async function overlayWorks(store: Store): Promise<boolean> {
   const [l, u, w, m] = ['l', 'u', 'w', 'm'].map((x) => path.join(t, x));
   try {
     await Promise.all([l, u, w, m].map((d) => fsp.mkdir(d)));
-    const opts = `lowerdir=${l},upperdir=${u},workdir=${w}` + (store.flavor === 'user' ? ',userxattr' : '');
+    const opts = overlayOptions({ lower: [l], upper: u, work: w, userxattr: store.flavor === 'user', sealable: true });
     await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts, m]);
     await unmount(m);
     await runTool('setfattr', ['--version']);

@@ -15,7 +15,7 @@ import { entriesWithCanary, fixChecksums, onlyCairnOrOpen, openSeen, layerEntrie
 import { tmpDir } from '../../kit/tarfix.js';
 
 /**
- * The tar reader (tar-stream, cairn's PAX handling, the trailer stripper, decompression) under raw random
+ * The tar reader (dsl/layer/tar-read.ts with its PAX handling, the trailer stripper, decompression) under raw random
  * bytes and damaged valid layers: extraction ends in success or a CairnError, never another exception, never
  * a hang, and nothing beside dest changes.
  */
@@ -79,7 +79,7 @@ async function within<T>(ms: number, p: Promise<T>): Promise<T> {
   }
 }
 
-/** Found by fuzzing, fixed: a size field tar-stream decodes as null made the reader wait forever. */
+/** Found by fuzzing, fixed: a size field the reader (then tar-stream) decoded as null made the reader wait forever. */
 const HANGS: { why: string; bytes: () => Promise<Buffer> }[] = [
   { why: 'a base-256 size field with first byte 0xa4', bytes: () => withSizeField([0xa4, ...Buffer.from('0000000000 ')]) },
   { why: 'a base-256 size field with first byte 0xc0', bytes: () => withSizeField([0xc0, ...Buffer.from('0000000000 ')]) },

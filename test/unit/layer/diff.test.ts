@@ -36,7 +36,7 @@ describe('snapshotTree + scanTreeDiff', () => {
     ]);
     expect(entries.map((e) => `${e.type} ${e.path}`)).toEqual([
       'file .wh.d', 'directory a', 'file a/.wh.f2', 'file a/f1', 'directory keep', 'file keep/mode', 'directory n', 'file n/new',
-      'symlink sym', 'file t', 'directory u-parent', 'directory u-parent/u', 'file u-parent/u/c',
+      'symlink sym', 'file t', 'directory u-parent', 'directory u-parent/u', 'file u-parent/u/.wh..wh..opq', 'file u-parent/u/c',
     ]);
     await extractLayer(packEntries(entries), base, { whiteouts: 'apply' });
     expect(treeState(base)).toEqual(treeState(tree));

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, createReadStream, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CairnError } from '../../../dsl/core/errors.js';
 import { decompress } from '../../../dsl/layer/compress.js';
 import { extractLayer } from '../../../dsl/layer/extract.js';
 import { scanTree } from '../../../dsl/layer/scan.js';
-import { binaryPaxExtract, type PaxHeaders } from '../../../dsl/layer/tarpax.js';
+import type { TarHeader } from '../../../dsl/layer/tar-header.js';
+import { strictTarExtract } from '../../../dsl/layer/tar-read.js';
 import { packEntries } from '../../../dsl/layer/tarwriter.js';
 import { writeLayer } from '../../../dsl/store/write-layer.js';
 import { BlobStore } from '../../../dsl/store/blobs.js';
@@ -68,8 +68,8 @@ describe('tree → scanTree → packEntries → extractLayer', () => {
   it('clamps mtimes to the timestamp and writes no names, atimes or ctimes', async () => {
     const ts = 1_450_000_000;
     const tar = await collect(packEntries(await scanTree(src), { timestamp: ts }));
-    const headers: PaxHeaders[] = [];
-    for await (const e of binaryPaxExtract(tarStream.extract()).end(tar) as unknown as AsyncIterable<{ header: PaxHeaders; resume(): void }>) {
+    const headers: TarHeader[] = [];
+    for await (const e of strictTarExtract().end(tar) as unknown as AsyncIterable<{ header: TarHeader; resume(): void }>) {
       headers.push(e.header);
       e.resume();
     }

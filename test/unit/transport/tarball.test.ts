@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError, CairnError, NotFoundError } from '../../../dsl/core/errors.js';
-import { DEFAULT_PATH, readTarball } from '../../../dsl/transport/tarball.js';
+import { readTarball } from '../../../dsl/transport/tarball.js';
+import { DEFAULT_PATH_ENV } from '../../../dsl/core/which.js';
 import { openSource, writeImage } from '../../../dsl/transport/transports.js';
 import { parseReference } from '../../../dsl/oci/reference.js';
 import { MediaType, hostArch } from '../../../dsl/oci/types.js';
@@ -32,7 +33,7 @@ describe('tarball:', () => {
     expect(img.layers).toHaveLength(1);
     expect(img.layers[0].descriptor).toEqual({ mediaType: MediaType.layerTar, digest: sha(rootTar), size: rootTar.length });
     expect(img.layers[0].diffID).toBe(sha(rootTar));
-    expect(img.config.config?.Env).toEqual([DEFAULT_PATH]);
+    expect(img.config.config?.Env).toEqual([DEFAULT_PATH_ENV]);
     expect(img.config.history).toEqual([{ created_by: 'tarball:root.tar' }]);
     expect(img.config.architecture).toBe(hostArch());
     expect(img.manifest.config.digest).toBe(sha(img.configBytes));
