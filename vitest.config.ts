@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -12,6 +13,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most of a test's time is spent waiting on the processes it starts: one file per core (vitest's default
+    // keeps one core free, which on two cores runs the files one at a time).
+    maxWorkers: os.availableParallelism(),
     globalSetup: ['test/kit/setup.ts'],
     projects: [tier('unit'), tier('integration'), tier('interop'), tier('stress'), tier('system')],
   },

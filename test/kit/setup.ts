@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -41,7 +42,9 @@ export default function setup(): () => void {
   run.built = true;
   if (run.users++ === 0) {
     run.hostTmp = os.tmpdir();
-    run.dir = mkdtempSync(path.join(run.hostTmp, 'cairn-test-run-'));
+    // Lower case only: buildah refuses paths with capitals where it derives names from them.
+    run.dir = path.join(run.hostTmp, `cairn-test-run-${randomBytes(6).toString('hex')}`);
+    mkdirSync(run.dir);
     // Like /tmp: other users the tests run commands as make their own temporary files here.
     chmodSync(run.dir, 0o1777);
     process.env.TMPDIR = run.dir;

@@ -163,7 +163,8 @@ describe.runIf(inProcess)('cairn gc', () => {
     await gc(s);
     expect(existsSync(scratch)).toBe(true);
     release!();
-    await new Promise((r) => setTimeout(r, 100));
+    // The kernel lock goes with its holder process: wait until it is gone.
+    for (let i = 0; i < 500 && isLocked(lock); i++) await new Promise((r) => setTimeout(r, 10));
     await gc(s);
     expect(existsSync(scratch)).toBe(false);
     expect(existsSync(lock)).toBe(false);
