@@ -39,7 +39,7 @@ async function reproducible(store: Store, cp: CheckpointRecord, ts: number | und
   const hc = new HashCounter();
   await pipeline(packEntries(await scanUpper(dir, store.flavor), { timestamp: ts }), hc, nullSink());
   const diffID = hc.digest();
-  await store.layers.recordPacked(diffID, { dir: cp.diffID, size: hc.size, timestamp: ts });
+  await store.layers.recordPacked(diffID, { dir: cp.diffID, size: hc.size, timestamp: ts, markers: 'fixed' });
   return { diffID, digest: diffID, size: hc.size, mediaType: MediaType.layerTar };
 }
 

@@ -38,7 +38,7 @@ async function entriesOf(items: WalkItem[], all: Map<string, Record<string, Buff
  * The OCI changeset of an overlayfs upper dir: whiteout devices become '.wh.' files, opaque dirs get '.wh..wh..opq',
  * both with the fixed marker header (whiteoutEntry, opaqueEntry) the copying driver writes too.
  */
-export async function scanUpper(upperDir: string, flavor: XattrFlavor): Promise<LayerEntry[]> {
+export async function scanUpper(upperDir: string, flavor: XattrFlavor, o: { legacyMarkers?: boolean } = {}): Promise<LayerEntry[]> {
   const [items, all] = await Promise.all([walkTree(upperDir), readXattrs(upperDir)]);
   return entriesOf(items, all, (it, xa) => {
     if (xa?.[`${flavor}.overlay.redirect`] || xa?.[`${flavor}.overlay.metacopy`] !== undefined) {
@@ -47,11 +47,13 @@ export async function scanUpper(upperDir: string, flavor: XattrFlavor): Promise<
         hint: 'mount the container overlay with redirect_dir=off,metacopy=off',
       });
     }
-    if (isWhiteout(it.st, xa, flavor)) return [whiteoutEntry(it.path)];
+    const meta = { mode: Number(it.st.mode & 0o7777n), uid: Number(it.st.uid), gid: Number(it.st.gid), size: 0, mtime: Number(it.st.mtimeNs / 1_000_000_000n) };
+    // Layers sealed before the fixed marker header took the whiteout device's (or the directory's) header.
+    const legacy = (e: LayerEntry): LayerEntry => (o.legacyMarkers ? { ...e, ...meta, type: 'file', size: 0 } : e);
+    if (isWhiteout(it.st, xa, flavor)) return [legacy(whiteoutEntry(it.path))];
     if (it.st.isDirectory() && isOpaque(xa, flavor)) {
-      const meta = { mode: Number(it.st.mode & 0o7777n), uid: Number(it.st.uid), gid: Number(it.st.gid), size: 0, mtime: Number(it.st.mtimeNs / 1_000_000_000n) };
       const x = layerXattrs(xa);
-      return [{ path: it.path, type: 'directory', ...meta, ...(x ? { xattrs: x } : {}) }, opaqueEntry(it.path)];
+      return [{ path: it.path, type: 'directory', ...meta, ...(x ? { xattrs: x } : {}) }, legacy(opaqueEntry(it.path))];
     }
     return undefined;
   });

@@ -22,6 +22,12 @@ export interface PackedLayer {
   dir: string;
   size: number;
   timestamp?: number;
+  /**
+   * 'fixed': whiteouts and opaque markers with the one fixed header (docs/decisions.md, "Same layers from both
+   * storage drivers"). Absent in records written before that: their markers took the header of the overlayfs
+   * whiteout, and are packed again that way so the bytes still match their diffID.
+   */
+  markers?: 'fixed';
 }
 
 /** Extracted layers, each a directory in overlayfs lower-layer form, named by its diffID. */
@@ -102,7 +108,7 @@ export class LayerStore {
     const [{ scanUpper }, { packEntries }, { verified }] = await Promise.all([
       import('../layer/scan.js'), import('../layer/tarwriter.js'), import('./verify-stream.js'),
     ]);
-    const tar = packEntries(await scanUpper(this.dir(p.dir), this.flavor), { timestamp: p.timestamp });
+    const tar = packEntries(await scanUpper(this.dir(p.dir), this.flavor, { legacyMarkers: p.markers !== 'fixed' }), { timestamp: p.timestamp });
     return verified(tar, { digest: diffID, size: p.size }, 'layer');
   }
 

@@ -99,7 +99,7 @@ export const overlayDriver: Driver = {
 
   async afterSeal(store, rec, layer, opts) {
     const d = dirs(store, rec);
-    await store.layers.recordPacked(layer.diffID, { dir: layer.diffID, size: layer.size, timestamp: opts.timestamp });
+    await store.layers.recordPacked(layer.diffID, { dir: layer.diffID, size: layer.size, timestamp: opts.timestamp, markers: 'fixed' });
     if (await exists(d.upper)) await store.layers.adopt(layer.diffID, d.upper);
     await freshDir(d.upper);
     await freshDir(d.work);
