@@ -40,15 +40,21 @@ describe('import rules', () => {
     expect(r.status).toBe(0);
   });
 
-  it.each([
-    ['an upward import', { 'dist/dsl/core/a.js': "import '../container/b.js';\n", 'dist/dsl/container/b.js': '' }, /layer-core/],
-    ['a cycle', { 'dist/dsl/layer/a.js': "import './b.js';\n", 'dist/dsl/layer/b.js': "import './a.js';\n" }, /no-cycle/],
-    ['bin/ past the API', { 'dist/bin/v.js': "import '../dsl/store/s.js';\n", 'dist/dsl/store/s.js': '' }, /front-doors-use-the-api/],
-    ['a folder importing the API', { 'dist/dsl/image/i.js': "import '../api.js';\n", 'dist/dsl/api.js': '' }, /folders-below-the-api/],
-  ])('catch %s', (_what, files, rule) => {
-    const dir = tree(files);
+  it('catch an upward import, a cycle, bin/ past the API and a folder importing the API', () => {
+    // One small tree breaking each rule once: one cruise shows each rule bites.
+    const dir = tree({
+      'dist/dsl/core/a.js': "import '../container/b.js';\n",
+      'dist/dsl/container/b.js': '',
+      'dist/dsl/layer/a.js': "import './b.js';\n",
+      'dist/dsl/layer/b.js': "import './a.js';\n",
+      'dist/bin/v.js': "import '../dsl/store/s.js';\n",
+      'dist/dsl/store/s.js': '',
+      'dist/dsl/image/i.js': "import '../api.js';\n",
+      'dist/dsl/api.js': '',
+    });
     const r = cruise(dir, ['dist']);
     expect(r.status).not.toBe(0);
-    expect(r.out).toMatch(rule);
+    for (const rule of ['layer-core', 'no-cycle', 'front-doors-use-the-api', 'folders-below-the-api']) expect(r.out).toContain(rule);
+    expect(r.out).toMatch(/dist\/dsl\/core\/a\.js → dist\/dsl\/container\/b\.js/);
   });
 });
