@@ -29,7 +29,7 @@ async function inspectAny(store: Store, text: string, type?: string): Promise<ob
         from: c.from,
         imageId: c.imageId ?? null,
         driver: c.driver,
-        mountPoint: c.driver === 'copy' ? `${store.paths.container(c.id)}/rootfs` : isMountPoint(merged) ? merged : null,
+        mountPoint: c.driver === 'copy' ? `${store.paths.container(c.id)}/rootfs` : (await isMountPoint(merged)) ? merged : null,
         config: c.config,
         layers: layerStack(c).map((l) => l.diffID),
         checkpoints: c.checkpoints.map((cp, i) => ({ number: i + 1, diffID: cp.diffID, digest: cp.digest, size: cp.size, message: cp.message, createdBy: cp.createdBy, created: cp.created })),

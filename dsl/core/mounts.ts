@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { CairnError } from './errors.js';
 import { runTool } from './spawn.js';
 
@@ -8,12 +8,13 @@ function unescapeMountinfo(s: string): string {
 
 /**
  * Mount points of this process's mount namespace, from `file` (a mountinfo table; tests give their own). One
- * that cannot be read throws: "nothing is mounted" would make cairn mount twice or skip an unmount.
+ * that cannot be read throws: "nothing is mounted" would make cairn mount twice or skip an unmount. Read
+ * asynchronously: the table grows with every mount on the host.
  */
-export function mountPoints(file = '/proc/self/mountinfo'): Set<string> {
+export async function mountPoints(file = '/proc/self/mountinfo'): Promise<Set<string>> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = await fsp.readFile(file, 'utf8');
   } catch (err) {
     throw new CairnError(`cannot read the mount table ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
       hint: 'cairn needs /proc mounted and readable (mount -t proc proc /proc)',
@@ -29,13 +30,13 @@ export function mountPoints(file = '/proc/self/mountinfo'): Set<string> {
 }
 
 /** True when dir is a mount point in this mount namespace. */
-export function isMountPoint(dir: string): boolean {
-  return mountPoints().has(dir);
+export async function isMountPoint(dir: string): Promise<boolean> {
+  return (await mountPoints()).has(dir);
 }
 
 /** Unmounts dir (lazily, so a shell left inside it does not block the verb). */
 export async function unmount(dir: string): Promise<void> {
-  if (!isMountPoint(dir)) return;
+  if (!(await isMountPoint(dir))) return;
   await runTool('umount', ['-l', dir], { what: `unmounting ${dir}` });
 }
 

@@ -29,13 +29,13 @@ export interface Problem {
 const UNKNOWN_AGE_MS = 3600_000;
 
 /** Mount points (of this mount namespace) at or below dir, deepest first. */
-export function mountsBelow(dir: string): string[] {
-  return [...mountPoints()].filter((m) => m === dir || m.startsWith(dir + '/')).sort((a, b) => b.length - a.length);
+export async function mountsBelow(dir: string): Promise<string[]> {
+  return [...(await mountPoints())].filter((m) => m === dir || m.startsWith(dir + '/')).sort((a, b) => b.length - a.length);
 }
 
 /** Unmounts everything at or below dir, then removes it. */
 export async function removeTree(dir: string): Promise<void> {
-  for (const m of mountsBelow(dir)) await unmount(m);
+  for (const m of await mountsBelow(dir)) await unmount(m);
   await fsp.rm(dir, { recursive: true, force: true });
 }
 
@@ -44,7 +44,7 @@ export async function quarantine(store: Store, p: string): Promise<string> {
   const dir = path.join(store.paths.root, 'lost+found');
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const dst = path.join(dir, `${path.basename(p)}-${uniqueSuffix()}`);
-  for (const m of mountsBelow(p)) await unmount(m);
+  for (const m of await mountsBelow(p)) await unmount(m);
   await fsp.rename(p, dst);
   return dst;
 }
@@ -162,7 +162,7 @@ async function containerLeftovers(store: Store): Promise<Problem[]> {
 async function strayMounts(store: Store): Promise<Problem[]> {
   // Half-made layers (an overlay test mount among them) go with their directory too.
   const own = [store.paths.tmp + '/', store.paths.containers + '/', path.join(store.paths.root, 'exec') + '/', path.join(store.paths.layers, '.tmp-')];
-  return mountsBelow(store.paths.root)
+  return (await mountsBelow(store.paths.root))
     .filter((m) => m !== store.paths.root && !own.some((d) => m.startsWith(d)))
     .map((m) => ({ text: `${rel(store, m)}: a stale mount`, fixText: 'unmounted', fix: () => unmount(m) }));
 }

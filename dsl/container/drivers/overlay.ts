@@ -42,7 +42,7 @@ export const overlayDriver: Driver = {
 
   async mount(store, rec) {
     const d = dirs(store, rec);
-    if (isMountPoint(d.merged)) return d.merged;
+    if (await isMountPoint(d.merged)) return d.merged;
     await Promise.all([d.upper, d.work, d.merged].map((x) => fsp.mkdir(x, { recursive: true, mode: 0o755 })));
     const low = await lowers(store, rec);
     // Lower dirs are given relative to the layers directory (the mount's cwd) to keep the option string

@@ -22,21 +22,21 @@ describe('overlayOptions: the one writer of overlayfs options', () => {
 });
 
 describe('mountPoints', () => {
-  it('reads the mount points of a mountinfo table, octal escapes undone', () => {
+  it('reads the mount points of a mountinfo table, octal escapes undone', async () => {
     const f = path.join(dir, 'mountinfo');
     writeFileSync(f, [
       '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
       '40 22 0:35 / /mnt/with\\040space rw - tmpfs tmpfs rw',
       '',
     ].join('\n'));
-    expect([...mountPoints(f)]).toEqual(['/', '/mnt/with space']);
+    expect([...(await mountPoints(f))]).toEqual(['/', '/mnt/with space']);
   });
 
-  it('a table that cannot be read throws a CairnError, never "nothing is mounted"', () => {
+  it('a table that cannot be read throws a CairnError, never "nothing is mounted"', async () => {
     for (const bad of [path.join(dir, 'missing'), dir]) {
       let err: unknown;
       try {
-        mountPoints(bad);
+        await mountPoints(bad);
       } catch (e) {
         err = e;
       }
@@ -45,7 +45,7 @@ describe('mountPoints', () => {
     }
   });
 
-  it('this process has a table', () => {
-    expect(mountPoints().has('/')).toBe(true);
+  it('this process has a table', async () => {
+    expect((await mountPoints()).has('/')).toBe(true);
   });
 });
