@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,8 @@ export interface CliResult {
 export interface CliKit {
   root: string;
   cairn(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string }): CliResult;
+  /** Like cairn(), without blocking: for calls that must run at the same time. A SIGKILL gives status 137. */
+  cairnAsync(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
   /** Like cairn(), but throws with stderr when the status is not 0; returns trimmed stdout. */
   ok(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string }): string;
   cleanup(): void;
@@ -37,9 +39,19 @@ export function cliKit(prefix = 'cairn-test-', baseEnv: NodeJS.ProcessEnv = {}):
     });
     return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
   };
+  const cairnAsync: CliKit['cairnAsync'] = (args, env = {}) =>
+    new Promise((resolve) => {
+      const child = spawn(CAIRN, ['--root', root, ...args], { env: { ...process.env, ...baseEnv, ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code, sig) => resolve({ status: code ?? (sig === 'SIGKILL' ? 137 : 128), stdout, stderr, signal: sig }));
+    });
   return {
     root,
     cairn,
+    cairnAsync,
     ok(args, opts) {
       const r = cairn(args, opts);
       if (r.status !== 0) throw new Error(`cairn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);

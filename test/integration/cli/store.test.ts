@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN, cliKit, type CliKit } from '../../kit/cli.js';
+import { cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 
 let k: CliKit;
@@ -13,16 +12,7 @@ beforeAll(() => {
 });
 afterAll(() => k.cleanup());
 
-function cairnAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(CAIRN, ['--root', k.root, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ status: code ?? 128, stdout, stderr }));
-  });
-}
+const cairnAsync = (args: string[], env: NodeJS.ProcessEnv = {}) => k.cairnAsync(args, env);
 
 describe('store', () => {
   it('names containers like buildah and refuses a taken name', () => {

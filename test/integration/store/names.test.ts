@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, from } from '../../../dsl/api.js';
 import { gc } from '../../../dsl/store/gc.js';
 import { openStore } from '../../../dsl/store/store.js';
-import { CAIRN, cliKit, type CliKit } from '../../kit/cli.js';
+import { cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 
 let k: CliKit;
@@ -19,16 +18,7 @@ afterAll(() => k.cleanup());
 // The library runs in-process: a normal user runs this file inside its namespace (`cairn unshare npx vitest …`).
 const inProcess = process.getuid?.() === 0 || !!process.env.CAIRN_USERNS;
 
-function cairnAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(CAIRN, ['--root', k.root, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code, sig) => resolve({ status: code ?? (sig === 'SIGKILL' ? 137 : 128), stdout, stderr }));
-  });
-}
+const cairnAsync = (args: string[], env: NodeJS.ProcessEnv = {}) => k.cairnAsync(args, env);
 
 const deadId = (c: string) => c.repeat(64);
 
