@@ -1,6 +1,6 @@
 // Import rules (docs/decisions.md, "Layout"): dsl/'s folders form layers and import only downward, with no
 // cycles; bin/ and shell/ see only the public API (dsl/index.ts); the engine never imports a front door.
-// Checked on the compiled tree by `npm test` (test/unit/layout.test.ts): `npx depcruise --config .dependency-cruiser.cjs dist/bin/cairn.js dist/dsl/index.js` (from the entry points, so stale compiled files are not seen).
+// Checked on the compiled tree by `npm test` (test/integration/layout/imports.test.ts): `npx depcruise --config .dependency-cruiser.cjs dist/bin/cairn.js dist/dsl/index.js` (from the entry points, so stale compiled files are not seen).
 /**
  * dsl/'s folders from the top layer to the bottom one: the order of ../shared/design/overview.md, except that
  * flat/ (the bali format: names, trailer, signing, verification, reading) sits below transport/, whose
