@@ -1,6 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isCairnError } from '../../../dsl/core/errors.js';
 import { runCommand, runTool } from '../../../dsl/core/spawn.js';
+
+// A PATH of searchable directories only: one this user cannot search (root's own, kept by runuser) makes a
+// missing command EACCES instead of ENOENT.
+let savedPath: string | undefined;
+beforeEach(() => {
+  savedPath = process.env.PATH;
+  process.env.PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+});
+afterEach(() => {
+  process.env.PATH = savedPath;
+});
 
 describe('runCommand', () => {
   it('collects stdout and stderr, passes stdin, and resolves with any exit code', async () => {
