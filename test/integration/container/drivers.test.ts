@@ -13,11 +13,9 @@ import { tinyRootfsTar } from '../../kit/tiny.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cairn-drivers-'));
 const kits: CliKit[] = [];
-let tiny: string | undefined;
 afterAll(() => {
   for (const k of kits) k.cleanup();
   rmSync(tmp, { recursive: true, force: true });
-  if (tiny) rmSync(path.dirname(tiny), { recursive: true, force: true });
 });
 
 const T0 = 1_500_000_000;
@@ -25,8 +23,8 @@ const T0 = 1_500_000_000;
 /** The tiny base plus a tree under /srv for the changes to work on, every time T0. */
 function baseTar(): string {
   const tar = path.join(tmp, 'base.tar');
-  tiny = tinyRootfsTar();
-  copyFileSync(tiny, tar);
+  // The kit's shared tiny tar (read-only: the run's set-up removes it).
+  copyFileSync(tinyRootfsTar(), tar);
   const root = path.join(tmp, 'base');
   const files: Record<string, string> = {
     'srv/a/b/c/deep.txt': 'deep\n', 'srv/a/b/c/other.txt': 'other\n', 'srv/a/b/sib.txt': 'sib\n',
