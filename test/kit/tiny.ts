@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -50,9 +50,14 @@ export function tinyRootfsTar(): string {
   // Owners are set in the archive, so the kit works for any user: all root, /home/user 1000:1000.
   execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--exclude=./home/user', '-C', root, '-cf', tarFile, '.']);
   execFileSync('tar', ['--numeric-owner', '--owner=1000', '--group=1000', '--no-recursion', '-C', root, '-rf', tarFile, './home/user']);
-  // Published whole by a rename: a worker building it at the same time publishes the same bytes.
+  // Published whole by a hard link, which never replaces: a worker that built it at the same time keeps
+  // the first one (replacing it would change a file that a cairn call may be reading).
   mkdirSync(path.dirname(shared), { recursive: true });
-  renameSync(tarFile, shared);
+  try {
+    linkSync(tarFile, shared);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
   rmSync(dir, { recursive: true, force: true });
   return (cached = shared);
 }
