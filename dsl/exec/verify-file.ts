@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { BadInputError, NotFoundError, isCairnError } from '../core/errors.js';
-import { judgeFile } from '../flat/judge.js';
-import { parseKeySpec } from '../sign/keys.js';
-import { fileScopes, refusalError, tarballRequirements } from '../sign/trust.js';
+import { BadInputError, NotFoundError } from '../core/errors.js';
+import { judgeSigned } from '../flat/judge.js';
+import { refusalError } from '../sign/trust.js';
 import { isUrl } from './exec.js';
 
 /*
@@ -52,16 +51,7 @@ async function openFlat(source: string, url: boolean): Promise<Readable> {
  */
 export async function verifyFlat(source: string, o: VerifyOptions = {}): Promise<VerifyResult> {
   const url = isUrl(source);
-  const a = tarballRequirements(fileScopes(source, url), o.signaturePolicy);
-  const key = o.key !== undefined ? await parseKeySpec(o.key) : undefined;
-  let c;
-  try {
-    c = await judgeFile(a, () => openFlat(source, url), { mode: 'signed', key });
-  } catch (err) {
-    // Name the file in the one line the CLI prints (a policy error names its own file).
-    if (isCairnError(err) && err.kind !== 'signature-policy') err.message = `${source}: ${err.message}`;
-    throw err;
-  }
+  const c = await judgeSigned({ source, url, what: source, key: o.key, signaturePolicy: o.signaturePolicy }, () => openFlat(source, url));
   if (!c.judgement.ok) throw refusalError(c.judgement, source);
   const v = c.verdict!;
   return { signer: { id: v.signer!.id, source: v.signer!.source }, sha256: v.sha256, tarSize: v.tarSize };

@@ -1,17 +1,16 @@
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BadInputError, isCairnError } from '../core/errors.js';
+import { BadInputError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { uniqueSuffix } from '../core/unique.js';
 import { sameStamp, stampOf, writeJson, type CachedImage, type ExecCache, type ExecSigner, type FileStamp } from './cache.js';
 import { download, type FetchResult } from './fetch.js';
 import { policyRefuses, stillTrusted, type TrustScope } from './trust.js';
 import { sweepTmp, unpackEntry } from './unpack.js';
-import { parseKeySpec } from '../sign/keys.js';
 import type { Verdict } from '../flat/trailer.js';
-import { fileScopes, refusalError, tarballRequirements } from '../sign/trust.js';
-import { judgeFile } from '../flat/judge.js';
+import { fileScopes, refusalError } from '../sign/trust.js';
+import { judgeSigned } from '../flat/judge.js';
 
 /*
  * The uncached start of `cairn exec`: get the bytes into a private file in the cache's tmp (a copy of FILE,
@@ -60,17 +59,7 @@ function scopeOf(o: ObtainOptions): TrustScope {
 
 /** Verifies the private copy; the verdict and the key that vouches for it (null when run unverified with --insecure-skip-verify). */
 async function verify(file: string, o: ObtainOptions): Promise<{ v: Verdict; signer: ExecSigner | null; reason?: string }> {
-  const where = scopeOf(o);
-  const a = tarballRequirements(where.scopes, where.policy);
-  const key = o.key !== undefined ? await parseKeySpec(o.key) : undefined;
-  let c;
-  try {
-    c = await judgeFile(a, () => createReadStream(file, { highWaterMark: 1 << 20 }), { mode: 'signed', key });
-  } catch (err) {
-    // Name the file in the one line the CLI prints; a policy error names its policy file already.
-    if (isCairnError(err) && err.kind !== 'signature-policy') err.message = `${o.what}: ${err.message}`;
-    throw err;
-  }
+  const c = await judgeSigned({ source: o.source, url: o.url, what: o.what, key: o.key, signaturePolicy: o.signaturePolicy }, () => createReadStream(file, { highWaterMark: 1 << 20 }));
   const j = c.judgement;
   if (!j.ok) {
     // --insecure-skip-verify waives a signature, never the policy's `reject`.

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { PublicKey } from '../sign/keys.js';
 import type { Policy, CairnSigned } from '../sign/policy-format.js';
 import { cairnRequirements, judgeFlat, staticRefusal, type Applicable, type JudgeMode, type Judgement, type SignatureFacts } from '../sign/policy-judge.js';
-import { requirementKeys } from '../sign/trust.js';
+import { isCairnError } from '../core/errors.js';
+import { fileScopes, requirementKeys, tarballRequirements } from '../sign/trust.js';
 import type { Verdict } from './trailer.js';
 
 /* The signature policy's decision on a flat file: verify its trailer under the keys the requirements name. */
@@ -53,3 +54,32 @@ function facts(v: Verdict): SignatureFacts {
   return { signed: v.signed, signer: v.valid ? v.signer?.id : undefined, reason: v.reason, fault: v.fault };
 }
 
+
+/** Where a signed file comes from and how to judge it (exec and verify: a valid signature always required). */
+export interface SignedCheck {
+  /** The file or URL as the user named it: the policy's scopes and the name errors carry. */
+  source: string;
+  url: boolean;
+  /** The name the one error line starts with. */
+  what: string;
+  /** --key PUB: a PEM file or an identity string. */
+  key?: string;
+  /** A --signature-policy file (else the default places). */
+  signaturePolicy?: string;
+}
+
+/**
+ * Judges a file that must carry a valid signature, under the requirements of its scopes and `--key`: a
+ * failure to read or verify it names `what` in its message (a policy error names its own file).
+ */
+export async function judgeSigned(s: SignedCheck, open: () => Readable | Promise<Readable>): Promise<FileCheck> {
+  const { parseKeySpec } = await import('../sign/keys.js');
+  const a = tarballRequirements(fileScopes(s.source, s.url), s.signaturePolicy);
+  const key = s.key !== undefined ? await parseKeySpec(s.key) : undefined;
+  try {
+    return await judgeFile(a, open, { mode: 'signed', key });
+  } catch (err) {
+    if (isCairnError(err) && err.kind !== 'signature-policy') err.message = `${s.what}: ${err.message}`;
+    throw err;
+  }
+}
