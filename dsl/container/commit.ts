@@ -1,7 +1,5 @@
-import { pipeline } from 'node:stream/promises';
 import { scanTree, scanUpper } from '../layer/scan.js';
-import { HashCounter, nullSink } from '../store/blobs.js';
-import { packEntries } from '../layer/tarwriter.js';
+import { digestEntries, packEntries } from '../layer/tarwriter.js';
 import { writeLayer, type WrittenLayer } from '../store/write-layer.js';
 import { normalizeName } from '../oci/reference.js';
 import { MediaType, type History, type ImageConfig, type Manifest } from '../oci/types.js';
@@ -36,11 +34,9 @@ function toRef(l: WrittenLayer): LayerRef {
 async function reproducible(store: Store, cp: CheckpointRecord, ts: number | undefined): Promise<LayerRef> {
   if (ts === undefined || cp.timestamp === ts) return cp;
   const dir = await store.layers.ensure(cp);
-  const hc = new HashCounter();
-  await pipeline(packEntries(await scanUpper(dir, store.flavor), { timestamp: ts }), hc, nullSink());
-  const diffID = hc.digest();
-  await store.layers.recordPacked(diffID, { dir: cp.diffID, size: hc.size, timestamp: ts, markers: 'fixed' });
-  return { diffID, digest: diffID, size: hc.size, mediaType: MediaType.layerTar };
+  const { digest: diffID, size } = await digestEntries(await scanUpper(dir, store.flavor), { timestamp: ts });
+  await store.layers.recordPacked(diffID, { dir: cp.diffID, size, timestamp: ts, markers: 'fixed' });
+  return { diffID, digest: diffID, size, mediaType: MediaType.layerTar };
 }
 
 /** Writes config and manifest of an image to the store and records it under names. */

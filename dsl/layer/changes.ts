@@ -2,7 +2,7 @@ import { promises as fsp, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { isMissing, lstatOrUndefined as lstatBig } from '../core/fsutil.js';
 import { joinRel, parentOf, sortByPath, type Change, type XattrFlavor } from './entry.js';
-import { walkTree } from './walk.js';
+import { walkWithXattrs } from './walk.js';
 import { isOpaque, isWhiteout, xattrKey } from './whiteout.js';
 import { readXattrs } from './xattr.js';
 
@@ -64,11 +64,10 @@ function sameDirMeta(a: BigIntStats, ax: Xattrs, b: BigIntStats, bx: Xattrs): bo
 
 /** The pending changes of an overlay container: D for whiteouts, A for paths new to the lower stack, C for the rest. */
 export async function overlayChanges(upperDir: string, lowerDirs: string[], flavor: XattrFlavor): Promise<Change[]> {
-  const [items, upperX, lowers] = await Promise.all([
-    walkTree(upperDir),
-    readXattrs(upperDir),
-    Promise.all(lowerDirs.map(async (dir) => eagerLower(dir, await readXattrs(dir)))),
-  ]);
+  const lowersP = Promise.all(lowerDirs.map(async (dir) => eagerLower(dir, await readXattrs(dir))));
+  lowersP.catch(() => undefined);
+  const { items, xattrs: upperX } = await walkWithXattrs(upperDir);
+  const lowers = await lowersP;
   const opaque = new Set<string>();
   const changes: Change[] = [];
   const underOpaque = (rel: string): boolean => {

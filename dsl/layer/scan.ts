@@ -3,8 +3,7 @@ import { CairnError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { sortByPath, type LayerEntry, type XattrFlavor } from './entry.js';
 import { isOpaque, isWhiteout, layerXattrs, opaqueEntry, whiteoutEntry } from './whiteout.js';
-import { entryOf, linkHardlinks, walkTree, type WalkItem } from './walk.js';
-import { readXattrs } from './xattr.js';
+import { entryOf, linkHardlinks, walkWithXattrs, type WalkItem } from './walk.js';
 
 export { snapshotTree, saveSnapshot, loadSnapshot, scanTreeDiff, type Snapshot, type SnapshotEntry } from './snapshot.js';
 export { overlayChanges, pruneCopiedUp } from './changes.js';
@@ -39,7 +38,7 @@ async function entriesOf(items: WalkItem[], all: Map<string, Record<string, Buff
  * both with the fixed marker header (whiteoutEntry, opaqueEntry) the copying driver writes too.
  */
 export async function scanUpper(upperDir: string, flavor: XattrFlavor, o: { legacyMarkers?: boolean } = {}): Promise<LayerEntry[]> {
-  const [items, all] = await Promise.all([walkTree(upperDir), readXattrs(upperDir)]);
+  const { items, xattrs: all } = await walkWithXattrs(upperDir);
   return entriesOf(items, all, (it, xa) => {
     if (xa?.[`${flavor}.overlay.redirect`] || xa?.[`${flavor}.overlay.metacopy`] !== undefined) {
       // A redirected dir or metacopy file has its content in a lower layer: the upper alone is not the change.
@@ -61,6 +60,6 @@ export async function scanUpper(upperDir: string, flavor: XattrFlavor, o: { lega
 
 /** A whole tree as one layer: every object below dir, sorted, hardlinks as 'link' entries. */
 export async function scanTree(dir: string): Promise<LayerEntry[]> {
-  const [items, all] = await Promise.all([walkTree(dir), readXattrs(dir)]);
+  const { items, xattrs: all } = await walkWithXattrs(dir);
   return entriesOf(items, all);
 }

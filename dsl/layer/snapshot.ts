@@ -3,8 +3,7 @@ import { writeFileAtomic } from '../core/atomic.js';
 import { BadInputError } from '../core/errors.js';
 import { parentOf, sortByPath, typeOfStats, type Change, type EntryType, type LayerEntry } from './entry.js';
 import { layerXattrs, opaqueEntry, whiteoutEntry, xattrKey } from './whiteout.js';
-import { entryOf, linkHardlinks, walkTree, type WalkItem } from './walk.js';
-import { readXattrs } from './xattr.js';
+import { entryOf, linkHardlinks, walkWithXattrs, type WalkItem } from './walk.js';
 
 /** What a snapshot remembers of one path: enough to tell whether it changed. */
 export interface SnapshotEntry {
@@ -56,7 +55,7 @@ async function snapshotEntry(it: WalkItem, xattrs: Record<string, Buffer> | unde
 
 /** Records the state of every object below dir. */
 export async function snapshotTree(dir: string): Promise<Snapshot> {
-  const [items, all] = await Promise.all([walkTree(dir), readXattrs(dir)]);
+  const { items, xattrs: all } = await walkWithXattrs(dir);
   const entries = new Map<string, SnapshotEntry>();
   for (const it of items) {
     const s = await snapshotEntry(it, all.get(it.path));
@@ -133,7 +132,7 @@ function* ancestors(rel: string): Generator<string> {
  * something was is opaque and holds everything below it, with no whiteouts inside.
  */
 export async function scanTreeDiff(dir: string, before: Snapshot): Promise<{ entries: LayerEntry[]; changes: Change[] }> {
-  const [items, all] = await Promise.all([walkTree(dir), readXattrs(dir)]);
+  const { items, xattrs: all } = await walkWithXattrs(dir);
   const now = new Map<string, { it: WalkItem; snap: SnapshotEntry }>();
   for (const it of items) {
     const snap = await snapshotEntry(it, all.get(it.path));

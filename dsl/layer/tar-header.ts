@@ -58,8 +58,17 @@ const EMPTY = Buffer.alloc(0);
 
 /** Writes value as `width` octal digits and a space; all sevens when it does not fit (as tar-stream did). */
 function octal(buf: Buffer, off: number, width: number, value: number): void {
-  const s = value.toString(8);
-  buf.write(s.length > width ? '7'.repeat(width) + ' ' : s.padStart(width, '0') + ' ', off, 'latin1');
+  const fits = value < 8 ** width;
+  for (let i = width - 1; i >= 0; i--) {
+    buf[off + i] = fits ? 0x30 + (value % 8) : 0x37;
+    value = Math.floor(value / 8);
+  }
+  buf[off + width] = 0x20;
+}
+
+/** Writes an ASCII string at off (the caller has checked that it is ASCII and fits). */
+function ascii(buf: Buffer, off: number, s: string): void {
+  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
 }
 
 /** Writes a 12-byte number field: 11 octal digits and a space, or GNU base-256 when it does not fit. */
@@ -101,8 +110,8 @@ export function encodeHeader(h: TarHeader): Buffer | null {
   if (Buffer.byteLength(h.name) !== h.name.length) return null;
   const split = splitName(h.name);
   if (!split || (h.linkname && Buffer.byteLength(h.linkname) > 100)) return null;
-  const buf = Buffer.alloc(BLOCK);
-  buf.write(split[1], 0, 'latin1');
+  const buf = Buffer.allocUnsafe(BLOCK).fill(0);
+  ascii(buf, 0, split[1]);
   octal(buf, 100, 6, (h.mode ?? 0) & 0o7777);
   octal(buf, 108, 6, h.uid ?? 0);
   octal(buf, 116, 6, h.gid ?? 0);
@@ -115,7 +124,7 @@ export function encodeHeader(h: TarHeader): Buffer | null {
   if (h.gname) buf.write(h.gname, 297, 32, 'utf8');
   octal(buf, 329, 6, h.devmajor ?? 0);
   octal(buf, 337, 6, h.devminor ?? 0);
-  if (split[0]) buf.write(split[0], 345, 'latin1');
+  if (split[0]) ascii(buf, 345, split[0]);
   octal(buf, 148, 6, checksum(buf));
   return buf;
 }

@@ -1,9 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { isMountPoint, overlayOptions, unmount } from '../../core/mounts.js';
 import { runTool } from '../../core/spawn.js';
-import { nullSink } from '../../store/blobs.js';
 import { MediaType } from '../../oci/types.js';
 import { direntsOrEmpty, lstatOrUndefined } from '../../core/fsutil.js';
 import type { ContainerRecord } from '../../store/containers.js';
@@ -86,15 +84,13 @@ export const overlayDriver: Driver = {
   async seal(store, rec, opts: SealOptions) {
     const d = dirs(store, rec);
     await unmount(d.merged);
-    const [{ scanUpper, pruneCopiedUp }, { packEntries }, { HashCounter }] = await Promise.all([import('../../layer/scan.js'), import('../../layer/tarwriter.js'), import('../../store/hash.js')]);
+    const [{ scanUpper, pruneCopiedUp }, { digestEntries }] = await Promise.all([import('../../layer/scan.js'), import('../../layer/tarwriter.js')]);
     // Directories copied up for nothing are no change (the copying driver sees none): the layer must not hold them.
     await pruneCopiedUp(d.upper, (await lowers(store, rec)).map((l) => path.join(store.paths.layers, l)), store.flavor);
     // The upper dir becomes the layer's tree, so no blob is written: the deterministic tar is only hashed here
     // and packed again whenever the layer's bytes are needed (push, export).
-    const hc = new HashCounter();
-    await pipeline(packEntries(await scanUpper(d.upper, store.flavor), { timestamp: opts.timestamp }), hc, nullSink());
-    const diffID = hc.digest();
-    return { diffID, digest: diffID, size: hc.size, uncompressedSize: hc.size, mediaType: MediaType.layerTar };
+    const { digest: diffID, size } = await digestEntries(await scanUpper(d.upper, store.flavor), { timestamp: opts.timestamp });
+    return { diffID, digest: diffID, size, uncompressedSize: size, mediaType: MediaType.layerTar };
   },
 
   async afterSeal(store, rec, layer, opts) {
