@@ -1,12 +1,13 @@
-import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import fs, { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, BadInputError } from '../core/errors.js';
 import { lstatOrUndefined } from '../core/fsutil.js';
-import { InRoot, type Located } from '../layer/inroot.js';
+import { InRoot } from '../layer/inroot.js';
 import { elfDeps, isElf } from './deps/elf.js';
 import { glob, isGlob } from './glob.js';
 import type { Ids } from './users.js';
-import { crashPoint } from '../core/crash.js';
+import { crashArmed } from '../core/crash.js';
+import { LeafCopier, unmappedOwner } from './copy-leaves.js';
 
 /** Options of copy. */
 export interface CopyOptions {
@@ -30,23 +31,6 @@ export function parseMode(s: string): number {
   return parseInt(s, 8);
 }
 
-class Limiter {
-  private running = 0;
-  private queue: (() => void)[] = [];
-  constructor(private max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) await new Promise<void>((r) => this.queue.push(r));
-    this.running++;
-    try {
-      return await fn();
-    } finally {
-      this.running--;
-      this.queue.shift()?.();
-    }
-  }
-}
-
-
 /** Where copied files come from: a plain host path, or a path pinned inside another container's root. */
 interface Source {
   /** The path to read (for contained sources, fd-anchored below a verified directory). */
@@ -67,73 +51,62 @@ function listable(src: Source): string {
   return src.inside ? src.inside.root.dirPath(src.inside.rel) : src.path;
 }
 
-/** Copies one file or symlink to dst (located in the root, never followed). */
-async function copyLeaf(src: Source, st: Stats, dst: Located, o: CopyOptions, dest: InRoot): Promise<void> {
-  if (dst.stat) {
-    await fsp.rm(dst.path, { recursive: true, force: true });
-    dest.forget(dst.rel);
-  }
-  if (st.isSymbolicLink()) await fsp.symlink(await fsp.readlink(src.path), dst.path);
-  else if (st.isFile()) await copyFile(src.path, dst.path);
-  else throw new BadInputError(`cannot copy ${src.inside ? '/' + src.inside.rel : src.path}: only files, directories and symlinks can be copied`);
-  await setMeta(dst.path, st, o);
-  crashPoint('copy.into.after-file');
+/** A copy in progress: the destination root, the leaf copier and the directories whose metadata comes last. */
+interface Copy {
+  dest: InRoot;
+  o: CopyOptions;
+  leaves: LeafCopier;
+  /** Directories made or merged, with their source's stat: owner, mode and times are set once all is in. */
+  dirs: { dst: string; st: Stats }[];
 }
 
-/** Copies a regular file without following a symlink at either end (the source was lstat'ed as a file). */
-async function copyFile(from: string, to: string): Promise<void> {
-  const fh = await fsp.open(from, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-  try {
-    if (!(await fh.stat()).isFile()) throw new BadInputError(`cannot copy ${from}: it changed while being copied`);
-  } finally {
-    await fh.close();
-  }
-  // COPYFILE_EXCL opens the destination with O_EXCL, which never follows a symlink.
-  await fsp.copyFile(from, to, fsc.COPYFILE_EXCL);
+/** Copies the leaves gathered so far; afterwards the resolver may close the directories they named. */
+async function flush(c: Copy): Promise<void> {
+  for (const rel of await c.leaves.flush(fs)) c.dest.forget(rel);
+  c.dest.trim(1024);
 }
 
-/** Sets owner, mode and times of a copied object (never following it). */
-async function setMeta(dst: string, st: Stats, o: CopyOptions): Promise<void> {
+/** Queues a file or symlink src for the name dst (fd-anchored below a verified directory); rel is its path in the root. */
+async function queueLeaf(c: Copy, src: Source, st: Stats, dst: string, rel: string): Promise<void> {
+  if (!st.isFile() && !st.isSymbolicLink()) {
+    throw new BadInputError(`cannot copy ${src.inside ? '/' + src.inside.rel : src.path}: only files, directories and symlinks can be copied`);
+  }
+  const job = { src: src.path, dst, rel, symlink: st.isSymbolicLink(), mode: c.o.mode ?? st.mode & 0o7777, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 };
+  if (c.leaves.add(job, st.size)) await flush(c);
+}
+
+/** Sets owner, mode and times of a copied directory (never following it). */
+async function setDirMeta(dst: string, st: Stats, o: CopyOptions): Promise<void> {
   const owner = o.owner ?? { uid: 0, gid: 0 };
   if (process.getuid?.() === 0) {
-    await fsp.lchown(dst, owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EINVAL') throw err;
-      throw new BadInputError(`cannot give ${path.basename(dst)} the owner ${owner.uid}:${owner.gid}: that id is not mapped in your user namespace`, {
-        hint: 'add subordinate id ranges for your user to /etc/subuid and /etc/subgid, then run `pkill -u $USER -x sleep` so cairn maps them',
-      });
-    });
+    await fsp.lchown(dst, owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => Promise.reject(err.code === 'EINVAL' ? unmappedOwner(dst, owner) : err));
   }
-  if (!st.isSymbolicLink()) await fsp.chmod(dst, o.mode ?? st.mode & 0o7777);
+  await fsp.chmod(dst, o.mode ?? st.mode & 0o7777);
   await fsp.lutimes(dst, st.atime, st.mtime);
 }
 
 /**
- * Copies src (recursively) to the container path dst. Every destination is located inside the root (its
- * parents verified, itself never followed); directories are copied one at a time, the files of each in parallel.
+ * Copies src (recursively) to the container path dst. Every destination directory is located inside the root
+ * (its parents verified, itself never followed); files and symlinks go below them to the leaf copier.
  */
-async function copyEntry(src: Source, st: Stats, dst: string, o: CopyOptions, dest: InRoot, lim: Limiter): Promise<void> {
-  const loc = dest.locate(dst, { create: true });
-  if (!st.isDirectory()) return copyLeaf(src, st, loc, o, dest);
+async function copyEntry(c: Copy, src: Source, st: Stats, dst: string): Promise<void> {
+  const loc = c.dest.locate(dst, { create: true });
+  if (!st.isDirectory()) return queueLeaf(c, src, st, loc.path, loc.rel);
   if (loc.stat && !loc.stat.isDirectory()) {
     await fsp.rm(loc.path, { force: true });
     loc.stat = undefined;
   }
   if (!loc.stat) await fsp.mkdir(loc.path, { mode: st.mode & 0o7777 });
-  const names = await fsp.readdir(listable(src));
+  const here = c.dest.dirPath(loc.rel);
   const dirs: { s: Source; st: Stats; n: string }[] = [];
-  await Promise.all(
-    names.map((n) =>
-      lim.run(async () => {
-        const s = childOf(src, n);
-        const cst = await fsp.lstat(s.path);
-        if (cst.isDirectory()) dirs.push({ s, st: cst, n });
-        else await copyLeaf(s, cst, dest.locate(path.posix.join(dst, n)), o, dest);
-      }),
-    ),
-  );
-  dest.trim(1024);
-  for (const d of dirs.sort((a, b) => (a.n < b.n ? -1 : 1))) await copyEntry(d.s, d.st, path.posix.join(dst, d.n), o, dest, lim);
-  await setMeta(dest.locate(dst).path, st, o);
+  for (const n of fs.readdirSync(listable(src)).sort()) {
+    const s = childOf(src, n);
+    const cst = fs.lstatSync(s.path);
+    if (cst.isDirectory()) dirs.push({ s, st: cst, n });
+    else await queueLeaf(c, s, cst, `${here}/${n}`, loc.rel ? `${loc.rel}/${n}` : n);
+  }
+  for (const d of dirs) await copyEntry(c, d.s, d.st, path.posix.join(dst, d.n));
+  c.dirs.push({ dst, st });
 }
 
 /** Expands sources (globs; inside the source root when contained) to what to read; missing ones are an error. */
@@ -175,27 +148,44 @@ export async function copyInto(root: string, sources: string[], dest: string, o:
     const ctrDest = path.posix.resolve(o.workdir ?? '/', dest);
     const destLoc = to.locate(ctrDest, { follow: true });
     const intoDir = dest.endsWith('/') || srcs.length > 1 || (destLoc.stat?.isDirectory() ?? false);
-    const lim = new Limiter(32);
+    const c = newCopy(to, o);
     const placed: string[] = [];
-    for (const { src: s0, name } of srcs) {
-      const { src, st } = await sourceStat(s0);
-      if (st.isDirectory()) {
-        to.mkdirp(ctrDest);
-        await copyEntry(src, st, '/' + to.resolve(ctrDest), o, to, lim);
-      } else {
-        const target = intoDir ? path.posix.join(ctrDest, name) : ctrDest;
-        const parent = to.mkdirp(path.posix.dirname(target));
-        const loc = to.locate(path.posix.join('/', parent.rel, path.posix.basename(target)));
-        await copyLeaf(src.inside ? src : { path: await fsp.realpath(src.path) }, st, loc, o, to);
+    try {
+      for (const { src: s0, name } of srcs) {
+        const { src, st } = await sourceStat(s0);
+        if (st.isDirectory()) {
+          to.mkdirp(ctrDest);
+          await copyEntry(c, src, st, '/' + to.resolve(ctrDest));
+        } else {
+          const target = intoDir ? path.posix.join(ctrDest, name) : ctrDest;
+          const parent = to.mkdirp(path.posix.dirname(target));
+          const loc = to.locate(path.posix.join('/', parent.rel, path.posix.basename(target)));
+          await queueLeaf(c, src.inside ? src : { path: await fsp.realpath(src.path) }, st, loc.path, loc.rel);
+        }
+        placed.push(s0.path);
       }
-      placed.push(s0.path);
+      await finish(c);
+      if (o.withDeps) await copyDeps(to, srcs.map((x) => x.src), o);
+    } finally {
+      await c.leaves.close();
     }
-    if (o.withDeps) await copyDeps(to, srcs.map((x) => x.src), o);
     return placed;
   } finally {
     to.close();
     from?.close();
   }
+}
+
+function newCopy(dest: InRoot, o: CopyOptions): Copy {
+  const owner = process.getuid?.() === 0 ? (o.owner ?? { uid: 0, gid: 0 }) : undefined;
+  return { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [] };
+}
+
+/** Copies what is still queued, then gives the directories their owner, mode and times (their content is in). */
+async function finish(c: Copy): Promise<void> {
+  await flush(c);
+  for (const d of c.dirs) await setDirMeta(c.dest.locate(d.dst).path, d.st, c.o);
+  c.dirs = [];
 }
 
 /** Copies the loader and shared libraries of every ELF among files into the same paths in the root. */
@@ -208,10 +198,14 @@ async function copyDeps(to: InRoot, files: Source[], o: CopyOptions): Promise<vo
   }
   if (elves.length === 0) return;
   const deps = await elfDeps(elves, o.contained && o.sourceRoot ? { sysroot: o.sourceRoot } : undefined);
-  const lim = new Limiter(8);
-  for (const d of deps) {
-    to.mkdirp(path.posix.dirname(d.path));
-    const st = await fsp.stat(d.real);
-    await copyEntry({ path: d.real }, st, d.path, { owner: { uid: 0, gid: 0 } }, to, lim);
+  const c = newCopy(to, { owner: { uid: 0, gid: 0 } });
+  try {
+    for (const d of deps) {
+      to.mkdirp(path.posix.dirname(d.path));
+      await copyEntry(c, { path: d.real }, await fsp.stat(d.real), d.path);
+    }
+    await finish(c);
+  } finally {
+    await c.leaves.close();
   }
 }

@@ -10,3 +10,8 @@ const at = process.env.CAIRN_CRASH_AT || undefined;
 export function crashPoint(name: string): void {
   if (at !== undefined && at === name) process.kill(process.pid, 'SIGKILL');
 }
+
+/** True when CAIRN_CRASH_AT names this point (for work that cannot call crashPoint itself, such as a worker's). */
+export function crashArmed(name: string): boolean {
+  return at === name;
+}
