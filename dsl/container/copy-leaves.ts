@@ -158,7 +158,16 @@ export class LeafCopier {
   add(job: LeafJob, size: number): boolean {
     this.jobs.push(job);
     this.bytes += size;
+    // Workers start as soon as the batch is sure to need them, and boot while the rest is gathered.
+    if (this.jobs.length === WORKER_MIN_JOBS || (this.bytes >= WORKER_MIN_BYTES && this.bytes - size < WORKER_MIN_BYTES)) this.start();
     return this.jobs.length >= BATCH_JOBS;
+  }
+
+  /** The worker threads, started unless there are some already (none on a single core). */
+  private start(): Worker[] {
+    const n = Math.min(4, availableParallelism());
+    while (n > 1 && this.workers.length < n) this.workers.push(new Worker(WORKER_SOURCE, { eval: true }));
+    return this.workers;
   }
 
   /** Copies every job added so far; returns the destinations that replaced an existing object. */
@@ -168,11 +177,10 @@ export class LeafCopier {
     this.jobs = [];
     this.bytes = 0;
     if (jobs.length === 0) return [];
-    const n = Math.min(4, availableParallelism());
-    if (n < 2 || (jobs.length < WORKER_MIN_JOBS && bytes < WORKER_MIN_BYTES)) return this.result(copyLeaves(fs, jobs, this.opts));
-    while (this.workers.length < n) this.workers.push(new Worker(WORKER_SOURCE, { eval: true }));
-    const per = Math.ceil(jobs.length / n);
-    const results = await Promise.all(this.workers.map((w, i) => this.run(w, jobs.slice(i * per, (i + 1) * per))));
+    const workers = jobs.length < WORKER_MIN_JOBS && bytes < WORKER_MIN_BYTES ? [] : this.start();
+    if (workers.length === 0) return this.result(copyLeaves(fs, jobs, this.opts));
+    const per = Math.ceil(jobs.length / workers.length);
+    const results = await Promise.all(workers.map((w, i) => this.run(w, jobs.slice(i * per, (i + 1) * per))));
     return results.flatMap((r) => this.result(r));
   }
 
