@@ -5,7 +5,7 @@ import { decompress } from '../layer/compress.js';
 import { signatureWellFormed, signPrehashed, verifyPrehashed } from '../sign/ed25519ph.js';
 import type { KeyPair, PublicKey } from '../sign/keys.js';
 import { signatureHint, type SignatureFault } from '../sign/policy-judge.js';
-import { Sha256Spill } from './hashworker.js';
+import { Sha256Spill } from '../core/hashworker.js';
 import { TarCheck } from './tarcheck.js';
 
 /*

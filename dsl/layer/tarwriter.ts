@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { CairnError } from '../core/errors.js';
+import { Sha256Spill } from '../core/hashworker.js';
 import type { EntryType, LayerEntry } from './entry.js';
 import { XATTR_PAX_PREFIX, headerBlocks, padding, type TarHeader, type TarType } from './tar-header.js';
 
@@ -198,24 +199,39 @@ export function packEntries(entries: LayerEntry[], opts: { timestamp?: number } 
   return new PackStream(entries, opts.timestamp);
 }
 
+/** Tars at least this big are hashed on a worker thread while the next buffer is packed (two cores at work). */
+const HASH_ON_WORKER = 32 << 20;
+
 /**
- * The sha256 digest and size of the tar packEntries would make, without making a stream of it: one buffer is
- * filled, hashed and filled again (the seal of a layer kept as a tree needs only its diffID). The event loop gets
- * a turn after every CHUNK.
+ * The sha256 digest and size of the tar packEntries would make, without making a stream of it (the seal of a
+ * layer kept as a tree needs only its diffID): buffers are filled and hashed, on a worker thread for a big
+ * tar, so that reading the next buffer and hashing the last one overlap. The event loop gets a turn after
+ * every buffer.
  */
 export async function digestEntries(entries: LayerEntry[], opts: { timestamp?: number } = {}): Promise<{ digest: string; size: number }> {
   const packer = new TarPacker(entries, opts.timestamp);
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(CHUNK);
   let size = 0;
   try {
+    const content = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+    if (content >= HASH_ON_WORKER) {
+      const hash = await Sha256Spill.onWorker();
+      try {
+        for (let n = await hash.fillAndSend((b) => packer.fill(b)); n > 0; n = await hash.fillAndSend((b) => packer.fill(b))) size += n;
+      } catch (err) {
+        hash.close();
+        throw err;
+      }
+      return { digest: 'sha256:' + (await hash.digest()), size };
+    }
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(CHUNK);
     for (let n = packer.fill(buf); n > 0; n = packer.fill(buf)) {
       hash.update(buf.subarray(0, n));
       size += n;
       await new Promise(setImmediate);
     }
+    return { digest: 'sha256:' + hash.digest('hex'), size };
   } finally {
     packer.close();
   }
-  return { digest: 'sha256:' + hash.digest('hex'), size };
 }

@@ -1,7 +1,7 @@
 // The tar packer: the same bytes whatever the buffer it fills, the digest without a stream, and sources that
 // change between the scan and the packing.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerEntry } from '../../../dsl/layer/entry.js';
@@ -48,6 +48,19 @@ describe('TarPacker', () => {
     const stream = await collect(packEntries(entries, { timestamp: 1_000 }));
     const want = 'sha256:' + createHash('sha256').update(stream).digest('hex');
     expect(await digestEntries(entries, { timestamp: 1_000 })).toEqual({ digest: want, size: stream.length });
+  });
+
+  it('digests a big tar on a worker thread to the same digest', async () => {
+    const big = path.join(tmp.dir, 'bigtree');
+    mkdirSync(big);
+    // Sparse: 40 MiB of content (past the worker threshold) that costs no disk.
+    writeFileSync(path.join(big, 'sparse'), '');
+    truncateSync(path.join(big, 'sparse'), 40 << 20);
+    writeFileSync(path.join(big, 'after'), randomBytes(3000));
+    const e = await scanTree(big);
+    const stream = await collect(packEntries(e));
+    const want = 'sha256:' + createHash('sha256').update(stream).digest('hex');
+    expect(await digestEntries(e)).toEqual({ digest: want, size: stream.length });
   });
 
   describe('a source that changes after the scan', () => {

@@ -86,21 +86,47 @@ export class Sha256Spill {
   /** Copies c into transfer buffers and posts them, waiting for a buffer to come back when all are out. */
   private async send(c: Buffer): Promise<void> {
     for (let off = 0; off < c.length; ) {
-      let buf = this.free.pop();
-      if (!buf && this.made < POOL) {
-        buf = new ArrayBuffer(BUF);
-        this.made++;
-      }
-      while (!buf) {
-        await new Promise<void>((r) => (this.waiting = r));
-        if (this.failed) throw this.failed;
-        buf = this.free.pop();
-      }
+      const buf = await this.freeBuffer();
       const len = Math.min(BUF, c.length - off);
       new Uint8Array(buf).set(c.subarray(off, off + len));
       this.worker!.postMessage({ buf, len }, [buf]);
       off += len;
     }
+  }
+
+  /** A transfer buffer not with the worker: a free one, a new one while fewer than POOL exist, or the next one back. */
+  private async freeBuffer(): Promise<ArrayBuffer> {
+    let buf = this.free.pop();
+    if (!buf && this.made < POOL) {
+      buf = new ArrayBuffer(BUF);
+      this.made++;
+    }
+    while (!buf) {
+      await new Promise<void>((r) => (this.waiting = r));
+      if (this.failed) throw this.failed;
+      buf = this.free.pop();
+    }
+    return buf;
+  }
+
+  /** A hash on a worker thread from the first byte (for an input known to be big: nothing is hashed twice). */
+  static async onWorker(): Promise<Sha256Spill> {
+    const h = new Sha256Spill();
+    await h.start();
+    return h;
+  }
+
+  /**
+   * Lets fill write the next bytes straight into a transfer buffer, which then goes to the worker (no copy);
+   * returns how many fill wrote (0: nothing, nothing sent). Only on a hash made by onWorker.
+   */
+  async fillAndSend(fill: (buf: Buffer) => number): Promise<number> {
+    if (this.failed) throw this.failed;
+    const buf = await this.freeBuffer();
+    const n = fill(Buffer.from(buf));
+    if (n === 0) this.free.push(buf);
+    else this.worker!.postMessage({ buf, len: n }, [buf]);
+    return n;
   }
 
   /** The hex digest. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Sha256Spill } from '../../../dsl/flat/hashworker.js';
+import { Sha256Spill } from '../../../dsl/core/hashworker.js';
 
 const data = randomBytes(20 << 20);
 
