@@ -58,11 +58,17 @@ interface Copy {
   leaves: LeafCopier;
   /** Directories made or merged, with their source's stat: owner, mode and times are set once all is in. */
   dirs: { dst: string; st: Stats }[];
+  /** Directories named by the queued leaves: each is an open descriptor until the next flush. */
+  open: number;
 }
+
+/** Queued leaves may name at most this many directories (descriptors held open) before they are copied. */
+const MAX_OPEN_DIRS = 512;
 
 /** Copies the leaves gathered so far; afterwards the resolver may close the directories they named. */
 async function flush(c: Copy): Promise<void> {
   for (const rel of await c.leaves.flush(fs)) c.dest.forget(rel);
+  c.open = 0;
   c.dest.trim(1024);
 }
 
@@ -97,6 +103,7 @@ async function copyEntry(c: Copy, src: Source, st: Stats, dst: string): Promise<
     loc.stat = undefined;
   }
   if (!loc.stat) await fsp.mkdir(loc.path, { mode: st.mode & 0o7777 });
+  if (++c.open > MAX_OPEN_DIRS) await flush(c);
   const here = c.dest.dirPath(loc.rel);
   const dirs: { s: Source; st: Stats; n: string }[] = [];
   for (const n of fs.readdirSync(listable(src)).sort()) {
@@ -178,7 +185,7 @@ export async function copyInto(root: string, sources: string[], dest: string, o:
 
 function newCopy(dest: InRoot, o: CopyOptions): Copy {
   const owner = process.getuid?.() === 0 ? (o.owner ?? { uid: 0, gid: 0 }) : undefined;
-  return { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [] };
+  return { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [], open: 0 };
 }
 
 /** Copies what is still queued, then gives the directories their owner, mode and times (their content is in). */
