@@ -128,6 +128,8 @@ export class Container {
           await copyInto(root, sources, dest, {
             owner, mode, withDeps: opts.withDeps, workdir: rec.config.config?.WorkingDir,
             sourceRoot, contained: sourceRoot !== undefined,
+            // A container the user mounted keeps its view; otherwise the next verb mounts it again.
+            detachUpper: !rec.mounted && d.detachUpper ? () => d.detachUpper!(this.store, rec) : undefined,
           });
           const flags = [opts.chown && `--chown=${opts.chown}`, mode !== undefined && `--chmod=${mode.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
           // Host paths stay out of the image: an absolute source is named by its last component only, so the

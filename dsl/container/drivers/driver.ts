@@ -34,6 +34,12 @@ export interface Driver {
   discard(store: Store, rec: ContainerRecord): Promise<void>;
   /** Removes every file of the container's tree. */
   remove(store: Store, rec: ContainerRecord): Promise<void>;
+  /**
+   * Ends the tree's visibility and returns the directory pending changes are kept in, so that a directory
+   * new to the tree can be filled there directly, as the mount would have filled it (overlayfs: its upper
+   * dir; writing there while mounted is not allowed). Absent where the tree is itself that directory.
+   */
+  detachUpper?(store: Store, rec: ContainerRecord): Promise<string>;
 }
 
 /** The layers a container stands on: base layers then checkpoints, base first. */

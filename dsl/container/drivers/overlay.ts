@@ -101,6 +101,12 @@ export const overlayDriver: Driver = {
     await freshDir(d.work);
   },
 
+  async detachUpper(store, rec) {
+    const d = dirs(store, rec);
+    await unmount(d.merged);
+    return d.upper;
+  },
+
   async discard(store, rec) {
     const d = dirs(store, rec);
     await unmount(d.merged);

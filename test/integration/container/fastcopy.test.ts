@@ -4,7 +4,9 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSyn
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyInto } from '../../../dsl/container/copy.js';
+import { cliKit, type CliKit } from '../../kit/cli.js';
 import { tmpDir, treeState } from '../../kit/tarfix.js';
+import { tinyRootfsTar } from '../../kit/tiny.js';
 
 const tmp = tmpDir('fastcopy');
 afterAll(tmp.cleanup);
@@ -80,4 +82,38 @@ describe('copy of a tree too big for one thread', () => {
     mkdirSync(root);
     await expect(copyInto(root, [odd], '/x')).rejects.toThrow(/cannot copy .*pipe: only files, directories and symlinks/);
   });
+});
+
+describe('copy into a container: a new directory is filled below the overlay view, as the view would fill it', () => {
+  const src = path.join(tmp.dir, 'ctr-src');
+  const kits: CliKit[] = [];
+  afterAll(() => kits.forEach((k) => k.cleanup()));
+
+  /** Builds on one driver: a copy to a new directory, one into an existing one, a run that reads both; a commit. */
+  async function build(driver: 'overlay' | 'vfs') {
+    const k = cliKit(`cairn-fastcopy-${driver}-`, { STORAGE_DRIVER: driver, SOURCE_DATE_EPOCH: '0' });
+    kits.push(k);
+    const ok = async (args: string[]) => {
+      const r = await k.cairnAsync(args);
+      if (r.status !== 0) throw new Error(`cairn ${args.join(' ')} (${driver}) exited ${r.status}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    const c = await ok(['from', `tarball:${tinyRootfsTar()}`]);
+    await ok(['copy', c, src, '/data']);
+    await ok(['copy', c, path.join(src, 'd1'), '/bin/']);
+    const seen = await ok(['run', c, '--', 'sh', '-c', 'cat /data/d2/f201 /bin/f150; ls /data | head -3']);
+    const diff = await ok(['diff', c]);
+    const id = await ok(['commit', c, 'localhost/fastcopy:t']);
+    return { seen, diff, id };
+  }
+
+  it('gives the same changes, files and image ID on the overlay driver as on the copying one', async () => {
+    sourceTree(src, 600);
+    const [overlay, vfs] = await Promise.all([build('overlay'), build('vfs')]);
+    expect(overlay.seen).toBe(`${'file 201\n'.repeat(201 % 13)}${'file 150\n'.repeat(150 % 13)}d0\nd1\nd2`);
+    expect(overlay.diff.split('\n').length).toBeGreaterThan(600);
+    expect(overlay.diff).toBe(vfs.diff);
+    expect(overlay.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(overlay.id).toBe(vfs.id);
+  }, 120_000);
 });
