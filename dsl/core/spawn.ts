@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { CairnError } from './errors.js';
 
 /** What a finished command gave: its exit code (128+N when killed by signal N), stdout, stderr. */
@@ -21,7 +20,9 @@ const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGK
  * Runs a host command to completion, collecting stdout and stderr; resolves whatever its exit code. Rejects
  * with the spawn error itself (code ENOENT when the command is not installed) when it cannot be started.
  */
-export function runCommand(cmd: string, args: string[], o: CommandOptions = {}): Promise<CommandResult> {
+export async function runCommand(cmd: string, args: string[], o: CommandOptions = {}): Promise<CommandResult> {
+  // Loaded on first use: most verbs never start a host tool, and node:child_process costs start-up time.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

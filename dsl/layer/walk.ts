@@ -42,6 +42,8 @@ export async function walkTree(dir: string): Promise<WalkItem[]> {
 export async function walkWithXattrs(dir: string): Promise<{ items: WalkItem[]; xattrs: Map<string, Record<string, Buffer>> }> {
   const xattrs = readXattrs(dir);
   xattrs.catch(() => undefined);
+  // One turn of the event loop first: the reader's process is started then, before the walk holds the thread.
+  await new Promise(setImmediate);
   const items = await walkTree(dir);
   return { items, xattrs: await xattrs };
 }

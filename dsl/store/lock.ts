@@ -1,13 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, CairnError, ConflictError } from '../core/errors.js';
 import { warn } from '../core/events.js';
+import { lockServer } from './lock-server.js';
 
 /*
- * Kernel file locks (flock(2)), each held by a small helper process (util-linux `flock FILE cat`): the kernel
- * drops a lock when its helper's stdin closes, which happens when this process ends for any reason, SIGKILL
- * included, so a killed verb never leaves a lock behind.
+ * Kernel file locks (flock(2)), held for this process by its lock server (lock-server.ts: one small perl
+ * process, which ends with this one for any reason, SIGKILL included, and the kernel drops its locks then),
+ * so a killed verb never leaves a lock behind.
  *
  * Within one process a lock is re-entrant: holders of the same file in the same mode share one kernel lock,
  * counted, and the kernel lock goes only with the last of them. An exclusive holder also covers shared
@@ -26,8 +26,6 @@ export interface Held {
   release(): void;
 }
 
-/** flock's exit status when the lock was busy (-n) or the wait timed out (-w). */
-const BUSY = 75;
 /** How long a verb waits for a lock by default: long enough for any honest step, short of forever. */
 const DEFAULT_TIMEOUT = 1800;
 
@@ -47,7 +45,8 @@ interface Entry {
   shared: boolean;
   count: number;
   ready: Promise<void>;
-  child?: ChildProcess;
+  /** Releases the kernel lock (at the lock server), once held. */
+  release?: () => void;
 }
 
 const table = new Map<string, Entry>();
@@ -113,15 +112,27 @@ export function isLocked(file: string): boolean {
 }
 
 /**
- * The live processes holding a kernel lock on file: for a lock held by one of cairn's `flock` helpers, the
- * cairn process that started it. Empty when nothing (known) holds it, or there is no /proc.
+ * The cairn process behind a lock holder: a lock held by a lock server (`cairn-locks`, or one of its waiting
+ * children) or by a `flock` helper belongs to the process that started it. Undefined when it is gone.
+ */
+function ownerOf(pid: number): number | undefined {
+  let s = pid > 0 ? procStat(pid) : undefined;
+  for (let i = 0; s && i < 3 && (s.comm === 'cairn-locks' || s.comm === 'flock') && s.ppid > 1; i++) {
+    pid = s.ppid;
+    s = procStat(pid);
+  }
+  return s ? pid : undefined;
+}
+
+/**
+ * The live processes holding a kernel lock on file, each named by the cairn process behind it (ownerOf). Empty
+ * when nothing (known) holds it, or there is no /proc.
  */
 export function lockHolders(file: string): number[] {
   // A lock taken by a shell's `flock FD` names that flock, gone since: only live holders are worth naming.
   const owners = lockPids(file).flatMap((pid) => {
-    const s = pid > 0 ? procStat(pid) : undefined;
-    if (!s) return [];
-    return [s.comm === 'flock' && s.ppid > 1 ? s.ppid : pid];
+    const o = ownerOf(pid);
+    return o === undefined ? [] : [o];
   });
   return [...new Set(owners)];
 }
@@ -144,68 +155,33 @@ export function describeHolders(file: string): { pids: number[]; text: string } 
   return { pids, text };
 }
 
-/** Starts the helper holding the kernel lock of e; resolves once it is held. */
-function takeKernelLock(e: Entry, wait: boolean): Promise<void> {
+/** Takes the kernel lock of e through the lock server; resolves once it is held. */
+async function takeKernelLock(e: Entry, wait: boolean): Promise<void> {
   const timeout = wait ? lockTimeout() : 0;
-  const args = [e.shared ? '-s' : '-x', '-E', String(BUSY)];
-  if (!wait) args.push('-n');
-  else if (timeout > 0) args.push('-w', String(timeout));
-  // cat starts only once the lock is held: the byte it echoes back says so. It then waits on stdin, which
-  // closes when this process ends for any reason.
-  args.push(e.file, 'cat');
   const name = path.basename(e.file).replace(/\.lock$/, '');
-  return new Promise<void>((resolve, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    e.child = child;
-    let stderr = '';
-    let done = false;
-    const slow = wait
-      ? setTimeout(() => {
-          if (!done) warn(`waiting for the lock ${name}, held by ${describeHolders(e.file).text}`);
-        }, 3000)
-      : undefined;
-    slow?.unref();
-    const settle = (err?: Error) => {
-      if (done) return;
-      done = true;
-      if (slow) clearTimeout(slow);
-      if (err) reject(err);
-      else resolve();
-    };
-    child.stderr!.on('data', (d: Buffer) => (stderr += d));
-    child.once('error', (err) => settle(new CairnError(`cannot take the lock ${name}: ${err.message}`, { hint: 'install util-linux (flock)' })));
-    child.stdout!.once('data', () => settle());
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.write('\n');
-    child.once('exit', (code) => {
-      if (code !== BUSY) return settle(new CairnError(`cannot take the lock ${name}: ${stderr.trim() || `flock exited ${code}`}`, { hint: 'check the store\'s locks directory' }));
-      if (!wait) return settle(new Busy());
-      const { pids, text } = describeHolders(e.file);
-      const end = pids.length ? `end it (kill ${pids.join(' ')}) if it is stuck` : 'find the process holding it (fuser, or /proc/locks) and end it if it is stuck';
-      settle(new ConflictError(`gave up after ${timeout} s waiting for the lock ${name}, held by ${text}`, {
-        hint: `let it finish, or ${end}; CAIRN_LOCK_TIMEOUT=SECONDS waits longer (0: forever)`,
-      }));
+  const slow = wait ? setTimeout(() => warn(`waiting for the lock ${name}, held by ${describeHolders(e.file).text}`), 3000) : undefined;
+  slow?.unref();
+  const { reply, release } = await lockServer()
+    .take(e.file, e.shared, wait, timeout)
+    .finally(() => slow && clearTimeout(slow));
+  if (reply.kind === 'busy') throw new Busy();
+  if (reply.kind === 'err') throw new CairnError(`cannot take the lock ${name}: ${reply.message}`, { hint: reply.hint ?? 'check the store\'s locks directory' });
+  if (reply.kind === 'timeout') {
+    const { pids, text } = describeHolders(e.file);
+    const end = pids.length ? `end it (kill ${pids.join(' ')}) if it is stuck` : 'find the process holding it (fuser, or /proc/locks) and end it if it is stuck';
+    throw new ConflictError(`gave up after ${timeout} s waiting for the lock ${name}, held by ${text}`, {
+      hint: `let it finish, or ${end}; CAIRN_LOCK_TIMEOUT=SECONDS waits longer (0: forever)`,
     });
-  }).then(() => {
-    // Once held, the helper must not keep this process alive: it only waits for our stdin to close.
-    const c = e.child!;
-    c.unref();
-    for (const s of [c.stdin, c.stdout, c.stderr] as unknown as { unref?: () => void }[]) s?.unref?.();
-    // Who holds it, for the message of anyone who waits too long (shared holders leave the file alone).
-    if (!e.shared) {
-      try {
-        writeFileSync(e.file, `${process.pid}\n`);
-      } catch {
-        /* only a courtesy */
-      }
+  }
+  e.release = release;
+  // Who holds it, for the message of anyone who waits too long (shared holders leave the file alone).
+  if (!e.shared) {
+    try {
+      writeFileSync(e.file, `${process.pid}\n`);
+    } catch {
+      /* only a courtesy */
     }
-  });
+  }
 }
 
 /** Joins entry e as one more holder; resolves to its release once the kernel lock is held. */
@@ -223,9 +199,9 @@ async function join(e: Entry): Promise<() => void> {
     released = true;
     if (--e.count > 0) return;
     if (table.get(e.key) === e) table.delete(e.key);
-    // destroy() closes the pipe at once (end() would wait for the event loop, which a spawnSync right after
-    // blocks: the helper would keep the lock that very child waits for).
-    e.child?.stdin?.destroy();
+    // Written at once (not on a later turn of the event loop, which a spawnSync right after would block: the
+    // server would keep the lock that very child waits for).
+    e.release?.();
   };
 }
 

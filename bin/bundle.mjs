@@ -1,0 +1,70 @@
+// Bundles the compiled CLI (dist/bin, dist/dsl: run after tsc) into dist/cli, the code the `cairn` command
+// runs, and writes dist/cli/lock-server.pl, the lock server the command starts beside node.
+//
+// Start-up time is mostly modules: Node.js pays for every ESM file it loads, and esbuild's code splitting
+// gives a chunk to every set of entry points (each `import()` target is one) that share code: `from` loaded
+// 34 files. So every `import()` target of cairn's own also imports the hot group below (a verb's common path:
+// argv, logger, public API, store, container engine, image lookup, and what they import), which puts all of
+// it in one chunk: a verb loads that chunk, its own file and the few stubs of what it imports lazily. The
+// rest (transports, registry, layers, signing, exec…) stays split and is loaded only when used.
+import * as esbuild from 'esbuild';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const dist = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'dist');
+const outdir = path.join(dist, 'cli');
+
+/** A verb's common path (modules of dist/; what they import statically comes along). */
+const HOT = [
+  'bin/dispatch.js',
+  'bin/args.js',
+  'bin/log.js',
+  'bin/verb.js',
+  'dsl/api.js',
+  'dsl/api-container.js',
+  'dsl/api-image.js',
+  'dsl/api-flat.js',
+  'dsl/inspect.js',
+  'dsl/core/errors.js',
+  'dsl/store/store.js',
+  'dsl/store/paths.js',
+  'dsl/container/engine.js',
+  'dsl/image/resolve.js',
+].map((f) => path.join(dist, f));
+
+/** Makes each `import()` of a relative module load a stub that also imports (and so keeps) the hot group. */
+const hotGroup = {
+  name: 'cairn-hot-group',
+  setup(build) {
+    build.onResolve({ filter: /^\./ }, (args) => {
+      if (args.kind !== 'dynamic-import' || args.namespace === 'cairn-stub') return undefined;
+      return { path: path.resolve(args.resolveDir, args.path), namespace: 'cairn-stub' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'cairn-stub' }, (args) => ({
+      contents: `export { hot as __cairnHot } from 'cairn:hot';\nexport * from ${JSON.stringify(args.path)};\n`,
+      resolveDir: path.dirname(args.path),
+    }));
+    build.onResolve({ filter: /^cairn:hot$/ }, () => ({ path: 'hot', namespace: 'cairn-hot' }));
+    // Namespace imports, exported: every module of the group is kept whole (a bare import of a module without
+    // side effects would be dropped).
+    build.onLoad({ filter: /.*/, namespace: 'cairn-hot' }, () => ({
+      contents: HOT.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};\n`).join('') + `export const hot = [${HOT.map((_, i) => `m${i}`).join(', ')}];\n`,
+      resolveDir: dist,
+    }));
+  },
+};
+
+await esbuild.build({
+  entryPoints: [path.join(dist, 'bin', 'cairn.js'), path.join(dist, 'bin', 'build-hooks.js')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  splitting: true,
+  packages: 'external',
+  outdir,
+  logLevel: 'warning',
+  plugins: [hotGroup],
+});
+
+const { LOCK_SERVER_PROGRAM } = await import(path.join(dist, 'dsl', 'store', 'lock-server.js'));
+writeFileSync(path.join(outdir, 'lock-server.pl'), LOCK_SERVER_PROGRAM);
