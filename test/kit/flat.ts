@@ -48,6 +48,8 @@ export interface FlatOptions {
   gzip?: boolean;
   /** Entries added after the tiny rootfs (a motd, or hostile ones). */
   extra?: ExtraEntry[];
+  /** Put the tiny rootfs in (default true); false for a file that is only verified, never run (a few KB to check, not MBs). */
+  tiny?: boolean;
 }
 
 /** Re-packs the tiny rootfs tar's entries into pack. */
@@ -81,7 +83,7 @@ export async function flatFile(dest: string, o: FlatOptions): Promise<string> {
       const cfg = Buffer.from(JSON.stringify(o.config ?? { architecture: 'amd64', os: 'linux', config: {} }));
       pack.entry({ name: '.cairn/config.json', mode: 0o644, mtime: new Date(0) }, cfg);
     }
-    await copyTiny(pack);
+    if (o.tiny !== false) await copyTiny(pack);
     for (const e of o.extra ?? []) {
       const h = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), linkname: e.linkname };
       if ((e.type ?? 'file') === 'file') pack.entry(h, Buffer.from(e.body ?? ''));

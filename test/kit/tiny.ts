@@ -50,14 +50,41 @@ export function tinyRootfsTar(): string {
   // Owners are set in the archive, so the kit works for any user: all root, /home/user 1000:1000.
   execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--exclude=./home/user', '-C', root, '-cf', tarFile, '.']);
   execFileSync('tar', ['--numeric-owner', '--owner=1000', '--group=1000', '--no-recursion', '-C', root, '-rf', tarFile, './home/user']);
-  // Published whole by a hard link, which never replaces: a worker that built it at the same time keeps
-  // the first one (replacing it would change a file that a cairn call may be reading).
+  return (cached = publish(tarFile, shared, dir));
+}
+
+/**
+ * A base for tests that make containers but run nothing in them (names, records, pull policies): a few KB (etc/passwd,
+ * etc/group, etc/hostname) instead of the tiny rootfs's MBs, which every `from` reads and hashes again. Named
+ * small.tar (containers are named small-working-container); made once per run, shared read-only like tiny.tar.
+ */
+let smallCached: string | undefined;
+export function smallRootfsTar(): string {
+  if (smallCached && existsSync(smallCached)) return smallCached;
+  const shared = path.join(os.tmpdir(), 'cairn-kit', 'small.tar');
+  if (existsSync(shared)) return (smallCached = shared);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-small-'));
+  const root = path.join(dir, 'rootfs');
+  mkdirSync(path.join(root, 'etc'), { recursive: true });
+  writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
+  writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nuser:x:1000:\n');
+  writeFileSync(path.join(root, 'etc/hostname'), 'small\n');
+  const tarFile = path.join(dir, 'small.tar');
+  execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarFile, '.']);
+  return (smallCached = publish(tarFile, shared, dir));
+}
+
+/**
+ * Publishes a built archive whole by a hard link, which never replaces: a worker that built it at the same
+ * time keeps the first one (replacing it would change a file that a cairn call may be reading).
+ */
+function publish(tarFile: string, shared: string, workDir: string): string {
   mkdirSync(path.dirname(shared), { recursive: true });
   try {
     linkSync(tarFile, shared);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  rmSync(dir, { recursive: true, force: true });
-  return (cached = shared);
+  rmSync(workDir, { recursive: true, force: true });
+  return shared;
 }

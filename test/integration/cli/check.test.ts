@@ -45,7 +45,8 @@ describe('cairn check', () => {
       expect(r.status, point).not.toBe(0);
       expect(k.cairn(['check', '--repair']).status, point).toBe(0);
       expect(k.cairn(['check']).status).toBe(0);
-      for (const img of JSON.parse(images) as { id: string }[]) expect(k.ok(['images', '--json'])).toContain(img.id);
+      const now = k.ok(['images', '--json']);
+      for (const img of JSON.parse(images) as { id: string }[]) expect(now).toContain(img.id);
     }
     k.ok(['commit', 'base', 'localhost/again']);
     expect(k.cairn(['check']).status).toBe(0);

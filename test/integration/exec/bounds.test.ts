@@ -58,7 +58,8 @@ beforeAll(async () => {
   pub = { publicKey: key.publicKey, id: key.id, source: key.pubFile };
   bomb = await makeBomb(path.join(dir, 'bomb.tar.gz'));
   expect(statSync(bomb.file).size).toBeLessThan(2 * MiB);
-  good = await flatFile(path.join(dir, 'good.tar.gz'), { key, config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] } } });
+  // Verified and unpacked, never run: no root filesystem in it.
+  good = await flatFile(path.join(dir, 'good.tar.gz'), { key, config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] } }, tiny: false, extra: [{ name: 'etc/motd', body: 'good\n' }] });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inInitUserNs } from '../../../dsl/core/userns.js';
+import { exec, isCairnError } from '../../../dsl/index.js';
+import { IN_PROCESS } from '../../kit/api.js';
+import { withEnv } from '../../kit/env.js';
 import { flatFile, installLocalKey, runCairn, serveDir, spawnCairn, testKey, type ExecResult, type FlatServer } from '../../kit/flat.js';
 
 /*
@@ -24,7 +27,7 @@ let server: FlatServer;
 let key: ReturnType<typeof testKey>;
 let other: ReturnType<typeof testKey>;
 const files: Record<string, string> = {};
-const env = (): NodeJS.ProcessEnv => ({ XDG_CONFIG_HOME: path.join(dir, 'config') });
+const env = (): Record<string, string> => ({ XDG_CONFIG_HOME: path.join(dir, 'config') });
 
 function cairn(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
   return runCairn(['--root', store, ...args], { env: { ...env(), ...extraEnv } });
@@ -208,24 +211,40 @@ describe('cairn exec FILE', () => {
 
 describe('cairn exec refuses bad input: one line, status 125, nothing run, nothing left', () => {
   const marker = () => path.join(dir, 'ran');
-  async function refused(args: string[], line: RegExp, extraEnv: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
+  /** The state a refusal must leave as it was; checks it after one. */
+  async function leavesNothing(attempt: () => Promise<void>): Promise<void> {
     mkdirSync(marker(), { recursive: true });
     const before = snapshot();
-    const r = await cairn(['exec', '-v', `${marker()}:/m`, ...args, '--', 'sh', '-c', 'echo ran > /m/ran; echo ran'], extraEnv);
-    expect(r.stdout).toBe('');
-    expect(r.status).toBe(125);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^cairn exec: /);
-    expect(lines[0]).toMatch(line);
-    expect(lines.slice(1).every((l) => l.startsWith('  hint: '))).toBe(true);
+    await attempt();
     expect(existsSync(path.join(marker(), 'ran'))).toBe(false);
     expect(snapshot()).toBe(before);
     expect(readdirSync(path.join(store, 'exec', 'tmp'))).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(store);
-    return r;
+  }
+  const RUN = ['sh', '-c', 'echo ran > /m/ran; echo ran'];
+
+  /** In-process (exec(): verify, unpack, run): a refusal is a CairnError of one line, with nothing run or left. */
+  async function refused(file: string, line: RegExp, o: { key?: string } = {}): Promise<void> {
+    await leavesNothing(async () => {
+      const err: unknown = await withEnv(env(), () => exec(file, { root: store, key: o.key, volumes: [`${marker()}:/m`], cmd: RUN })).then((st) => `ran, status ${st}`, (e) => e);
+      expect(isCairnError(err), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(line);
+      expect((err as Error).message).not.toContain('\n');
+    });
   }
 
-  it.each([
+  it('through the CLI: exit 125, the one line `cairn exec: …` and its hint, nothing on stdout', async () => {
+    await leavesNothing(async () => {
+      const r = await cairn(['exec', '-v', `${marker()}:/m`, '--key', key.pubFile, files['truncated.tar.gz'], '--', ...RUN]);
+      expect(r.stdout).toBe('');
+      expect(r.status).toBe(125);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^cairn exec: .*(truncated|cut short)/);
+      expect(lines.slice(1).every((l) => l.startsWith('  hint: '))).toBe(true);
+    });
+  });
+
+  it.runIf(IN_PROCESS).each([
     ['the gzip header', 'img.tar.gz', 3, /corrupt gzip|unsigned|tampered/],
     ['the start of the data', 'img.tar.gz', 40, /corrupt gzip|tampered/],
     ['the middle', 'img.tar.gz', 0.5, /corrupt gzip|tampered/],
@@ -237,38 +256,38 @@ describe('cairn exec refuses bad input: one line, status 125, nothing run, nothi
   ])('a byte flipped in %s', async (_what, src, at, line) => {
     const size = statSync(files[src]).size;
     const f = flipped(files[src], at > 0 && at < 1 ? Math.floor(size * at) : at, `flip-${String(at).replace('.', '')}-${src}`);
-    await refused(['--key', key.pubFile, f], line);
+    await refused(f, line, { key: key.pubFile });
   });
 
-  it('a truncated file', async () => {
-    await refused(['--key', key.pubFile, files['truncated.tar.gz']], /truncated|cut short/);
+  it.runIf(IN_PROCESS)('a truncated file', async () => {
+    await refused(files['truncated.tar.gz'], /truncated|cut short/, { key: key.pubFile });
   });
 
-  it('a signature by an untrusted key, with and without --key', async () => {
-    await refused([files['other.tar.gz']], /unknown signer or tampered/);
-    await refused(['--key', key.pubFile, files['other.tar.gz']], /unknown signer or tampered/);
+  it.runIf(IN_PROCESS)('a signature by an untrusted key, with and without --key', async () => {
+    await refused(files['other.tar.gz'], /unknown signer or tampered/);
+    await refused(files['other.tar.gz'], /unknown signer or tampered/, { key: key.pubFile });
   });
 
-  it('an unsigned file, unless --insecure-skip-verify, which warns', async () => {
-    await refused(['--key', key.pubFile, files['unsigned.tar.gz']], /unsigned/);
+  it.runIf(IN_PROCESS)('an unsigned file, unless --insecure-skip-verify, which warns', async () => {
+    await refused(files['unsigned.tar.gz'], /unsigned/, { key: key.pubFile });
     const r = await cairn(['exec', '--insecure-skip-verify', files['unsigned.tar.gz'], 'sh', '-c', 'echo ran']);
     expect(r.stdout).toBe('ran\n');
     expect(r.stderr).toMatch(/warning: running .*unsigned.tar.gz unverified \(unsigned\) because of --insecure-skip-verify/);
     // The unverified entry is never used without the flag.
-    await refused(['--key', key.pubFile, files['unsigned.tar.gz']], /unsigned/);
+    await refused(files['unsigned.tar.gz'], /unsigned/, { key: key.pubFile });
   });
 
-  it('an image with entries escaping its root (signed or not)', async () => {
-    await refused(['--key', key.pubFile, files['dotdot.tar.gz']], /points outside the root/);
+  it.runIf(IN_PROCESS)('an image with entries escaping its root (signed or not)', async () => {
+    await refused(files['dotdot.tar.gz'], /points outside the root/, { key: key.pubFile });
     expect(existsSync(path.join(path.dirname(dir), `escape-${path.basename(dir)}`))).toBe(false);
-    await refused(['--key', key.pubFile, files['hardlink.tar.gz']], /hardlink to \/etc\/shadow/);
+    await refused(files['hardlink.tar.gz'], /hardlink to \/etc\/shadow/, { key: key.pubFile });
   });
 
-  it('a missing file, an HTTP error, a redirect loop, a download cut short', async () => {
-    await refused(['--key', key.pubFile, path.join(dir, 'nope.tar.gz')], /no such file/);
-    await refused(['--key', key.pubFile, `${server.url}/missing`], /HTTP 404 Not Found/);
-    await refused(['--key', key.pubFile, `${server.url}/loop`], /too many redirects.*more than 5/);
-    await refused(['--key', key.pubFile, `${server.url}/short/img.tar.gz`], /cut short/);
+  it.runIf(IN_PROCESS)('a missing file, an HTTP error, a redirect loop, a download cut short', async () => {
+    await refused(path.join(dir, 'nope.tar.gz'), /no such file/, { key: key.pubFile });
+    await refused(`${server.url}/missing`, /HTTP 404 Not Found/, { key: key.pubFile });
+    await refused(`${server.url}/loop`, /too many redirects.*more than 5/, { key: key.pubFile });
+    await refused(`${server.url}/short/img.tar.gz`, /cut short/, { key: key.pubFile });
   });
 });
 

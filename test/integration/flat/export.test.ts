@@ -5,10 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportFlat, from, images as listImages, inspect, keys, verify } from '../../../dsl/index.js';
 import { parseKeySpec } from '../../../dsl/sign/keys.js';
 import { verifyStream } from '../../../dsl/flat/trailer.js';
+import { IN_PROCESS, mountedTree } from '../../kit/api.js';
+import { withEnv } from '../../kit/env.js';
 import { cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
+
+/*
+ * `cairn export`: the flat signed tarball of an image or a container, from either storage driver. The images
+ * are built and most exports made in-process through the public API; the CLI rows show what the verb prints,
+ * its flags, and the one line it fails with.
+ */
 
 /** Runs a host program; status, stdout, stderr. */
 function sh(cmd: string, args: string[], opts: { cwd?: string } = {}) {
@@ -47,9 +56,10 @@ const tarBytes = (file: string): Buffer => {
 
 const hasTrailer = (tar: Buffer): boolean => tar.length >= 80 && tar.subarray(tar.length - 72, tar.length - 67).toString() === 'iksig';
 
-/** One driver's fixture: a store with the image localhost/exported:1, exported once and extracted with GNU tar. */
+/** One driver's fixture: a store with the image localhost/exported:1, exported once by the CLI and extracted with GNU tar. */
 interface Fixture {
   k: CliKit;
+  root: string;
   work: string;
   cfgA: string;
   cfgB: string;
@@ -62,31 +72,39 @@ interface Fixture {
   extractRun: { status: number | null; stderr: string };
 }
 
+/** Runs fn as a call of the fixture's user would run: its config directory (its signing key), no SOURCE_DATE_EPOCH. */
+const as = <T>(f: { cfgA: string }, fn: () => Promise<T>, env: Record<string, string | undefined> = {}): Promise<T> =>
+  withEnv({ XDG_CONFIG_HOME: f.cfgA, SOURCE_DATE_EPOCH: '', ...env }, fn);
+
 /** Builds the image (two checkpoints, a config) with the given driver, exports it and extracts the export. */
-function fixture(driver: string): Fixture {
+async function fixture(driver: string): Promise<Fixture> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'cairn-export-'));
   const cfgA = path.join(work, 'cfg-a');
   const k = cliKit('cairn-export-store-', { XDG_CONFIG_HOME: cfgA, SOURCE_DATE_EPOCH: '', STORAGE_DRIVER: driver });
-  // Unsigned tarballs (here: GNU tar's) stay accepted as bases.
-  const c = k.ok(['from', '--name', 'src', `tarball:${tinyRootfsTar()}`]);
-  k.ok(['run', c, '--', 'sh', '-c', 'rm /etc/group && echo added > /added && mkdir -p /srv/www && echo page > /srv/www/index && ln -s /added /srv/link']);
-  k.ok(['checkpoint', '-m', 'first', c]);
-  k.ok(['run', c, '--', 'sh', '-c', 'rm -r /srv/www && echo second > /srv/second']);
-  k.ok(['config', '--cmd', '["/bin/sh","-c","echo $GREETING from $(pwd); cat /added"]', '--env', 'GREETING=hello', '--workingdir', '/srv', c]);
-  // Clamped times, so that both drivers' images can be compared.
-  k.ok(['commit', c, 'localhost/exported:1'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
-  const localId = JSON.parse(k.ok(['key', 'show', '--json'])).id;
+  const root = k.root;
+  await as({ cfgA }, async () => {
+    // Unsigned tarballs (here: GNU tar's) stay accepted as bases.
+    const c = await from(`tarball:${tinyRootfsTar()}`, { root, name: 'src' });
+    await c.run(['sh', '-c', 'rm /etc/group && echo added > /added && mkdir -p /srv/www && echo page > /srv/www/index && ln -s /added /srv/link']);
+    await c.checkpoint('first');
+    await c.run(['sh', '-c', 'rm -r /srv/www && echo second > /srv/second']);
+    await c.config({ cmd: '["/bin/sh","-c","echo $GREETING from $(pwd); cat /added"]', env: ['GREETING=hello'], workingdir: '/srv' });
+    // Clamped times, so that both drivers' images can be compared.
+    await withEnv({ SOURCE_DATE_EPOCH: '1700000000' }, () => c.commit('localhost/exported:1'));
+  }, { STORAGE_DRIVER: driver });
+  const localId = (await as({ cfgA }, () => keys.show())).id;
   const exported = path.join(work, 'image.tar.gz');
   const exportRun = k.cairn(['export', 'localhost/exported:1', exported]);
   const x = path.join(work, 'x');
   mkdirSync(x);
   const extractRun = sh('tar', ['xzf', exported, '-C', x]);
-  return { k, work, cfgA, cfgB: path.join(work, 'cfg-b'), localId, exported, exportRun, x, extractRun };
+  return { k, root, work, cfgA, cfgB: path.join(work, 'cfg-b'), localId, exported, exportRun, x, extractRun };
 }
 
 const fixtures = new Map<string, Fixture>();
-beforeAll(() => {
-  for (const d of ['overlay', 'vfs']) fixtures.set(d, fixture(d));
+beforeAll(async () => {
+  if (!IN_PROCESS) return;
+  for (const d of ['overlay', 'vfs']) fixtures.set(d, await fixture(d));
 });
 afterAll(() => {
   for (const f of fixtures.values()) {
@@ -95,12 +113,14 @@ afterAll(() => {
   }
 });
 
-describe('export from either storage driver', () => {
+type ImageInfo = { id: string; config: { created: string; config: { Cmd: string[] } } };
+const imageInfo = async (f: Fixture, name = 'localhost/exported:1') => (await inspect(name, { root: f.root })) as ImageInfo;
+
+describe.runIf(IN_PROCESS)('export from either storage driver', () => {
   // Both drivers give the same layers and image ID (docs/decisions.md), so the same flat file.
-  it('gives the same image and the same tar (each store signs with a key of its own)', () => {
+  it('gives the same image and the same tar (each store signs with a key of its own)', async () => {
     const [o, v] = [fixtures.get('overlay')!, fixtures.get('vfs')!];
-    const id = (x: Fixture) => JSON.parse(x.k.ok(['inspect', 'localhost/exported:1'])).id;
-    expect(id(v)).toBe(id(o));
+    expect((await imageInfo(v)).id).toBe((await imageInfo(o)).id);
     const unsigned = (x: Fixture) => tarBytes(x.exported).subarray(0, -80);
     expect(unsigned(v).equals(unsigned(o))).toBe(true);
   });
@@ -108,20 +128,22 @@ describe('export from either storage driver', () => {
 
 // The export of an image packs an overlay of its layers, or (copying driver) its layers applied in scratch:
 // what differs between the drivers runs for both; the rest once.
-describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and signed tarball: bases (%s driver)', (driver, all) => {
+describe.runIf(IN_PROCESS).each([['overlay', true], ['vfs', false]] as const)('cairn export and signed tarball: bases (%s driver)', (driver, all) => {
   const itAll = it.runIf(all);
   let k: CliKit;
+  let root: string;
   let work: string;
-  let cfgA: string;
   let cfgB: string;
   let localId: string;
   let exported: string;
   let f: Fixture;
-  const images = (): string => k.ok(['images', '--json']);
+  const images = async (): Promise<string[]> => (await listImages({ root })).map((i) => i.id).sort();
+  /** An in-process call as the fixture's user. */
+  const call = <T>(fn: () => Promise<T>, env: Record<string, string | undefined> = {}): Promise<T> => as(f, fn, env);
 
   beforeAll(() => {
     f = fixtures.get(driver)!;
-    ({ k, work, cfgA, cfgB, localId, exported } = f);
+    ({ k, root, work, cfgB, localId, exported } = f);
   });
 
   it('writes one flattened, signed tarball and prints its sha256', () => {
@@ -131,7 +153,7 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     expect(readdirSync(work).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 
-  it('extracts with plain GNU tar, no warnings: whiteouts applied, config first', () => {
+  it('extracts with plain GNU tar, no warnings: whiteouts applied, config first', async () => {
     const dir = f.x;
     expect(f.extractRun.stderr).toBe('');
     expect(f.extractRun.status).toBe(0);
@@ -144,7 +166,7 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     expect(readdirSync(dir).some((n) => n.startsWith('.wh.'))).toBe(false);
     // The config bytes are the image's own: their sha256 is the image ID.
     const cfgBytes = readFileSync(path.join(dir, '.cairn/config.json'));
-    const info = JSON.parse(k.ok(['inspect', 'localhost/exported:1']));
+    const info = await imageInfo(f);
     expect(sha(cfgBytes)).toBe('sha256:' + info.id);
     const cfg = JSON.parse(cfgBytes.toString());
     expect(cfg.config.Cmd).toEqual(['/bin/sh', '-c', 'echo $GREETING from $(pwd); cat /added']);
@@ -172,15 +194,15 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     expect(r.stdout.split('\n')[0]).toBe('.cairn/config.json');
   });
 
-  it('is reproducible: the same image gives the same bytes', () => {
+  it('is reproducible: the same image gives the same bytes, through the library as through the CLI', async () => {
     const again = path.join(work, 'again.tar.gz');
-    k.ok(['export', 'localhost/exported:1', again]);
+    expect((await call(() => exportFlat('localhost/exported:1', again, { root }))).digest).toBe(sha(readFileSync(exported)));
     expect(readFileSync(again).equals(readFileSync(exported))).toBe(true);
   });
 
   itAll('verifies under the local key, and tar pads to a record before the trailer', async () => {
-    expect(k.ok(['verify', exported])).toBe(`OK ${localId}`);
-    const v = await verifyStream(createReadStream(exported), [await parseKeySpec(path.join(cfgA, 'cairn/key.pub.pem'))]);
+    expect((await call(() => verify(exported))).signer.id).toBe(localId);
+    const v = await verifyStream(createReadStream(exported), [await parseKeySpec(path.join(f.cfgA, 'cairn/key.pub.pem'))]);
     expect(v).toMatchObject({ signed: true, valid: true });
     expect(v.signer?.id).toBe(localId);
     const tar = tarBytes(exported);
@@ -196,11 +218,9 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     expect(hasTrailer(bytes)).toBe(false);
     expect(bytes.length % 10240).toBe(0);
     expect((await verifyStream(createReadStream(plain), [])).signed).toBe(false);
-    const r = k.cairn(['verify', plain]);
-    expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/unsigned/);
+    await expect(call(() => verify(plain))).rejects.toThrow(/unsigned/);
     const signedTar = path.join(work, 'signed.tar');
-    k.ok(['export', 'localhost/exported:1', signedTar]);
+    await call(() => exportFlat('localhost/exported:1', signedTar, { root }));
     expect(readFileSync(signedTar).equals(tarBytes(exported))).toBe(true);
     const dir = path.join(work, 'xt');
     mkdirSync(dir);
@@ -218,12 +238,12 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     expect([...dates].every((d) => d <= '1970-01-02')).toBe(true);
   });
 
-  it('exports a container with its pending changes', () => {
-    const c = k.ok(['from', 'localhost/exported:1']);
-    k.ok(['run', c, '--', 'sh', '-c', 'echo pending > /pending && rm /added']);
-    k.ok(['config', '--env', 'STAGE=pending', c]);
+  it('exports a container with its pending changes', async () => {
+    const c = await call(() => from('localhost/exported:1', { root }));
+    await c.run(['sh', '-c', 'echo pending > /pending && rm /added']);
+    await c.config({ env: ['STAGE=pending'] });
     const f = path.join(work, 'ctr.tar.gz');
-    const digest = k.ok(['export', c, f]);
+    const { digest } = await call(() => exportFlat(c.name, f, { root }));
     expect(digest).toBe(sha(readFileSync(f)));
     const names = sh('tar', ['tzf', f]).stdout.split('\n');
     expect(names[0]).toBe('.cairn/config.json');
@@ -231,27 +251,27 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     expect(names).not.toContain('added');
     const cfg = JSON.parse(sh('tar', ['xzOf', f, '.cairn/config.json']).stdout);
     expect(cfg.config.Env).toContain('STAGE=pending');
-    expect(k.ok(['diff', c])).toMatch(/A \/pending/);
+    expect((await c.diff()).map((d) => `${d.kind} ${d.path}`)).toContain('A /pending');
   });
 
-  itAll('from tarball: of a signed export gives the exported tree and config, without /.cairn', () => {
-    const before = JSON.parse(images()).length;
-    const c = k.ok(['from', `tarball:${exported}`]);
-    expect(JSON.parse(images()).length).toBe(before + 1);
-    const info = JSON.parse(k.ok(['inspect', c]));
-    expect(info.config.config.Cmd).toEqual(['/bin/sh', '-c', 'echo $GREETING from $(pwd); cat /added']);
-    expect(k.ok(['run', c, '--', ...info.config.config.Cmd])).toBe('hello from /srv\nadded');
-    const root = k.ok(['mount', c]);
+  itAll('from tarball: of a signed export gives the exported tree and config, without /.cairn', async () => {
+    const before = (await images()).length;
+    const c = await call(() => from(`tarball:${exported}`, { root }));
+    expect((await images()).length).toBe(before + 1);
+    const cmd = ((await inspect(c.name, { root })) as { config: { config: { Cmd: string[] } } }).config.config.Cmd;
+    expect(cmd).toEqual(['/bin/sh', '-c', 'echo $GREETING from $(pwd); cat /added']);
+    expect((await c.run(cmd)).stdout).toBe('hello from /srv\nadded\n');
+    const mnt = await mountedTree(c);
     const want = listTree(path.join(work, 'x')).filter((l) => !l.startsWith('.cairn'));
-    expect(listTree(root)).toEqual(want);
-    k.ok(['umount', c]);
+    expect(listTree(mnt)).toEqual(want);
+    await c.unmount();
     // Again: the same image (the same ID), nothing new.
-    k.ok(['from', `tarball:${exported}`]);
-    expect(JSON.parse(images()).length).toBe(before + 1);
+    await call(() => from(`tarball:${exported}`, { root }));
+    expect((await images()).length).toBe(before + 1);
   });
 
-  itAll('refuses a tampered export (exit 125, one line, store unchanged)', () => {
-    const before = images();
+  itAll('refuses a tampered export (exit 125, one line, store unchanged)', async () => {
+    const before = await images();
     const gz = readFileSync(exported);
     const flipped = Buffer.from(gz);
     flipped[flipped.length >> 1] ^= 0x40;
@@ -264,27 +284,24 @@ describe.each([['overlay', true], ['vfs', false]] as const)('cairn export and si
     tar.write('SECOND\n', at);
     const bad2 = path.join(work, 'tampered.tar.gz');
     writeFileSync(bad2, zlib.gzipSync(tar));
-    for (const f of [bad1, bad2]) {
-      const r = k.cairn(['from', `tarball:${f}`]);
-      expect(r.status).toBe(125);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.split('\n')[0]).toMatch(/^cairn from: /);
-      expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
-      expect(images()).toBe(before);
-    }
-    expect(k.cairn(['from', `tarball:${bad2}`]).stderr).toMatch(/tampered|signature/);
+    const r = k.cairn(['from', `tarball:${bad1}`]);
+    expect(r.status).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')[0]).toMatch(/^cairn from: /);
+    expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+    expect(await images()).toEqual(before);
+    await expect(call(() => from(`tarball:${bad2}`, { root }))).rejects.toThrow(/tampered|signature/);
+    expect(await images()).toEqual(before);
   });
 
-  itAll('refuses an export signed by an untrusted key until it is trusted', () => {
+  itAll('refuses an export signed by an untrusted key until it is trusted', async () => {
     const other = path.join(work, 'other.tar.gz');
-    k.ok(['export', 'localhost/exported:1', other], { env: { XDG_CONFIG_HOME: cfgB } });
-    const before = images();
-    const r = k.cairn(['from', `tarball:${other}`]);
-    expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/unknown signer/);
-    expect(images()).toBe(before);
-    k.ok(['key', 'trust', path.join(cfgB, 'cairn/key.pub.pem')]);
-    expect(k.ok(['from', `tarball:${other}`])).toMatch(/working-container/);
+    await call(() => exportFlat('localhost/exported:1', other, { root }), { XDG_CONFIG_HOME: cfgB });
+    const before = await images();
+    await expect(call(() => from(`tarball:${other}`, { root }))).rejects.toThrow(/unknown signer/);
+    expect(await images()).toEqual(before);
+    await call(() => keys.trust(path.join(cfgB, 'cairn/key.pub.pem')));
+    expect((await call(() => from(`tarball:${other}`, { root }))).name).toMatch(/working-container/);
   });
 
   itAll('fails with one clear line and leaves no file for bad input', () => {

@@ -1,12 +1,15 @@
-// Runs one corpus case through the real CLI and judges its one expected outcome; host canaries are compared
-// before and after (inode, content, mode, owner, times, link count), so "confined" means nothing outside moved.
-import { spawn } from 'node:child_process';
+// Runs one corpus case, through the real CLI or in-process through the public API (api.ts), and judges its one
+// expected outcome; host canaries are compared before and after (inode, content, mode, owner, times, link
+// count), so "confined" means nothing outside moved.
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isCairnError } from '../../../dsl/index.js';
 import { CAIRN } from '../cli.js';
 import type { BaliKey } from '../bali.js';
+import { apiCall, type ApiResult } from './api.js';
 import type { CallResult, CaseCtx, HostileCase, Step } from './types.js';
 
 /** A store the corpus runs in, one case at a time. */
@@ -152,6 +155,16 @@ function verbOf(step: Step): string {
   return step.args.find((a) => !a.startsWith('-')) ?? '';
 }
 
+/**
+ * Removes a store this process made (in-process rows): the mounts below it (a container's tree stays mounted
+ * for its next verb) first. As a normal user this process is root of the user's namespace, which owns them.
+ */
+export function removeStore(root: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(root + '/'));
+  for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
+  rmSync(root, { recursive: true, force: true });
+}
+
 /** What one row gave: the problems found (none when its outcome held). */
 export interface Verdict {
   id: string;
@@ -166,8 +179,12 @@ export interface CorpusEnv {
   tiny(): Buffer;
 }
 
+/** How a row's calls are made: `cairn` processes, or in-process calls of the public API (one lane at a time). */
+export type Via = 'cli' | 'api';
+
 /** Runs one row in a lane: plants canaries, makes its input, runs its calls, judges the last. */
-export async function runCase(c: HostileCase, lane: Lane, env: CorpusEnv, index: number): Promise<Verdict> {
+export async function runCase(c: HostileCase, lane: Lane, env: CorpusEnv, index: number, via: Via = 'cli'): Promise<Verdict> {
+  const run = (s: Step, home: string): Promise<ApiResult> => (via === 'cli' ? call(lane, s, home) : apiCall(lane, s, home));
   const base = mkdtempSync(path.join(os.tmpdir(), 'cairn-hostile-'));
   try {
     const { canary, home, secret } = plantCanaries(base);
@@ -182,18 +199,20 @@ export async function runCase(c: HostileCase, lane: Lane, env: CorpusEnv, index:
     const hostBefore = [...hostState(canary).map((l) => `canary/${l}`), ...hostState(home).map((l) => `home/${l}`)];
     const problems: string[] = [];
     for (const s of steps.slice(0, -1)) {
-      const r = await call(lane, s, home);
+      const r = await run(s, home);
       if (r.status !== 0) return { id: c.id, problems: [`setup call "${s.args.join(' ')}" failed (${r.status}): ${r.stderr.trim().slice(0, 400)}`] };
     }
     const judged = steps[steps.length - 1];
     const storeBefore = storeRecords(lane.root);
-    const r = await call(lane, judged, home);
+    const r = await run(judged, home);
     const hostAfter = [...hostState(canary).map((l) => `canary/${l}`), ...hostState(home).map((l) => `home/${l}`)];
     const changed = diff(hostBefore, hostAfter);
     if (changed.length) problems.push(`the host changed outside the root:\n    ${changed.join('\n    ')}`);
     const leaked = storeHolds(lane.root, secret, sinceMs);
     if (leaked.length) problems.push(`a host file's content reached the store: ${leaked.slice(0, 3).join(', ')}`);
     const verb = verbOf(judged);
+    // In-process, a refusal must be one of cairn's errors, not an error the CLI would only wrap into one.
+    if (r.error !== undefined && !isCairnError(r.error)) problems.push(`refused by an error outside the CairnError family: ${String(r.error)}`);
     if (c.outcome === 'refused') {
       problems.push(...refusalProblems(r, verb));
       const storeAfter = storeRecords(lane.root);

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, constants as fsc, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openPrivate, privateDir, readPrivate, runtimeDir, writePrivate } from '../../../dsl/sandbox/rundir.js';
 
 /*
@@ -84,8 +84,10 @@ describe('privateDir', () => {
 
 describe('files in the runtime dir', () => {
   let d: string;
-  beforeAll(() => {
-    d = privateDir(path.join(base, 'rt'));
+  // A runtime dir of each test's own: what one test leaves in it (a pause.pid) is not another's input.
+  let n = 0;
+  beforeEach(() => {
+    d = privateDir(path.join(base, `rt-${++n}`));
   });
 
   it('are read without following a symlink', () => {

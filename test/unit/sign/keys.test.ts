@@ -8,6 +8,7 @@ import { publicKeyOf } from '../../../dsl/sign/ed25519ph.js';
 import { configDir, generateKey, localKey, parseKeySpec, trustedKeys, trustKey } from '../../../dsl/sign/keys.js';
 import { publicKeyFromPem, seedToPem } from '../../../dsl/sign/pem.js';
 import { baliKey, tmp } from '../../kit/bali.js';
+import { restoreEnv } from '../../kit/env.js';
 
 const saved = { ...process.env };
 let cfg: string;
@@ -16,7 +17,7 @@ beforeEach(() => {
   process.env.XDG_CONFIG_HOME = cfg;
 });
 afterEach(() => {
-  process.env = { ...saved };
+  restoreEnv(saved);
 });
 
 /** Warnings emitted while fn runs. */

@@ -10,10 +10,11 @@ import { judgeFile } from '../../../dsl/flat/judge.js';
 import { fileScopes, loadPolicy, policyFile, tarballRequirements, userPolicyFile } from '../../../dsl/sign/trust.js';
 import { flatFile, installLocalKey, testKey } from '../../kit/flat.js';
 import { tmp } from '../../kit/bali.js';
+import { restoreEnv } from '../../kit/env.js';
 
 const saved = { ...process.env };
 afterEach(() => {
-  process.env = { ...saved };
+  restoreEnv(saved);
 });
 
 const dir = tmp('cairn-policy-');
@@ -265,9 +266,11 @@ describe('the policy file and real flat files', () => {
   it('judges files signed by A and B, and an unsigned one, under keyPath, keyData and the trusted keys', async () => {
     const sub = path.join(dir, 'files');
     mkdirSync(sub, { recursive: true });
-    const byA = await flatFile(path.join(sub, 'a.tar.gz'), { key: A });
-    const byB = await flatFile(path.join(sub, 'b.tar.gz'), { key: B });
-    const none = await flatFile(path.join(sub, 'none.tar.gz'), { key: null });
+    // Verified, never run: no root filesystem in them.
+    const extra = [{ name: 'etc/motd', body: 'policy\n' }];
+    const byA = await flatFile(path.join(sub, 'a.tar.gz'), { key: A, tiny: false, extra });
+    const byB = await flatFile(path.join(sub, 'b.tar.gz'), { key: B, tiny: false, extra });
+    const none = await flatFile(path.join(sub, 'none.tar.gz'), { key: null, tiny: false, extra });
     const onlyB = { default: accept, transports: { tarball: { [sub]: [{ type: 'cairnSigned', keyPath: B.pubFile }] } } };
     expect(await judge(byB, onlyB)).toBe('signed');
     // Checked against B only: a signature by A is one that key B does not make (who made it is unknowable).

@@ -9,8 +9,11 @@ import { ImageRecords } from '../../../dsl/store/images.js';
 import { StorePaths } from '../../../dsl/store/paths.js';
 import { suffixCreator, uniqueSuffix } from '../../../dsl/core/unique.js';
 
-let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
 const fresh = () => new StorePaths((dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-listing-'))));
 
 describe('listing the store fails closed', () => {

@@ -8,6 +8,7 @@ import { openSource, writeImage } from '../../../dsl/transport/transports.js';
 import { parseReference } from '../../../dsl/oci/reference.js';
 import { MediaType, hostArch } from '../../../dsl/oci/types.js';
 import { gzip, makeTar, readAll, run, sha, skopeoInspect, tempDir } from '../../kit/images.js';
+import { withEnv } from '../../kit/env.js';
 
 const t = tempDir('cairn-tarball-');
 const tmpDir = path.join(t.dir, 'tmp');
@@ -57,12 +58,8 @@ describe('tarball:', () => {
     const a = await readTarball(path.join(t.dir, 'root.tar'));
     const b = await readTarball(path.join(t.dir, 'root.tar'));
     expect(a.configBytes.equals(b.configBytes)).toBe(true);
-    process.env.SOURCE_DATE_EPOCH = '1700000000';
-    try {
-      expect((await readTarball(path.join(t.dir, 'root.tar'))).config.created).toBe('2023-11-14T22:13:20Z');
-    } finally {
-      delete process.env.SOURCE_DATE_EPOCH;
-    }
+    const created = await withEnv({ SOURCE_DATE_EPOCH: '1700000000' }, async () => (await readTarball(path.join(t.dir, 'root.tar'))).config.created);
+    expect(created).toBe('2023-11-14T22:13:20Z');
   });
 
   it('refuses a file that is not a tar, and a corrupt gzip', async () => {
