@@ -10,6 +10,7 @@ import type { Driver } from './drivers/driver.js';
 import { hasSealJournal, recoverSeal } from './checkpoint.js';
 import { withLocks } from '../store/lock.js';
 import { crashPoint } from '../core/crash.js';
+import { randomHex } from '../core/unique.js';
 
 /** The lock name of a container. */
 export function containerLock(id: string): string {
@@ -48,7 +49,7 @@ export async function createContainer(store: Store, image: ImageRecord | null, f
     baseLayers = layerRefs(loaded.manifest, loaded.config);
   }
   const driver = await chooseDriver(store);
-  const id = (await import('node:crypto')).randomBytes(32).toString('hex');
+  const id = randomHex(32);
   // Fails early on a taken --name; the name is only really taken, atomically with the record, at the end.
   if (name !== undefined && (await store.containers.find(checkContainerName(name)))?.name === name) throw nameTaken(name);
   return store.locked([], async () => {

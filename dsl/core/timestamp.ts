@@ -29,3 +29,11 @@ export function buildTimestamp(explicit?: number, env: NodeJS.ProcessEnv = proce
 export function isoDate(ts?: number): string {
   return (ts === undefined ? new Date() : new Date(ts * 1000)).toISOString().replace(/\.000Z$/, 'Z');
 }
+
+/**
+ * Orders two ISO 8601 dates, oldest first, by the instant they name (not by collation: localeCompare loads ICU's
+ * collator on first use, tens of milliseconds of a verb's start-up).
+ */
+export function compareIsoDates(a: string, b: string): number {
+  return Date.parse(a) - Date.parse(b);
+}

@@ -1,8 +1,7 @@
 import { constants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { isMissing } from '../core/fsutil.js';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { uniqueSuffix } from '../core/unique.js';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { checkDigest, digestHex } from '../oci/digest.js';
@@ -18,8 +17,6 @@ export interface BlobInfo {
   digest: string;
   size: number;
 }
-
-export { HashCounter } from './hash.js';
 
 /** The content-addressed blob store below a storage root. */
 export class BlobStore {
@@ -102,7 +99,8 @@ export class BlobStore {
       }
     }
     const tmp = await this.tempPath();
-    const { HashCounter } = await import('./hash.js');
+    // Streams and hashing are loaded on first use: a verb that only reads the store never pays for them.
+    const [{ HashCounter }, { Readable }, { pipeline }] = await Promise.all([import('./hash.js'), import('node:stream'), import('node:stream/promises')]);
     const hc = new HashCounter();
     try {
       const input = typeof src === 'string' || Buffer.isBuffer(src) ? Readable.from([Buffer.from(src)]) : src;
@@ -138,9 +136,4 @@ export class BlobStore {
   async remove(digest: string): Promise<void> {
     await fsp.rm(this.path(digest), { force: true });
   }
-}
-
-/** A writable sink that discards everything (for hashing only). */
-export function nullSink(): Writable {
-  return new Writable({ write(_c, _e, cb) { cb(); } });
 }

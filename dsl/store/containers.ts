@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { History, ImageConfig } from '../oci/types.js';
 import { BadInputError, CairnError, ConflictError, NotFoundError } from '../core/errors.js';
 import { crashPoint } from '../core/crash.js';
+import { compareIsoDates } from '../core/timestamp.js';
 import { readDirOrEmpty, readJson, writeJsonAtomic } from '../core/atomic.js';
 import { withLocks } from './lock.js';
 import type { StorePaths } from './paths.js';
@@ -125,7 +126,7 @@ export class ContainerRecords {
       const r = await this.get(id);
       return r && (await this.published(r)) ? r : undefined;
     }));
-    return recs.filter((r): r is ContainerRecord => !!r).sort((a, b) => a.created.localeCompare(b.created));
+    return recs.filter((r): r is ContainerRecord => !!r).sort((a, b) => compareIsoDates(a.created, b.created));
   }
 
   private nameLink(name: string): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 
 /** A pass-through stream that hashes (sha256) and counts what flows through it. */
 export class HashCounter extends Transform {
@@ -21,4 +21,9 @@ export class HashCounter extends Transform {
 /** The image ID (hex) of config bytes: the sha256 of the config. */
 export function imageId(configBytes: Buffer): string {
   return createHash('sha256').update(configBytes).digest('hex');
+}
+
+/** A writable sink that discards everything (for hashing only). */
+export function nullSink(): Writable {
+  return new Writable({ write(_c, _e, cb) { cb(); } });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CairnError, ConflictError, NotFoundError, BadInputError } from '../core/errors.js';
 import { readDirOrEmpty, readJson, writeJsonAtomic } from '../core/atomic.js';
 import { crashPoint } from '../core/crash.js';
+import { compareIsoDates } from '../core/timestamp.js';
 import { isDigest } from '../oci/digest.js';
 import type { StorePaths } from './paths.js';
 
@@ -37,7 +38,7 @@ export class ImageRecords {
   async list(): Promise<ImageRecord[]> {
     const names = (await readDirOrEmpty(this.paths.images)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
     const recs = await Promise.all(names.map((n) => this.get(n.slice(0, 64))));
-    return recs.filter((r): r is ImageRecord => !!r).sort((a, b) => b.created.localeCompare(a.created));
+    return recs.filter((r): r is ImageRecord => !!r).sort((a, b) => compareIsoDates(b.created, a.created));
   }
 
   /** The record with exactly this ID, if any (a malformed one throws). */

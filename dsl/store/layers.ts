@@ -2,7 +2,6 @@ import { promises as fsp } from 'node:fs';
 import { isMissing } from '../core/fsutil.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import type { XattrFlavor } from '../layer/entry.js';
 import type { Compression } from '../layer/compress.js';
@@ -131,7 +130,7 @@ export class LayerStore {
 
   /** The layer in compression comp: itself when it is already, else a compressed blob made once and kept. */
   async compressed(l: LayerRef, comp: Compression): Promise<LayerRef> {
-    const { compressionOfMediaType, layerMediaType, compressor } = await import('../layer/compress.js');
+    const [{ compressionOfMediaType, layerMediaType, compressor }, { pipeline }] = await Promise.all([import('../layer/compress.js'), import('node:stream/promises')]);
     if ((compressionOfMediaType(l.mediaType) ?? 'none') === comp) return l;
     const cache = path.join(this.paths.layers, `${digestHex(l.diffID)}.${comp}.json`);
     const known = await readJson<LayerRef>(cache);
@@ -147,7 +146,7 @@ export class LayerStore {
   /** Extracts a layer (verifying its diffID) unless already present; returns its directory. */
   async ensure(layer: LayerRef): Promise<string> {
     if (await this.has(layer.diffID)) return this.dir(layer.diffID);
-    const [{ extractLayer }, { HashCounter }] = await Promise.all([import('../layer/extract.js'), import('./hash.js')]);
+    const [{ extractLayer }, { HashCounter }, { pipeline }] = await Promise.all([import('../layer/extract.js'), import('./hash.js'), import('node:stream/promises')]);
     const tmp = await this.tempDir();
     try {
       const hc = new HashCounter();

@@ -1,7 +1,8 @@
 import { createWriteStream, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobStore, HashCounter } from './blobs.js';
+import { BlobStore } from './blobs.js';
+import { HashCounter } from './hash.js';
 import { compressor, layerMediaType, type Compression } from '../layer/compress.js';
 
 /** A layer blob written to the store: its compressed digest and size, and the digest of the uncompressed tar. */

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { compressionOfMediaType, decompress } from '../layer/compress.js';
-import { HashCounter } from '../store/blobs.js';
+import { HashCounter } from '../store/hash.js';
 import { checkDigest, digestHex } from '../oci/digest.js';
 import { assemble } from './assemble.js';
 import type { SourceImage, SourceLayer } from './source.js';

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { decompress, layerMediaType, sniffCompression, type Compression } from '../layer/compress.js';
 import { strictTarExtract } from '../layer/tar-read.js';
-import { HashCounter, nullSink } from '../store/blobs.js';
+import { HashCounter, nullSink } from '../store/hash.js';
 import { isFormatError } from '../oci/validate.js';
 
 /** What a layer file is: its digest and size as stored, its compression and its diff ID. */

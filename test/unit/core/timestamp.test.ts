@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../../dsl/core/errors.js';
-import { buildTimestamp, isoDate, parseEpoch } from '../../../dsl/core/timestamp.js';
+import { buildTimestamp, isoDate, parseEpoch, compareIsoDates } from '../../../dsl/core/timestamp.js';
 
 describe('parseEpoch', () => {
   it.each([
@@ -45,5 +45,12 @@ describe('buildTimestamp: the one reader of SOURCE_DATE_EPOCH', () => {
   it('isoDate writes whole seconds as RFC 3339', () => {
     expect(isoDate(0)).toBe('1970-01-01T00:00:00Z');
     expect(isoDate(253402300799)).toBe('9999-12-31T23:59:59Z');
+  });
+});
+
+describe('compareIsoDates', () => {
+  it('orders by the instant, whatever the fraction of a second is written as', () => {
+    const dates = ['2026-12-02T04:56:16.500Z', '1970-01-01T00:00:00Z', '2026-12-02T04:56:16Z', '2026-12-02T04:56:15.999Z'];
+    expect([...dates].sort(compareIsoDates)).toEqual(['1970-01-01T00:00:00Z', '2026-12-02T04:56:15.999Z', '2026-12-02T04:56:16Z', '2026-12-02T04:56:16.500Z']);
   });
 });

@@ -1,0 +1,46 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliKit, type CliKit } from '../../kit/cli.js';
+import { tinyRootfsTar } from '../../kit/tiny.js';
+
+/*
+ * A verb loads only what it uses: the common verbs of a build cycle start without the modules of hashing,
+ * compression, processes, threads or archives (each costs Node.js milliseconds at every start). Node.js lists
+ * what it loaded in process.moduleLoadList; a preload given through NODE_OPTIONS writes it at exit.
+ */
+let k: CliKit;
+let preload: string;
+let image: string;
+
+beforeAll(() => {
+  k = cliKit('cairn-startup-');
+  preload = path.join(k.root, 'modules.cjs');
+  writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n`);
+  const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+  image = k.ok(['commit', c, 'startup-base']);
+  k.ok(['rm', c]);
+});
+afterAll(() => k?.cleanup());
+
+/** The built-in modules a CLI call loaded. */
+function loaded(args: string[]): string[] {
+  const out = path.join(k.root, `modules-${args[0]}.txt`);
+  k.ok(args, { env: { NODE_OPTIONS: `-r ${preload}`, MODULES_OUT: out } });
+  return readFileSync(out, 'utf8').split('\n');
+}
+
+describe('what a verb loads', () => {
+  const heavy = ['NativeModule crypto', 'NativeModule child_process', 'NativeModule zlib', 'NativeModule worker_threads', 'NativeModule http', 'NativeModule https'];
+
+  it.each([
+    [['from', '--name', 'startup-c', 'startup-base']],
+    [['images']],
+    [['containers']],
+  ])('%j loads none of crypto, child_process, zlib, worker_threads, http', (args) => {
+    const mods = loaded(args);
+    expect(mods).toContain('NativeModule fs'); // the list is real
+    expect(mods.filter((m) => heavy.includes(m))).toEqual([]);
+    expect(image).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
