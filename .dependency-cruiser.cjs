@@ -37,8 +37,15 @@ module.exports = {
     {
       name: 'engine-never-imports-a-front-door',
       severity: 'error',
-      from: { path: '^dsl/' },
+      from: { path: '^dist/dsl/' },
       to: { path: '^dist/(bin|shell)/' },
+    },
+    {
+      name: 'shell-below-bin',
+      severity: 'error',
+      comment: 'the shell is handed the CLI verbs by `cairn shell`; it never imports bin/',
+      from: { path: '^dist/shell/' },
+      to: { path: '^dist/bin/' },
     },
   ],
   options: {

@@ -128,7 +128,7 @@ const WORKER_MIN_BYTES = 64 << 20;
 /** The error for an owner that the user namespace does not map (the object at path could not be given it). */
 export function unmappedOwner(p: string, owner: { uid: number; gid: number }): BadInputError {
   return new BadInputError(`cannot give ${path.basename(p)} the owner ${owner.uid}:${owner.gid}: that id is not mapped in your user namespace`, {
-    hint: 'add subordinate id ranges for your user to /etc/subuid and /etc/subgid, then run `pkill -u $USER -x sleep` so cairn maps them',
+    hint: 'add subordinate id ranges for your user to /etc/subuid and /etc/subgid, then end your cairn namespace (kill the PID in ${XDG_RUNTIME_DIR:-/tmp}/cairn-$(id -u)/pause.pid; see docs/rootless.md) so the next verb maps them',
   });
 }
 
