@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit } from '../../kit/cli.js';
@@ -42,5 +42,29 @@ describe('what a verb loads', () => {
     expect(mods).toContain('NativeModule fs'); // the list is real
     expect(mods.filter((m) => heavy.includes(m))).toEqual([]);
     expect(image).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('the lock server', () => {
+  /** Runs a CLI call with a `perl` first on PATH that notes each start, then runs the real one; true when it started. */
+  function startsPerl(args: string[]): boolean {
+    const bin = path.join(k.root, 'perl-bin');
+    const note = path.join(k.root, 'perl-started');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'perl'), `#!/bin/sh\necho x >> '${note}'\nexec /usr/bin/perl "$@"\n`);
+    chmodSync(path.join(bin, 'perl'), 0o755);
+    rmSync(note, { force: true });
+    k.ok(args, { env: { PATH: `${bin}:${process.env.PATH}` } });
+    return existsSync(note);
+  }
+
+  it('is not started for the verbs that only read the store', () => {
+    for (const args of [['images'], ['containers'], ['inspect', 'startup-base']]) expect(startsPerl(args), args.join(' ')).toBe(false);
+  });
+
+  it('is started for a verb that takes locks', () => {
+    const c = k.ok(['from', 'startup-base']);
+    expect(startsPerl(['mount', c])).toBe(true);
+    k.ok(['rm', c]);
   });
 });
