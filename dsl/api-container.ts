@@ -12,6 +12,8 @@ import type { Driver } from './container/drivers/driver.js';
 import type { RunOptions } from './container/run.js';
 import { Image, epochOption, type ExportCallOptions } from './api-image.js';
 import type { ExportResult } from './container/export.js';
+import type { PendingEntry } from './container/pending.js';
+import type { LayerView } from './container/layer-view.js';
 
 /*
  * The engine behind each method is loaded when the method is called (import()), not with this file: every
@@ -172,6 +174,21 @@ export class Container {
   /** The pending changes since the last checkpoint. */
   async diff(): Promise<Change[]> {
     return this.with((rec, d) => d.changes(this.store, rec), false);
+  }
+
+  /**
+   * The pending changes with each entry's size and a stamp that differs whenever the entry changed (cheap enough
+   * to call before and after every step).
+   */
+  async pending(): Promise<PendingEntry[]> {
+    const { pendingChanges } = await import('./container/pending.js');
+    return this.with(async (rec, d) => (await pendingChanges(this.store, rec, d)).entries, false);
+  }
+
+  /** The container's layers, the dive way: base layers, checkpoints and pending changes, with their waste and caches. */
+  async layers(): Promise<LayerView[]> {
+    const { containerLayers } = await import('./container/layer-read.js');
+    return this.with((rec, d) => containerLayers(this.store, rec, d), false);
   }
 
   /**

@@ -30,9 +30,11 @@ export { check } from './api.js';
 export { reexecInNamespace } from './api.js';
 /** Sets what happens when a signal held while a run step ran is delivered after it (the CLI exits 1, as buildah). */
 export { whenInterrupted } from './api.js';
+/** Forwards a signal (SIGINT by default) to every running run step, as if cairn had received it, without ending the process. */
+export { interruptSteps } from './sandbox/interrupt.js';
 /** Describes a container, a stored image or an image at a transport reference, as JSON-ready data. */
 export { inspect, type InspectOptions } from './inspect.js';
-/** A working container (run, copy, config, checkpoint, rollback, diff, mount, commit, export, remove) and a failed run step's error. */
+/** A working container (run, copy, config, checkpoint, rollback, diff, pending, layers, mount, commit, export, remove) and a failed run step's error. */
 export { Container, RunError, type CommitCallOptions, type CopyCallOptions, type RunOutput } from './api-container.js';
 /** A stored image (inspect, tag, push, export, remove). */
 export { Image, type ExportCallOptions, type ImageInfo } from './api-image.js';
@@ -52,6 +54,10 @@ export { $ } from './script.js';
 export type { ConfigEdits } from './container/config.js';
 /** Options of Container.commit. */
 export type { CommitOptions } from './container/commit.js';
+/** A pending change with its size and a stamp that differs whenever it changed (Container.pending). */
+export type { PendingEntry } from './container/pending.js';
+/** One layer of a container the dive way (Container.layers), and one path it adds, changes or deletes. */
+export type { LayerView, ChangedPath } from './container/layer-view.js';
 /** One pending change (`cairn diff`): A, C or D and the path. */
 export type { Change } from './layer/entry.js';
 /** What exportFlat, Container.export and Image.export wrote. */

@@ -21,6 +21,8 @@ export type StepSignal = (typeof STEP_SIGNALS)[number];
 const targets = new Set<(sig: StepSignal) => void>();
 let holds = 0;
 let received: StepSignal | undefined;
+/** True once a signal kept for delivery came from outside (not only from interruptSteps). */
+let fromOutside = false;
 let onInterrupt: ((sig: StepSignal) => void) | undefined;
 
 /**
@@ -32,9 +34,23 @@ export function whenInterrupted(fn: (sig: StepSignal) => void): void {
 }
 
 function onSignal(sig: NodeJS.Signals): void {
-  const s = sig as StepSignal;
+  fromOutside = true;
+  forward(sig as StepSignal);
+}
+
+function forward(s: StepSignal): void {
   if (targets.size === 0) received ??= s;
   for (const t of targets) t(s);
+}
+
+/**
+ * Forwards sig to every running run step (its whole process group, through its reaper) as if cairn had received
+ * it: the steps end as they would by Ctrl-C, and once they are gone the whenInterrupted handler runs. Unlike a real
+ * signal, with no handler set the process is not ended by it. Does nothing while no step is held.
+ */
+export function interruptSteps(sig: StepSignal = 'SIGINT'): void {
+  if (holds === 0) return;
+  forward(sig);
 }
 
 /**
@@ -50,9 +66,14 @@ export function holdSignals(): () => void {
     if (--holds > 0) return;
     for (const s of STEP_SIGNALS) process.removeListener(s, onSignal);
     const sig = received;
+    const outside = fromOutside;
     received = undefined;
-    // With no listener left the default action ends the process, exactly as the signal would have.
-    if (sig) (onInterrupt ?? ((x: StepSignal) => process.kill(process.pid, x)))(sig);
+    fromOutside = false;
+    if (!sig) return;
+    if (onInterrupt) onInterrupt(sig);
+    // With no listener left the default action ends the process, exactly as the signal would have (never for
+    // one that only interruptSteps sent: the embedding program asked for the steps to stop, not itself).
+    else if (outside) process.kill(process.pid, sig);
   };
 }
 
@@ -66,9 +87,11 @@ export function deliverLater(sig: StepSignal): void {
   received ??= sig;
 }
 
-/** Registers a running step to receive forwarded signals; returns its removal. */
+/** Registers a running step to receive forwarded signals (and the one kept, if any); returns its removal. */
 export function forwardTo(fn: (sig: StepSignal) => void): () => void {
   targets.add(fn);
+  // A signal kept while no step was registered yet (its mounts were being prepared) reaches it at once.
+  if (received) fn(received);
   return () => targets.delete(fn);
 }
 
