@@ -1,7 +1,7 @@
 import { UsageError, asCairnError, isCairnError, reexecInNamespace } from '../dsl/index.js';
 import { helpText, parseArgs } from './args.js';
 import { attachLogger } from './log.js';
-import type { VerbModule } from './verb.js';
+import { out, type VerbModule } from './verb.js';
 
 /*
  * Running one verb: its argv parsed by its spec, the logger attached, its result status, and any failure as the
@@ -20,7 +20,7 @@ export async function runVerb(verb: string, mod: VerbModule, argv: string[], roo
     const quiet = p.flags.quiet === true;
     attachLogger({ quiet });
     if (typeof p.flags.root === 'string') root = p.flags.root;
-    const status = await mod.main(p, { root, quiet, json: p.flags.json === true });
+    const status = await mod.main(p, { root, quiet, json: p.flags.json === true, out, stdio: 'inherit', embedded: false });
     return typeof status === 'number' ? status : 0;
   } catch (err) {
     const e = asCairnError(err);

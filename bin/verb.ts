@@ -7,11 +7,17 @@ export interface VerbModule {
   main(p: Parsed, ctx: VerbContext): Promise<number | void>;
 }
 
-/** What the dispatcher hands every verb. */
+/** What the dispatcher (or `cairn shell`, for each line) hands every verb. */
 export interface VerbContext {
   root?: string;
   quiet: boolean;
   json: boolean;
+  /** Writes a result line: the CLI's is out() below; the shell's feeds the step's output. */
+  out(text: string): void;
+  /** 'inherit' passes the terminal through (the CLI, `run -t` in the shell); 'pipe' streams output as engine events. */
+  stdio: 'inherit' | 'pipe';
+  /** True inside the shell: an interrupted step ends the step, never the process. */
+  embedded: boolean;
 }
 
 /** Writes the verb's result to stdout (stdout carries only results). */

@@ -1,6 +1,6 @@
 import { check } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn check`: verify the whole store, one line per problem; --repair removes what is broken or left over. */
 export const spec: VerbSpec = {
@@ -18,7 +18,7 @@ export const spec: VerbSpec = {
 /** Checks (and repairs); exit 0 when the store is clean (or was repaired clean), 1 otherwise. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   const repair = bool(p, 'repair');
-  const r = await check({ root: ctx.root, repair, onProblem: (line) => out(line) });
+  const r = await check({ root: ctx.root, repair, onProblem: (line) => ctx.out(line) });
   const left = repair ? r.problems.length - r.repaired : r.problems.length;
   if (!ctx.quiet) {
     const n = `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`;

@@ -1,6 +1,6 @@
 import { container } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn checkpoint`: seal pending changes into a layer. */
 export const spec: VerbSpec = {
@@ -15,5 +15,5 @@ export const spec: VerbSpec = {
 
 /** Seals and prints the diff ID. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  out(await (await container(p.args[0], { root: ctx.root })).checkpoint(str(p, 'message')));
+  ctx.out(await (await container(p.args[0], { root: ctx.root })).checkpoint(str(p, 'message')));
 }

@@ -1,6 +1,6 @@
 import { container } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn commit`: write an image from a container. */
 export const spec: VerbSpec = {
@@ -27,5 +27,5 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
     timestamp: str(p, 'timestamp'),
   });
   if (bool(p, 'rm')) await c.remove();
-  out(img.id);
+  ctx.out(img.id);
 }

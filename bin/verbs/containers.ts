@@ -1,6 +1,6 @@
 import { store } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 import { table } from '../table.js';
 
 /** `cairn containers`: list working containers. */
@@ -18,8 +18,8 @@ export const spec: VerbSpec = {
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const recs = await (await store({ root: ctx.root })).containers.list();
   if (bool(p, 'json')) {
-    return out(JSON.stringify(recs.map((r) => ({ id: r.id, name: r.name, from: r.from, imageId: r.imageId ?? null, driver: r.driver, checkpoints: r.checkpoints.length, mounted: !!r.mounted })), null, 2));
+    return ctx.out(JSON.stringify(recs.map((r) => ({ id: r.id, name: r.name, from: r.from, imageId: r.imageId ?? null, driver: r.driver, checkpoints: r.checkpoints.length, mounted: !!r.mounted })), null, 2));
   }
   const rows = recs.map((r) => [r.id.slice(0, 12), '*', (r.imageId ?? '').slice(0, 12), r.from, r.name]);
-  out(table(bool(p, 'noheading') ? null : ['CONTAINER ID', 'BUILDER', 'IMAGE ID', 'IMAGE NAME', 'CONTAINER NAME'], rows));
+  ctx.out(table(bool(p, 'noheading') ? null : ['CONTAINER ID', 'BUILDER', 'IMAGE ID', 'IMAGE NAME', 'CONTAINER NAME'], rows));
 }

@@ -1,6 +1,6 @@
 import { container } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn diff`: list pending changes. */
 export const spec: VerbSpec = {
@@ -16,6 +16,6 @@ export const spec: VerbSpec = {
 /** Prints the changes. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const changes = await (await container(p.args[0], { root: ctx.root })).diff();
-  if (bool(p, 'json')) out(JSON.stringify(changes, null, 2));
-  else if (changes.length) out(changes.map((c) => `${c.kind} ${c.path}`).join('\n'));
+  if (bool(p, 'json')) ctx.out(JSON.stringify(changes, null, 2));
+  else if (changes.length) ctx.out(changes.map((c) => `${c.kind} ${c.path}`).join('\n'));
 }

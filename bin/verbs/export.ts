@@ -1,6 +1,6 @@
 import { exportFlat } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn export`: write a container or image as one flat, signed root filesystem tarball. */
 export const spec: VerbSpec = {
@@ -23,5 +23,5 @@ export const spec: VerbSpec = {
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const [what, file] = p.args;
   const r = await exportFlat(what, file, { root: ctx.root, sign: !bool(p, 'no-sign'), timestamp: str(p, 'timestamp') });
-  out(r.digest);
+  ctx.out(r.digest);
 }

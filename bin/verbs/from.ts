@@ -1,6 +1,6 @@
 import { from } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn from`: create a working container. */
 export const spec: VerbSpec = {
@@ -20,5 +20,5 @@ export const spec: VerbSpec = {
 /** Creates the container and prints its name. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const c = await from(p.args[0], { root: ctx.root, name: str(p, 'name'), pull: str(p, 'pull'), signaturePolicy: str(p, 'signature-policy') });
-  out(c.name);
+  ctx.out(c.name);
 }

@@ -1,6 +1,6 @@
 import { gc } from '../../dsl/index.js';
 import type { Parsed, VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn gc`: collect unreferenced blobs and layers, and what interrupted verbs left. */
 export const spec: VerbSpec = {
@@ -18,5 +18,5 @@ export const spec: VerbSpec = {
 /** Collects and prints what went. */
 export async function main(_p: Parsed, ctx: VerbContext): Promise<void> {
   const r = await gc({ root: ctx.root });
-  out(`removed ${r.blobs} blobs (${r.bytes} bytes), ${r.layers} layers, ${r.leftovers} leftovers of interrupted verbs and ${r.execEntries} exec cache entries`);
+  ctx.out(`removed ${r.blobs} blobs (${r.bytes} bytes), ${r.layers} layers, ${r.leftovers} leftovers of interrupted verbs and ${r.execEntries} exec cache entries`);
 }

@@ -1,6 +1,6 @@
 import { store } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 import { table } from '../table.js';
 
 /** `cairn images`: list stored images. */
@@ -18,7 +18,7 @@ export const spec: VerbSpec = {
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const s = await store({ root: ctx.root });
   const recs = await s.images.list();
-  if (bool(p, 'json')) return out(JSON.stringify(recs.map((r) => ({ id: r.id, names: r.names, digest: r.manifest, created: r.created })), null, 2));
+  if (bool(p, 'json')) return ctx.out(JSON.stringify(recs.map((r) => ({ id: r.id, names: r.names, digest: r.manifest, created: r.created })), null, 2));
   const rows: string[][] = [];
   for (const r of recs) {
     const names = r.names.length ? r.names : ['<none>:<none>'];
@@ -27,5 +27,5 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
       rows.push([n.slice(0, i), n.slice(i + 1), r.id.slice(0, 12), r.created.slice(0, 19).replace('T', ' ')]);
     }
   }
-  out(table(bool(p, 'noheading') ? null : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED'], rows));
+  ctx.out(table(bool(p, 'noheading') ? null : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED'], rows));
 }

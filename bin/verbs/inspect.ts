@@ -1,6 +1,6 @@
 import { inspect } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn inspect`: describe a container, image or transport reference as JSON. */
 export const spec: VerbSpec = {
@@ -19,5 +19,5 @@ export const spec: VerbSpec = {
 /** Prints the JSON. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const info = await inspect(p.args[0], { root: ctx.root, type: str(p, 'type') });
-  out(JSON.stringify(info, null, 2));
+  ctx.out(JSON.stringify(info, null, 2));
 }

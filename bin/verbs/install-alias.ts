@@ -3,7 +3,7 @@ import path from 'node:path';
 import { realpathSync } from 'node:fs';
 import { ConflictError } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn install-alias`: a `buildah` command that is cairn, for tools that call buildah from PATH. */
 export const spec: VerbSpec = {
@@ -17,7 +17,7 @@ export const spec: VerbSpec = {
 };
 
 /** Creates the link. */
-export async function main(p: Parsed, _ctx: VerbContext): Promise<void> {
+export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   // The CLI runs from dist/bin or dist/cli: two levels below the project, where bin/cairn is.
   const target = path.resolve(path.dirname(realpathSync(process.argv[1])), '../../bin/cairn');
   const link = path.join(path.resolve(p.args[0]), 'buildah');
@@ -28,5 +28,5 @@ export async function main(p: Parsed, _ctx: VerbContext): Promise<void> {
     await fsp.rm(link);
   }
   await fsp.symlink(target, link);
-  out(link);
+  ctx.out(link);
 }

@@ -1,6 +1,6 @@
 import { container } from '../../dsl/index.js';
 import type { Parsed, VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn mount`: mount a container's root filesystem for host tools. */
 export const spec: VerbSpec = {
@@ -17,6 +17,6 @@ export const spec: VerbSpec = {
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   for (const name of p.args) {
     const path = await (await container(name, { root: ctx.root })).mount();
-    out(p.args.length > 1 ? `${name} ${path}` : path);
+    ctx.out(p.args.length > 1 ? `${name} ${path}` : path);
   }
 }

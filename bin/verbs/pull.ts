@@ -1,6 +1,6 @@
 import { pull } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn pull`: copy an image into the store. */
 export const spec: VerbSpec = {
@@ -17,5 +17,5 @@ export const spec: VerbSpec = {
 
 /** Pulls and prints the ID. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  out((await pull(p.args[0], { root: ctx.root, signaturePolicy: str(p, 'signature-policy') })).id);
+  ctx.out((await pull(p.args[0], { root: ctx.root, signaturePolicy: str(p, 'signature-policy') })).id);
 }

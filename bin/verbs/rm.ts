@@ -1,6 +1,6 @@
 import { container, containers, UsageError } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn rm`: remove working containers. */
 export const spec: VerbSpec = {
@@ -19,6 +19,6 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const list = bool(p, 'all') ? await containers({ root: ctx.root }) : await Promise.all(p.args.map((n) => container(n, { root: ctx.root })));
   for (const c of list) {
     await c.remove();
-    out(c.id);
+    ctx.out(c.id);
   }
 }

@@ -1,6 +1,6 @@
 import { removeImages, UsageError } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn rmi`: remove stored images. */
 export const spec: VerbSpec = {
@@ -19,5 +19,5 @@ export const spec: VerbSpec = {
 /** Removes the images (printing each ID as it goes), then collects garbage. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   if (!bool(p, 'all') && p.args.length === 0) throw new UsageError('name an image, or give --all');
-  await removeImages(p.args, { root: ctx.root, force: bool(p, 'force'), all: bool(p, 'all'), onRemoved: (id) => out(id) });
+  await removeImages(p.args, { root: ctx.root, force: bool(p, 'force'), all: bool(p, 'all'), onRemoved: (id) => ctx.out(id) });
 }

@@ -36,13 +36,16 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   const argv = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (argv.length === 0) throw new UsageError('no command given');
   // Interrupted (Ctrl-C, SIGTERM, SIGHUP): once the step is gone and cleaned up, exit as `buildah run` does, 1.
-  await whenInterrupted((sig) => {
-    process.stderr.write(`cairn run: interrupted by ${sig}: the step and all its processes were stopped\n`);
-    process.exit(1);
-  });
+  // In the shell the step ends and the shell stays: it stops steps with interruptSteps, which ends no process.
+  if (!ctx.embedded) {
+    await whenInterrupted((sig) => {
+      process.stderr.write(`cairn run: interrupted by ${sig}: the step and all its processes were stopped\n`);
+      process.exit(1);
+    });
+  }
   const c = await container(p.args[0], { root: ctx.root });
   const r = await c.run(argv, {
-    stdio: 'inherit',
+    stdio: ctx.stdio,
     nothrow: true,
     env: list(p, 'env'),
     workingdir: str(p, 'workingdir'),
@@ -53,6 +56,9 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
     network: mode(str(p, 'network'), ['host', 'none'], '--network'),
     pid: mode(str(p, 'pid'), ['private', 'host'], '--pid'),
   });
-  if (r.stderr) process.stderr.write(r.stderr);
+  // Piped, the output went out as engine events, all but the message of a command that was never started.
+  if (ctx.stdio === 'inherit') {
+    if (r.stderr) process.stderr.write(r.stderr);
+  } else if (r.status === 127 && r.stdout === '' && r.stderr.startsWith('cairn run: ')) ctx.out(r.stderr.trimEnd());
   return r.status;
 }

@@ -1,6 +1,6 @@
 import { container, containers } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn umount`: end a mount made by `cairn mount`. */
 export const spec: VerbSpec = {
@@ -18,6 +18,6 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const list = bool(p, 'all') ? await containers({ root: ctx.root }) : await Promise.all(p.args.map((n) => container(n, { root: ctx.root })));
   for (const c of list) {
     await c.unmount();
-    out(c.name);
+    ctx.out(c.name);
   }
 }

@@ -1,6 +1,6 @@
 import { verify } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
-import { out, type VerbContext } from '../verb.js';
+import type { VerbContext } from '../verb.js';
 
 /** `cairn verify`: check the signature of a flat signed tarball. */
 export const spec: VerbSpec = {
@@ -21,8 +21,8 @@ export const spec: VerbSpec = {
 };
 
 /** Verifies and prints OK and the signer's key ID (or JSON). */
-export async function main(p: Parsed, _ctx: VerbContext): Promise<void> {
+export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const v = await verify(p.args[0], { key: str(p, 'key'), signaturePolicy: str(p, 'signature-policy') });
-  if (bool(p, 'json')) return out(JSON.stringify({ ok: true, signer: v.signer.id, source: v.signer.source, sha256: v.sha256, tarSize: v.tarSize }, null, 2));
-  out(`OK ${v.signer.id}`);
+  if (bool(p, 'json')) return ctx.out(JSON.stringify({ ok: true, signer: v.signer.id, source: v.signer.source, sha256: v.sha256, tarSize: v.tarSize }, null, 2));
+  ctx.out(`OK ${v.signer.id}`);
 }

@@ -12,7 +12,7 @@ import { parseVolume } from '../sandbox/volume.js';
 import { resolveInRoot } from '../layer/inroot.js';
 import { nameOf, type CachedImage } from './cache.js';
 import { CLEAR_ENV, ENV_VAR, envScript } from '../sandbox/env.js';
-import { ENTER_PROGRAM } from '../sandbox/enter.js';
+import { enterProgram } from '../sandbox/enter.js';
 import { shq } from '../core/shquote.js';
 import { inInitUserNs } from '../core/userns.js';
 
@@ -199,7 +199,7 @@ export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise
   const mounts = `${pre}${mount} -a -T ${shq(table)} || { echo 'cairn exec: cannot set up the mounts of the image (see above)' >&2; exit 125; }`;
   const ids2 = ids.uid === 0 && ids.gid === 0 ? `'' ''` : `${ids.uid} ${ids.gid}`;
   // The service's environment reaches the service only, never a host program (enter.ts).
-  const service = `${tool('perl', 'perl-base')} -e ${shq(ENTER_PROGRAM)} -- ${shq(R)} ${shq(cwd)} ${ids2} ${argv.map(shq).join(' ')}`;
+  const service = `${tool('perl', 'perl-base')} -e ${shq(enterProgram())} -- ${shq(R)} ${shq(cwd)} ${ids2} ${argv.map(shq).join(' ')}`;
   const takeEnv = `export ${ENV_VAR}="$1"`;
   const PATHS = DEFAULT_PATH_ENV;
   const script = envScript(env);

@@ -10,8 +10,8 @@ import { ENV_VAR } from './env.js';
  * too), replaces its whole environment and execs: no host program ever starts with the image's environment.
  */
 
-/** The perl program: arguments ROOT WORKDIR UID GID ARGV…, UID and GID empty to stay root. */
-export const ENTER_PROGRAM = String.raw`
+/** The perl program up to the exec: arguments ROOT WORKDIR UID GID ARGV…, UID and GID empty to stay root. */
+const ENTER = String.raw`
 my ($root, $wd, $uid, $gid) = splice(@ARGV, 0, 4);
 my $e = $ENV{${ENV_VAR}} // '';
 my @kv;
@@ -29,7 +29,24 @@ if ($uid ne '') {
 %ENV = ();
 for (@kv) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v; }
 $SIG{INT} = $SIG{QUIT} = 'DEFAULT';
-exec { $ARGV[0] } @ARGV;
+`;
+
+/** A process group of the command's own, made once its signals are back to their default (see enterProgram). */
+const OWN_GROUP = String.raw`setpgrp(0, 0) or die "cairn: cannot make a process group: $!\n";
+`;
+
+/** The exec, and the status of a command that could not be run (127 not found, else 126). */
+const EXEC = String.raw`exec { $ARGV[0] } @ARGV;
 print STDERR "cairn: cannot run $ARGV[0]: $!\n";
 exit($! == 2 ? 127 : 126);
 `;
+
+/**
+ * The perl program: arguments ROOT WORKDIR UID GID ARGV…, UID and GID empty to stay root. `cairn exec` keeps the
+ * caller's process group (the service is the process). A run step's command (ownGroup) gets a group of its own,
+ * made only once SIGINT and SIGQUIT are back to their default (a background job of sh starts with both ignored):
+ * the launcher, which waits for that group to exist before it signals it, never has a signal ignored.
+ */
+export function enterProgram(opts: { ownGroup?: boolean } = {}): string {
+  return ENTER + (opts.ownGroup ? OWN_GROUP : '') + EXEC;
+}

@@ -43,14 +43,22 @@ function forward(s: StepSignal): void {
   for (const t of targets) t(s);
 }
 
+/** A request of interruptSteps kept for the next step to hold signals (opts.keep). */
+let requested: StepSignal | undefined;
+
 /**
  * Forwards sig to every running run step (its whole process group, through its reaper) as if cairn had received
  * it: the steps end as they would by Ctrl-C, and once they are gone the whenInterrupted handler runs. Unlike a real
- * signal, with no handler set the process is not ended by it. Does nothing while no step is held.
+ * signal, with no handler set the process is not ended by it. While no step is held it does nothing, unless
+ * opts.keep: then the next step to hold signals gets it as it starts (a Ctrl-C typed while a step is still being
+ * set up), until the returned function drops the request.
  */
-export function interruptSteps(sig: StepSignal = 'SIGINT'): void {
-  if (holds === 0) return;
-  forward(sig);
+export function interruptSteps(sig: StepSignal = 'SIGINT', opts: { keep?: boolean } = {}): () => void {
+  if (holds > 0) forward(sig);
+  else if (opts.keep) requested = sig;
+  return () => {
+    if (requested === sig) requested = undefined;
+  };
 }
 
 /**
@@ -58,7 +66,11 @@ export function interruptSteps(sig: StepSignal = 'SIGINT'): void {
  * steps instead of ending the process. The last release delivers the signal kept, if any.
  */
 export function holdSignals(): () => void {
-  if (holds++ === 0) for (const s of STEP_SIGNALS) process.on(s, onSignal);
+  if (holds++ === 0) {
+    for (const s of STEP_SIGNALS) process.on(s, onSignal);
+    if (requested) received ??= requested;
+    requested = undefined;
+  }
   let done = false;
   return () => {
     if (done) return;

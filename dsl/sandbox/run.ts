@@ -9,7 +9,7 @@ import { emit, warn } from '../core/events.js';
 import { CairnError } from '../core/errors.js';
 import { isMissing } from '../core/fsutil.js';
 import { ENV_VAR, TAKE_ENV, envScript } from './env.js';
-import { ENTER_PROGRAM } from './enter.js';
+import { enterProgram } from './enter.js';
 import { deliverLater, forwardTo, holdSignals, interrupted, signalStatus, type StepSignal } from './interrupt.js';
 import { shq } from '../core/shquote.js';
 import { hostTool } from '../core/which.js';
@@ -19,7 +19,7 @@ import { hostTool } from '../core/which.js';
  * /bin/sh that is PID 1 of the step's new PID namespace, in a new mount namespace and a session of its own:
  *   setpriv --pdeathsig KILL -- unshare --mount --fork --kill-child --pid sh -c LAUNCHER
  * The launcher catches INT, TERM, HUP and QUIT, tells cairn its PID on fd 3, does every mount in one
- * `mount -a`, starts the command in a process group of its own (setsid, then enter.ts's perl), forwards the
+ * `mount -a`, starts the command (enter.ts's perl) in a process group of its own, forwards the
  * signals cairn forwards to it to that group, reaps orphans, and exits with the command's status. When it
  * exits, the kernel kills whatever else is left in the namespace and the launcher's parent returns only
  * then: no process started by the step outlives it. The environment reaches the command through env.ts,
@@ -89,11 +89,12 @@ export async function prepareMounts(s: RunSpec, scratch: string): Promise<string
 /** The step's launcher, run by a host sh as PID 1 of the step's PID namespace (see the top of this file). */
 export function launcherScript(s: RunSpec, fstab: string): string {
   const ids = s.uid === 0 && s.gid === 0 ? `'' ''` : `${s.uid} ${s.gid}`;
-  const [mount, setsid, perl] = [hostTool('mount', 'mount (util-linux)'), hostTool('setsid', 'util-linux'), hostTool('perl', 'perl-base')];
+  const [mount, perl] = [hostTool('mount', 'mount (util-linux)'), hostTool('perl', 'perl-base')];
   return [
     TAKE_ENV,
     'c= p=',
-    // Forwards signal $1 to the command's process group (which its first exec makes: wait for it until then).
+    // Forwards signal $1 to the command's process group, which perl makes once the command's SIGINT and SIGQUIT are
+    // no longer ignored: wait for it until then (a signal sent earlier would be lost).
     'fwd() {',
     '  p=$1; [ -n "$c" ] || return 0',
     '  while kill -0 "$c" 2>/dev/null && ! kill -0 -"$c" 2>/dev/null; do :; done',
@@ -107,7 +108,7 @@ export function launcherScript(s: RunSpec, fstab: string): string {
     // A background job's stdin is /dev/null, and SIGINT and SIGQUIT are ignored in it: give both back.
     'if [ -e /proc/self/fd/0 ]; then exec 9<&0; else exec 9</dev/null; fi',
     // The environment goes to the command only, never to a host program (enter.ts).
-    `( export ${ENV_VAR}="$1"; exec ${setsid} ${perl} -e ${shq(ENTER_PROGRAM)} -- ${shq(s.root)} ${shq(s.cwd)} ${ids} ${s.argv.map(shq).join(' ')} ) <&9 9<&- &`,
+    `( export ${ENV_VAR}="$1"; exec ${perl} -e ${shq(enterProgram({ ownGroup: true }))} -- ${shq(s.root)} ${shq(s.cwd)} ${ids} ${s.argv.map(shq).join(' ')} ) <&9 9<&- &`,
     'c=$!',
     'exec 9<&- </dev/null',
     '[ -z "$p" ] || fwd "$p"',
