@@ -37,8 +37,10 @@ export function isScript(arg: string): boolean {
 export async function startShell(opts: ShellOptions): Promise<number> {
   if (opts.arg !== undefined && isScript(opts.arg)) return runScript({ verbs: opts.verbs, root: opts.root, file: opts.arg });
   if (!process.stdin.isTTY || !process.stdout.isTTY) return runScript({ verbs: opts.verbs, root: opts.root, start: opts.arg });
-  const { runInteractive, uiHandoff } = await import('./ui/run.js');
-  const session = await Session.open({ verbs: opts.verbs, root: opts.root, handoff: uiHandoff });
+  // The screen loads while the session opens.
+  const screen = import('./ui/run.js');
+  const session = await Session.open({ verbs: opts.verbs, root: opts.root, handoff: async (fn) => (await screen).uiHandoff(fn) });
+  const { runInteractive } = await screen;
   try {
     const ui = runInteractive(session);
     // The prompt comes first; the start (a `from` may take a while) is the first step on the screen.

@@ -9,7 +9,7 @@ import { completeLine, listInRoot } from './complete.js';
 import { defaultHistoryFile, History } from './history.js';
 import { parseLine, quoteWord } from './line.js';
 import { saveFormat, saveText } from './save.js';
-import type { ChangedPath, ShellStatus, StepRecord, TerminalHandoff, VerbContextLike, VerbModuleLike, VerbTable } from './types.js';
+import { HEAD_LINES, type ChangedPath, type ShellStatus, type StepRecord, type TerminalHandoff, type VerbContextLike, type VerbModuleLike, type VerbTable } from './types.js';
 
 /*
  * The shell's state and what a line does (no React): the current container, the steps entered and what each
@@ -33,8 +33,7 @@ export interface SessionOptions {
 /** Verbs whose step may change the container's tree: their changes are recorded. */
 const TREE_VERBS = new Set(['run', 'copy', 'add', 'enter']);
 
-/** Lines of a step's output kept from its start, and from its end. */
-export const HEAD_LINES = 200;
+/** Lines of a step's output kept from its end (HEAD_LINES from its start). */
 const TAIL_LINES = 800;
 /** A line longer than this is cut into several (output without newlines). */
 const MAX_LINE = 64 * 1024;

@@ -59,6 +59,9 @@ export interface ChangedPath {
   size: number;
 }
 
+/** Lines of a step's output kept from its start (StepRecord.output holds them, then the last lines). */
+export const HEAD_LINES = 200;
+
 /** One line the user entered and what it did. */
 export interface StepRecord {
   /** 1-based, in the order the lines were entered. */

@@ -1,4 +1,4 @@
-import { HEAD_LINES } from '../session.js';
+import { HEAD_LINES } from '../types.js';
 import type { ChangedPath, StepRecord } from '../types.js';
 
 /*

@@ -63,9 +63,9 @@ describe.runIf(hasTmux)('cairn shell in tmux', () => {
     line(`from tarball:${tiny}`);
     await waitFor((r) => statusRow(r).startsWith('● tiny-working-container · 0 checkpoints'), 'the container');
     line('echo hello > /greeting; cat /greeting');
-    let r = await waitFor((x) => x.some((l) => /^\s+\+\s+6 B\s+\/greeting$/.test(l)), 'the changed path');
+    // The finished step is printed first, the live region (prompt, status line) drawn below it after.
+    let r = await waitFor((x) => x.some((l) => /^\s+\+\s+6 B\s+\/greeting$/.test(l)) && statusRow(x).includes('1 change 6 B'), 'the changed path and the status line');
     expect(r).toContain('hello');
-    expect(statusRow(r)).toContain('1 change 6 B');
 
     // An interactive program has the terminal, then the screen is back.
     line('enter');
