@@ -1,3 +1,4 @@
+import type { VerbContextLike } from '../shell/types.js';
 import type { Parsed, VerbSpec } from './args.js';
 
 /** What every verb module exports. */
@@ -7,18 +8,11 @@ export interface VerbModule {
   main(p: Parsed, ctx: VerbContext): Promise<number | void>;
 }
 
-/** What the dispatcher (or `cairn shell`, for each line) hands every verb. */
-export interface VerbContext {
-  root?: string;
-  quiet: boolean;
-  json: boolean;
-  /** Writes a result line: the CLI's is out() below; the shell's feeds the step's output. */
-  out(text: string): void;
-  /** 'inherit' passes the terminal through (the CLI, `run -t` in the shell); 'pipe' streams output as engine events. */
-  stdio: 'inherit' | 'pipe';
-  /** True inside the shell: an interrupted step ends the step, never the process. */
-  embedded: boolean;
-}
+/**
+ * What the dispatcher (or `cairn shell`, for each line) hands every verb: the storage root, --quiet and --json,
+ * where result lines go, how a run step's I/O is done, and whether it runs inside the shell (shell/types.ts).
+ */
+export type VerbContext = VerbContextLike;
 
 /** Writes the verb's result to stdout (stdout carries only results). */
 export function out(text: string): void {

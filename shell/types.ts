@@ -1,3 +1,7 @@
+/** A path a step changed, and the dive view of a layer: the engine's (Container.pending, Container.layers). */
+export type { ChangedPath, LayerView } from '../dsl/index.js';
+import type { ChangedPath, LayerView } from '../dsl/index.js';
+
 /*
  * The contract between the shell's session (what a line does: shell/session.ts) and its screens (the Ink UI in
  * shell/ui/, and the plain runner of `cairn shell FILE.cairn`): the session knows nothing of React, the UI
@@ -52,13 +56,6 @@ export interface VerbContextLike {
   embedded: boolean;
 }
 
-/** One path a step changed in the container's tree, with its size after the step (0 for a deletion). */
-export interface ChangedPath {
-  kind: 'A' | 'C' | 'D';
-  path: string;
-  size: number;
-}
-
 /** Lines of a step's output kept from its start (StepRecord.output holds them, then the last lines). */
 export const HEAD_LINES = 200;
 
@@ -100,26 +97,6 @@ export interface ShellStatus {
   mounted: boolean;
   /** A step is running. */
   busy: boolean;
-}
-
-/** One layer of the container, the dive way: base image layers, checkpoints, then the pending changes. */
-export interface LayerView {
-  kind: 'base' | 'checkpoint' | 'pending';
-  /** Checkpoint number (1…), for rollback. */
-  index?: number;
-  message?: string;
-  diffID?: string;
-  /** Bytes of the files it holds. */
-  size: number;
-  added: ChangedPath[];
-  changed: ChangedPath[];
-  deleted: ChangedPath[];
-  /** Bytes of this layer that a later layer overwrites or deletes, with the paths. */
-  wasted: { bytes: number; paths: string[] };
-  /** Cache directories it leaves behind (/var/cache/apt, /root/.cache…) and their bytes. */
-  caches: { path: string; bytes: number }[];
-  /** What to do about the waste, in one line each (rollback N, or delete before the checkpoint). */
-  suggestions: string[];
 }
 
 /** The events a session emits to its screen (besides the engine's own, which it forwards as 'output'/'progress'). */

@@ -3,7 +3,10 @@
 import { helpText, parseArgs } from '../../bin/args.js';
 import { VERB_MODULES } from '../../bin/verb-modules.js';
 import type { Session } from '../../shell/session.js';
+import { afterAll } from 'vitest';
+import { cliKit, type CliKit } from './cli.js';
 import { ctrl, type TermKit } from './term.js';
+import { tinyRootfsTar } from './tiny.js';
 
 /** A shell screen running over a session in a test terminal. */
 export interface Shell {
@@ -54,5 +57,23 @@ export async function openShell(root: string, term: TermKit): Promise<Shell> {
         term.dispose();
       }
     },
+  };
+}
+
+/**
+ * The fixtures of a screen test file: a fresh store per call of store() (so container names never depend on the
+ * tests before), all removed after the file, and the tiny image's archive (tiny()).
+ */
+export function screenFixtures(): { store(): string; tiny(): string } {
+  const kits: CliKit[] = [];
+  let archive: string | undefined;
+  afterAll(() => kits.forEach((k) => k.cleanup()));
+  return {
+    store() {
+      const k = cliKit('cairn-ui-');
+      kits.push(k);
+      return k.root;
+    },
+    tiny: () => (archive ??= tinyRootfsTar()),
   };
 }

@@ -146,3 +146,9 @@ export function makeTerm(cols = 80, rows = 24): TermKit {
 export function rowOf(rows: readonly string[], text: string): number {
   return rows.findIndex((r) => r.includes(text));
 }
+
+/** The status line: the last row that is not blank. */
+export const statusRow = (rows: readonly string[]): string => rows.filter((r) => r.trim()).at(-1) ?? '';
+
+/** The prompt's row: the row above the status line. */
+export const promptRow = (rows: readonly string[]): string => rows[rows.map((r) => r.trim() !== '').lastIndexOf(true) - 1] ?? '';

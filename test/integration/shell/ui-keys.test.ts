@@ -1,29 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IN_PROCESS } from '../../kit/api.js';
-import { cliKit, type CliKit } from '../../kit/cli.js';
-import { openShell } from '../../kit/shell-session.js';
-import { ctrl, KEYS, makeTerm, rowOf } from '../../kit/term.js';
-import { tinyRootfsTar } from '../../kit/tiny.js';
+import { openShell, screenFixtures } from '../../kit/shell-session.js';
+import { ctrl, KEYS, makeTerm, rowOf, statusRow, promptRow } from '../../kit/term.js';
 
 // The shell screen's keys that end things: Ctrl-C stops a step and keeps the shell; Ctrl-D and `exit` leave,
 // asking first when the container has uncommitted work; bad input is a failed step, never a crash.
 
 // A store per test: container names (tiny-working-container) do not depend on the tests before.
-let tiny: string;
-const kits: CliKit[] = [];
-const store = () => {
-  const k = cliKit('cairn-ui-');
-  kits.push(k);
-  return k.root;
-};
-beforeAll(() => {
-  tiny = tinyRootfsTar();
-});
-afterAll(() => kits.forEach((k) => k.cleanup()));
+const { store, tiny } = screenFixtures();
 
-const statusRow = (rows: string[]) => rows.filter((r) => r.trim()).at(-1) ?? '';
-const promptRow = (rows: string[]) => rows[rows.map((r) => r.trim() !== '').lastIndexOf(true) - 1] ?? '';
 /** Whether a process of this command line (NUL-separated, as /proc has it) runs. */
 const running = (cmdline: string) =>
   readdirSync('/proc').some((pid) => {
@@ -44,7 +30,7 @@ describe.runIf(IN_PROCESS)('shell screen keys', () => {
       // Bad input first: a failed step, the shell stays.
       t.type(`frobnicate --now${KEYS.enter}`);
       await t.waitFor((r) => r.some((x) => x.startsWith('✗ ')) && !sh.busy(), 10_000, 'the failed step');
-      t.type(`from tarball:${tiny}${KEYS.enter}`);
+      t.type(`from tarball:${tiny()}${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container'), 30_000);
       t.type(`run sleep 30${KEYS.enter}`);
       await t.waitFor((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(statusRow(r)) && rowOf(r, '❯ run sleep 30') >= 0, 10_000, 'the running step and the spinner');
@@ -70,7 +56,7 @@ describe.runIf(IN_PROCESS)('shell screen keys', () => {
     const sh = await openShell(store(), makeTerm(40, 20));
     const t = sh.term;
     try {
-      t.type(`from tarball:${tiny}${KEYS.enter}`);
+      t.type(`from tarball:${tiny()}${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container · '), 30_000);
       t.type(`touch /new-file${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).includes('1 chg'), 30_000, 'the pending change');

@@ -1,31 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { IN_PROCESS } from '../../kit/api.js';
-import { cliKit, type CliKit } from '../../kit/cli.js';
-import { openShell } from '../../kit/shell-session.js';
-import { KEYS, makeTerm } from '../../kit/term.js';
-import { tinyRootfsTar } from '../../kit/tiny.js';
+import { openShell, screenFixtures } from '../../kit/shell-session.js';
+import { KEYS, makeTerm, statusRow } from '../../kit/term.js';
 
 // The shell screen redrawn: a resize redraws it whole at the new width (no line of the old frame left behind,
 // nothing twice), and NO_COLOR draws it without a colour code.
 
-let tiny: string;
-const kits: CliKit[] = [];
-const store = () => {
-  const k = cliKit('cairn-ui-');
-  kits.push(k);
-  return k.root;
-};
-beforeAll(() => {
-  tiny = tinyRootfsTar();
-});
-afterAll(() => kits.forEach((k) => k.cleanup()));
+// A store per test: container names (tiny-working-container) do not depend on the tests before.
+const { store, tiny } = screenFixtures();
 const savedNoColor = process.env.NO_COLOR;
 afterEach(() => {
   if (savedNoColor === undefined) delete process.env.NO_COLOR;
   else process.env.NO_COLOR = savedNoColor;
 });
 
-const statusRow = (rows: string[]) => rows.filter((r) => r.trim()).at(-1) ?? '';
 const count = (rows: string[], pred: (r: string) => boolean) => rows.filter(pred).length;
 // SGR sequences that set a colour (30–37, 90–97 foreground, 38;… extended) or any style.
 const SGR = /\x1b\[[0-9;]*m/;
@@ -37,7 +25,7 @@ describe.runIf(IN_PROCESS)('shell screen redraw', () => {
     const t = sh.term;
     const long = 'x'.repeat(30) + '-' + 'y'.repeat(30);
     try {
-      t.type(`from tarball:${tiny}${KEYS.enter}`);
+      t.type(`from tarball:${tiny()}${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container · 0 checkpoints'), 30_000);
       t.type(`echo ${long}${KEYS.enter}`);
       await t.waitFor((r) => r.includes(long) && /^● /.test(statusRow(r)), 30_000, 'the long line');
@@ -78,7 +66,7 @@ describe.runIf(IN_PROCESS)('shell screen redraw', () => {
       try {
         t.type(`frobnicate${KEYS.enter}`);
         await t.waitFor((r) => r.some((x) => x.startsWith('✗ ')), 10_000, 'a failed step');
-        t.type(`from tarball:${tiny}${KEYS.enter}`);
+        t.type(`from tarball:${tiny()}${KEYS.enter}`);
         await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container · '), 30_000);
         t.type(`touch /f${KEYS.enter}`);
         await t.waitFor((r) => r.some((x) => /^\s+\+\s+0 B\s+\/f$/.test(x)), 30_000, 'the change');

@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IN_PROCESS } from '../../kit/api.js';
-import { cliKit, type CliKit } from '../../kit/cli.js';
-import { openShell } from '../../kit/shell-session.js';
-import { ctrl, KEYS, makeTerm, rowOf } from '../../kit/term.js';
-import { tinyRootfsTar } from '../../kit/tiny.js';
+import { openShell, screenFixtures } from '../../kit/shell-session.js';
+import { ctrl, KEYS, makeTerm, rowOf, statusRow } from '../../kit/term.js';
 
 // The screen of `cairn shell` (shell/ui) drawn into a headless terminal over a real session and store.
 
 // A store per test: container names (tiny-working-container) do not depend on the tests before.
-let tiny: string;
-const kits: CliKit[] = [];
-const store = () => {
-  const k = cliKit('cairn-ui-');
-  kits.push(k);
-  return k.root;
-};
-beforeAll(() => {
-  tiny = tinyRootfsTar();
-});
-afterAll(() => kits.forEach((k) => k.cleanup()));
+const { store, tiny } = screenFixtures();
 
 /** The last non-empty row: the status line. */
-const statusRow = (rows: string[]) => rows.filter((r) => r.trim()).at(-1) ?? '';
 
 describe.runIf(IN_PROCESS)('shell screen', () => {
   for (const [cols, rows] of [[80, 24], [40, 20]] as const) {
@@ -30,7 +17,7 @@ describe.runIf(IN_PROCESS)('shell screen', () => {
       const t = sh.term;
       try {
         await t.waitFor((r) => statusRow(r).includes('no container'), 10_000, 'the first status line');
-        t.type(`from tarball:${tiny}${KEYS.enter}`);
+        t.type(`from tarball:${tiny()}${KEYS.enter}`);
         await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container · '), 30_000, 'the container in the status line');
         let screen = t.screen();
         const st = statusRow(screen);
@@ -73,7 +60,7 @@ describe.runIf(IN_PROCESS)('shell screen', () => {
     const t = sh.term;
     try {
       await t.waitFor((r) => statusRow(r).includes('no container'));
-      t.type(`from tarball:${tiny}${KEYS.enter}`);
+      t.type(`from tarball:${tiny()}${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).includes('tiny-working-container'), 30_000);
       t.type(`echo first-line${KEYS.enter}`);
       await t.waitFor((r) => r.some((x) => x === 'first-line'), 30_000);

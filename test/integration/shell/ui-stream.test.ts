@@ -1,34 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IN_PROCESS } from '../../kit/api.js';
-import { cliKit, type CliKit } from '../../kit/cli.js';
-import { openShell } from '../../kit/shell-session.js';
-import { ctrl, KEYS, makeTerm } from '../../kit/term.js';
-import { tinyRootfsTar } from '../../kit/tiny.js';
+import { openShell, screenFixtures } from '../../kit/shell-session.js';
+import { ctrl, KEYS, makeTerm, statusRow, promptRow } from '../../kit/term.js';
 
 // A step that floods the screen: the prompt still echoes keys, the live region stays a few rows, and 100,000
 // lines end in a finished step that shows what it kept and how many lines it left out.
 
-let tiny: string;
-const kits: CliKit[] = [];
-const store = () => {
-  const k = cliKit('cairn-ui-');
-  kits.push(k);
-  return k.root;
-};
-beforeAll(() => {
-  tiny = tinyRootfsTar();
-});
-afterAll(() => kits.forEach((k) => k.cleanup()));
+// A store per test: container names (tiny-working-container) do not depend on the tests before.
+const { store, tiny } = screenFixtures();
 
-const statusRow = (rows: string[]) => rows.filter((r) => r.trim()).at(-1) ?? '';
-const promptRow = (rows: string[]) => rows[rows.map((r) => r.trim() !== '').lastIndexOf(true) - 1] ?? '';
 
 describe.runIf(IN_PROCESS)('shell screen under a flood of output', () => {
   it('keys echo while a step streams lines without end; the live region keeps its last 10 lines', async () => {
     const sh = await openShell(store(), makeTerm(80, 24));
     const t = sh.term;
     try {
-      t.type(`from tarball:${tiny}${KEYS.enter}`);
+      t.type(`from tarball:${tiny()}${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container · '), 30_000);
       t.type(`i=0; while :; do echo stream-$i; i=$((i+1)); done${KEYS.enter}`);
       await t.waitFor((r) => r.filter((x) => /^stream-\d+$/.test(x)).length >= 10, 10_000, 'the stream');
@@ -62,7 +49,7 @@ describe.runIf(IN_PROCESS)('shell screen under a flood of output', () => {
     const sh = await openShell(store(), makeTerm(80, 24));
     const t = sh.term;
     try {
-      t.type(`from tarball:${tiny}${KEYS.enter}`);
+      t.type(`from tarball:${tiny()}${KEYS.enter}`);
       await t.waitFor((r) => statusRow(r).startsWith('● tiny-working-container · '), 30_000);
       const heap = process.memoryUsage().heapUsed;
       t.type(`i=0; while [ $i -lt 100000 ]; do echo line-$i; i=$((i+1)); done${KEYS.enter}`);
