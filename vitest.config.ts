@@ -17,9 +17,17 @@ export default defineConfig({
     // keeps one core free, which on two cores runs the files one at a time).
     maxWorkers: os.availableParallelism(),
     globalSetup: ['test/kit/setup.ts'],
-    // The unit tier shares each worker's module cache between its files (isolate: false): importing the engine
-    // again for every file was a third of the tier's time. Its files restore what they change of the process
-    // (test/kit/env.ts); the other tiers keep a fresh process per file.
-    projects: [tier('unit', { isolate: false }), tier('integration'), tier('interop'), tier('stress'), tier('system')],
+    // The unit tier shares each worker's process and module cache between its files (isolate: false): importing
+    // the engine again for every file was a third of the tier's time. test/kit/isolate.ts puts back what a file
+    // changed of the process (environment, working directory, umask, signal listeners). The other tiers keep a
+    // fresh process per file (test/integration/shell's files keep state in modules). The stress tier also runs
+    // the unit tier's fuzz targets ten times as long (test/stress/fuzz.test.ts).
+    projects: [
+      tier('unit', { isolate: false, setupFiles: ['test/kit/isolate.ts'] }),
+      tier('integration'),
+      tier('interop'),
+      tier('stress', { env: { FUZZ_SCALE: '10' } }),
+      tier('system'),
+    ],
   },
 });

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { isCairnError } from '../../dsl/core/errors.js';
 
 /**
- * How long the fuzz targets run. By default a short run for the fast suite (each target's own numRuns); the
- * long mode is set by the environment: FUZZ_RUNS=N runs every target N times, FUZZ_SECONDS=S runs every target
- * for S seconds (`npm run fuzz`), FUZZ_SEED=N replays a seed printed by an earlier run.
+ * How long the fuzz targets run. By default a short run for the fast suite (each target's own numRuns, a few
+ * seconds for all of them); FUZZ_SCALE=K runs K times that (the stress tier, which CI runs, sets 10: see
+ * vitest.config.ts); the long mode is set by the environment: FUZZ_RUNS=N runs every target N times,
+ * FUZZ_SECONDS=S runs every target for S seconds (`npm run fuzz`), FUZZ_SEED=N replays a seed printed by an
+ * earlier run.
  */
 export interface FuzzBudget {
   numRuns: number;
@@ -35,7 +37,8 @@ export function fuzzBudget(shortRuns: number): FuzzBudget {
     return { numRuns: runs ?? Number.MAX_SAFE_INTEGER, timeLimitMs: seconds * 1000, testTimeoutMs: seconds * 1000 + 300_000, seed };
   }
   if (runs !== undefined) return { numRuns: runs, testTimeoutMs: 24 * 3600_000, seed };
-  return { numRuns: shortRuns, testTimeoutMs: 120_000, seed };
+  const scale = env('FUZZ_SCALE') ?? 1;
+  return { numRuns: Math.ceil(shortRuns * scale), testTimeoutMs: 120_000 * Math.max(1, scale), seed };
 }
 
 /** Options of one fuzz run. */

@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { smallRootfsTar, tinyRootfsTar } from './tiny.js';
 
 /*
  * Set-up for every tier: compiles the project once (so the CLI under test is the current source) and gives
  * the whole run one temporary directory, as TMPDIR for the tests and every process they start, removed at
- * the end, so the run leaves no file behind; a mount left under that directory fails the run.
+ * the end, so the run leaves no file behind; a mount left under that directory fails the run. The tiers past
+ * unit get the shared base archives (test/kit/tiny.ts) made here, once, before their files start.
  */
 
 /** The run's state, kept on globalThis: each project of the run may load this file as a module of its own. */
@@ -37,7 +39,7 @@ function removeRunDir(dir: string): string[] {
 }
 
 /** Builds once, makes the run's temporary directory, and returns the teardown that checks and removes it. */
-export default function setup(): () => void {
+export default function setup(project?: { name: string }): () => void {
   if (!run.built && !process.env.CAIRN_TEST_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   run.built = true;
   if (run.users++ === 0) {
@@ -48,6 +50,10 @@ export default function setup(): () => void {
     // Like /tmp: other users the tests run commands as make their own temporary files here.
     chmodSync(run.dir, 0o1777);
     process.env.TMPDIR = run.dir;
+  }
+  if (project && project.name !== 'unit') {
+    tinyRootfsTar();
+    smallRootfsTar();
   }
   return () => {
     if (--run.users > 0 || !run.dir) return;

@@ -11,9 +11,9 @@ function which(p: string): string {
   throw new Error(`host program ${p} not found`);
 }
 
-/** Shared libraries of a program, as the host's ldd lists them (a trusted oracle for host binaries). */
-function libs(file: string): string[] {
-  const out = execFileSync('ldd', [file], { encoding: 'utf8' });
+/** Shared libraries of programs, as the host's ldd lists them (a trusted oracle for host binaries): one ldd for all. */
+function libs(files: string[]): string[] {
+  const out = execFileSync('ldd', files, { encoding: 'utf8' });
   return [...out.matchAll(/(\/[^\s]+) \(0x/g)].map((m) => m[1]);
 }
 
@@ -32,13 +32,12 @@ export function tinyRootfsTar(): string {
   const root = path.join(dir, 'rootfs');
   for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user']) mkdirSync(path.join(root, d), { recursive: true });
   chmodSync(path.join(root, 'tmp'), 0o1777);
-  const files = new Set<string>();
-  for (const p of TINY_PROGRAMS) {
-    const host = which(p);
-    copyFileSync(realpathSync(host), path.join(root, 'bin', p));
+  const programs = TINY_PROGRAMS.map((p) => realpathSync(which(p)));
+  TINY_PROGRAMS.forEach((p, i) => {
+    copyFileSync(programs[i], path.join(root, 'bin', p));
     chmodSync(path.join(root, 'bin', p), 0o755);
-    for (const l of libs(realpathSync(host))) files.add(l);
-  }
+  });
+  const files = new Set(libs([...new Set(programs)]));
   for (const f of files) {
     const dst = path.join(root, f);
     mkdirSync(path.dirname(dst), { recursive: true });

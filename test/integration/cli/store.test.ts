@@ -46,8 +46,10 @@ describe('store', () => {
   });
 
   it('removes containers and images and collects their blobs', () => {
-    const c = k.ok(['from', '--name', 'gone', `tarball:${tiny}`]);
-    k.ok(['run', c, 'sh', '-c', 'echo unique-$$ > /u']);
+    const c = k.ok(['from', '--name', 'gone', `tarball:${smallRootfsTar()}`]);
+    const u = path.join(k.root, '..', `u-${path.basename(k.root)}`);
+    writeFileSync(u, `unique-${process.pid}-${Date.now()}\n`);
+    k.ok(['copy', c, u, '/u']);
     const id = k.ok(['commit', '--rm', c, 'localhost/gone']);
     expect(k.cairn(['inspect', '--type', 'container', c]).status).toBe(125);
     const before = readdirSync(path.join(k.root, 'blobs/sha256')).length;

@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inInitUserNs } from '../../../dsl/core/userns.js';
-import { exec, isCairnError } from '../../../dsl/index.js';
-import { IN_PROCESS } from '../../kit/api.js';
+import { exec, isCairnError, type ExecOptions } from '../../../dsl/index.js';
+import { execCaptured, IN_PROCESS } from '../../kit/api.js';
 import { withEnv } from '../../kit/env.js';
 import { flatFile, installLocalKey, runCairn, serveDir, spawnCairn, testKey, type ExecResult, type FlatServer } from '../../kit/flat.js';
 
@@ -13,6 +14,8 @@ import { flatFile, installLocalKey, runCairn, serveDir, spawnCairn, testKey, typ
  * `cairn exec` end to end: real files, real namespaces, a real HTTP server on 127.0.0.1. As real root the
  * chain runs in place (same PID); as root of a user namespace (the fast suite of a normal user) it runs in
  * a PID namespace of its own behind a forwarding parent. exec-rootless.test.ts runs it as a normal user.
+ * What runs and what is refused is checked in-process (prepareExec, then the prepared chain); the CLI rows
+ * show its argv, output, exit statuses, one-line refusal and warning, and that it replaces itself.
  */
 
 const REAL_ROOT = process.getuid?.() === 0 && inInitUserNs();
@@ -37,13 +40,19 @@ function cairn(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<ExecRe
 function snapshot(): string {
   const ex = path.join(store, 'exec');
   if (!existsSync(ex)) return '';
-  const out = execFileSync('find', [ex, '-maxdepth', '3', '-printf', '%P %i %T@ %s\n'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => !l.startsWith('tmp ')).sort().join('\n');
+  const out: string[] = [];
+  const walk = (rel: string, depth: number): void => {
+    const st = lstatSync(path.join(ex, rel), { bigint: true });
+    if (rel !== 'tmp') out.push(`${rel} ${st.ino} ${st.mtimeNs} ${st.size}`);
+    if (depth < 3 && st.isDirectory()) for (const n of readdirSync(path.join(ex, rel))) walk(rel ? `${rel}/${n}` : n, depth + 1);
+  };
+  walk('', 0);
+  return out.sort().join('\n');
 }
 
 /** The cache entry name of a file: its sha256. */
 function hexOf(file: string): string {
-  return execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 function entries(): string[] {
@@ -65,6 +74,7 @@ beforeAll(async () => {
   store = path.join(dir, 'store');
   key = testKey(dir, 'signer');
   other = testKey(dir, 'other');
+  // Files that are refused before anything runs carry no root filesystem (tiny: false): a few KB to check.
   const make = async (name: string, o: Parameters<typeof flatFile>[1]) => (files[name] = await flatFile(path.join(dir, name), o));
   await Promise.all([
     make('img.tar.gz', { key, config: CONFIG, extra: [MOTD] }),
@@ -72,9 +82,9 @@ beforeAll(async () => {
     make('bali.tar.gz', { key, config: null }),
     make('user.tar.gz', { key, config: { config: { User: 'user', Entrypoint: ['sh', '-c'], Cmd: ['id -u; id -g; echo $HOME'] } } }),
     make('unsigned.tar.gz', { key: null, config: CONFIG }),
-    make('other.tar.gz', { key: other, config: CONFIG }),
-    make('dotdot.tar.gz', { key, extra: [{ name: `../escape-${path.basename(dir)}`, body: 'x' }] }),
-    make('hardlink.tar.gz', { key, extra: [{ name: 'hl', type: 'link', linkname: '/etc/shadow' }] }),
+    make('other.tar.gz', { key: other, config: CONFIG, tiny: false }),
+    make('dotdot.tar.gz', { key, tiny: false, extra: [{ name: `../escape-${path.basename(dir)}`, body: 'x' }] }),
+    make('hardlink.tar.gz', { key, tiny: false, extra: [{ name: 'hl', type: 'link', linkname: '/etc/shadow' }] }),
     make('symlink.tar.gz', { key, extra: [{ name: 'srv/evil', type: 'symlink', linkname: OUTSIDE }, { name: 'srv/evil/pwned', body: 'x' }] }),
   ]);
   const half = readFileSync(files['img.tar.gz']);
@@ -88,7 +98,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('cairn exec FILE', () => {
+describe('cairn exec FILE through the CLI', () => {
   it('runs the image config: Cmd, WorkingDir, Env', async () => {
     const r = await cairn(['exec', '--key', key.pubFile, files['img.tar.gz']]);
     expect(r.stderr).toBe('');
@@ -96,47 +106,58 @@ describe('cairn exec FILE', () => {
     expect(r.status).toBe(0);
   });
 
-  it('CMD on the command line replaces Cmd; the status passes through', async () => {
-    const r = await cairn(['exec', '--key', key.pubFile, files['img.tar.gz'], '--', 'sh', '-c', 'echo hi; id -u; pwd; cat /etc/motd; exit 7']);
-    expect(r.stdout).toBe('hi\n0\n/work\nhello motd\n');
+  it('CMD after -- replaces Cmd, -e and -v reach it; the status passes through', async () => {
+    const vol = path.join(dir, 'cli-vol');
+    mkdirSync(vol, { recursive: true });
+    writeFileSync(path.join(vol, 'in'), 'from host\n');
+    const r = await cairn(['exec', '--key', key.pubFile, '-e', 'NEW=1', '-v', `${vol}:/data:ro`, files['img.tar.gz'], '--', 'sh', '-c', 'echo hi; id -u; pwd; cat /etc/motd /data/in; echo $NEW; exit 7']);
+    expect(r.stdout).toBe('hi\n0\n/work\nhello motd\nfrom host\n1\n');
     expect(r.status).toBe(7);
   });
+});
+
+/*
+ * What the engine does with an image, in-process: prepareExec through the public API, then the chain it prepared
+ * run by sh as the cairn wrapper evals it (test/kit/api.ts), without a Node.js start-up per start.
+ */
+describe.runIf(IN_PROCESS)('cairn exec FILE: what runs', () => {
+  /** Starts an image in-process with the store and config of this file; flags as ExecOptions. */
+  const start = (file: string, o: ExecOptions = {}, extraEnv: Record<string, string> = {}) => execCaptured(file, { root: store, key: key.pubFile, ...o }, { ...env(), ...extraEnv });
 
   it('--env edits the environment, which is the config\'s and nothing of the caller\'s', async () => {
-    const r = await cairn(['exec', '--key', key.pubFile, '--env', 'FOO=baz', '-e', 'NEW=1', files['img.tar.gz'], 'sh', '-c', 'echo "$FOO $NEW $PATH $HOME $SECRET"'], { SECRET: 'leak' });
+    const r = await start(files['img.tar.gz'], { env: ['FOO=baz', 'NEW=1'], cmd: ['sh', '-c', 'echo "$FOO $NEW $PATH $HOME $SECRET"'] }, { SECRET: 'leak' });
     expect(r.stdout).toBe('baz 1 /bin /root \n');
   });
 
   it('applies the config\'s User and Entrypoint (CMD replaces Cmd only)', async () => {
-    expect((await cairn(['exec', '--key', key.pubFile, files['user.tar.gz']])).stdout).toBe('1000\n1000\n/home/user\n');
-    expect((await cairn(['exec', '--key', key.pubFile, files['user.tar.gz'], 'echo via entrypoint'])).stdout).toBe('via entrypoint\n');
+    expect((await start(files['user.tar.gz'])).stdout).toBe('1000\n1000\n/home/user\n');
+    expect((await start(files['user.tar.gz'], { cmd: ['echo via entrypoint'] })).stdout).toBe('via entrypoint\n');
   });
 
   it('runs a plain (uncompressed) signed tar too', async () => {
-    expect((await cairn(['exec', '--key', key.pubFile, files['plain.tar']])).stdout).toBe('cmd\n/work\nbar\n');
+    expect((await start(files['plain.tar'])).stdout).toBe('cmd\n/work\nbar\n');
   });
 
   it('a bali file has no config: the default PATH, and a command must be given', async () => {
-    const r = await cairn(['exec', '--key', key.pubFile, files['bali.tar.gz'], '--', 'sh', '-c', 'echo $PATH; pwd']);
+    const r = await start(files['bali.tar.gz'], { cmd: ['sh', '-c', 'echo $PATH; pwd'] });
     expect(r.stdout).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/\n');
-    const none = await cairn(['exec', '--key', key.pubFile, files['bali.tar.gz']]);
-    expect(none.status).toBe(125);
-    expect(none.stderr.split('\n')[0]).toMatch(/^cairn exec: the image names no command/);
+    const none: unknown = await start(files['bali.tar.gz']).then(() => 'ran', (e) => e);
+    expect(isCairnError(none), String(none)).toBe(true);
+    expect((none as Error).message).toMatch(/^the image names no command/);
   });
 
   it('trusts the keys of the trust directory when no --key is given, and only --key when one is', async () => {
     const cfg = path.join(dir, 'trusting');
     installLocalKey(cfg, key);
-    expect((await cairn(['exec', files['img.tar.gz']], { XDG_CONFIG_HOME: cfg })).stdout).toBe('cmd\n/work\nbar\n');
-    const wrongKey = await cairn(['exec', '--key', other.pubFile, files['img.tar.gz']], { XDG_CONFIG_HOME: cfg });
-    expect(wrongKey.status).toBe(125);
-    expect(wrongKey.stderr.split('\n')[0]).toMatch(/unknown signer or tampered/);
-    const byId = await cairn(['exec', '--key', key.id, files['img.tar.gz'], 'true']);
-    expect(byId.status).toBe(0);
+    expect((await start(files['img.tar.gz'], { key: undefined }, { XDG_CONFIG_HOME: cfg })).stdout).toBe('cmd\n/work\nbar\n');
+    const wrongKey: unknown = await start(files['img.tar.gz'], { key: other.pubFile }, { XDG_CONFIG_HOME: cfg }).then(() => 'ran', (e) => e);
+    expect(isCairnError(wrongKey), String(wrongKey)).toBe(true);
+    expect((wrongKey as Error).message).toMatch(/unknown signer or tampered/);
+    expect((await start(files['img.tar.gz'], { key: key.id, cmd: ['true'] })).status).toBe(0);
   });
 
   it('mounts a fresh /proc, a minimal /dev, a read-only /sys and root, tmpfs /tmp and /run, the host\'s resolv.conf and hosts', async () => {
-    const r = await cairn(['exec', '--key', key.pubFile, files['img.tar.gz'], 'sh', '-c', 'ls /dev; echo --; cat /proc/self/mountinfo; echo --; cat /etc/resolv.conf; echo --; echo x > /tmp/t && cat /tmp/t']);
+    const r = await start(files['img.tar.gz'], { cmd: ['sh', '-c', 'ls /dev; echo --; cat /proc/self/mountinfo; echo --; cat /etc/resolv.conf; echo --; echo x > /tmp/t && cat /tmp/t'] });
     expect(r.status).toBe(0);
     const [devs, mountinfo, resolv, tmp] = r.stdout.split('--\n');
     expect(devs.trim().split('\n').sort()).toEqual(['core', 'fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
@@ -157,33 +178,33 @@ describe('cairn exec FILE', () => {
   });
 
   it('the root is read-only; --writable writes to a tmpfs and leaves the cached root unchanged', async () => {
-    const ro = await cairn(['exec', '--key', key.pubFile, files['img.tar.gz'], 'sh', '-c', 'touch /x']);
+    const ro = await start(files['img.tar.gz'], { cmd: ['sh', '-c', 'touch /x'] });
     expect(ro.status).not.toBe(0);
     expect(ro.stderr).toMatch(/Read-only file system/);
     const rootfs = path.join(store, 'exec', hexOf(files['img.tar.gz']), 'rootfs');
     const before = execFileSync('find', [rootfs, '-printf', '%P %i %T@ %s %m\n'], { encoding: 'utf8' });
-    const rw = await cairn(['exec', '--key', key.pubFile, '--writable', files['img.tar.gz'], 'sh', '-c', 'touch /x && echo changed > /etc/motd && rm /bin/true && cat /etc/motd']);
+    const rw = await start(files['img.tar.gz'], { writable: true, cmd: ['sh', '-c', 'touch /x && echo changed > /etc/motd && rm /bin/true && cat /etc/motd'] });
     expect(rw.stdout).toBe('changed\n');
     expect(rw.status).toBe(0);
     expect(execFileSync('find', [rootfs, '-printf', '%P %i %T@ %s %m\n'], { encoding: 'utf8' })).toBe(before);
-    expect((await cairn(['exec', '--key', key.pubFile, '--writable', files['img.tar.gz'], 'sh', '-c', 'cat /etc/motd; ls /x'])).stdout).toBe('hello motd\n');
+    expect((await start(files['img.tar.gz'], { writable: true, cmd: ['sh', '-c', 'cat /etc/motd; ls /x'] })).stdout).toBe('hello motd\n');
   });
 
   it('--volume binds host paths in, read-only with :ro, also below /run and onto files', async () => {
     const vol = path.join(dir, 'vol');
     mkdirSync(vol, { recursive: true });
     writeFileSync(path.join(vol, 'in'), 'from host\n');
-    const r = await cairn([
-      'exec', '--key', key.pubFile, '--volume', `${vol}:/data`, '-v', `${vol}:/run/ro:ro`, '-v', `${path.join(vol, 'in')}:/etc/in.conf:ro`, files['img.tar.gz'],
-      'sh', '-c', 'cat /data/in /etc/in.conf; echo out > /data/out; echo no > /run/ro/no || echo refused',
-    ]);
+    const r = await start(files['img.tar.gz'], {
+      volumes: [`${vol}:/data`, `${vol}:/run/ro:ro`, `${path.join(vol, 'in')}:/etc/in.conf:ro`],
+      cmd: ['sh', '-c', 'cat /data/in /etc/in.conf; echo out > /data/out; echo no > /run/ro/no || echo refused'],
+    });
     expect(r.stdout).toBe('from host\nfrom host\nrefused\n');
     expect(readFileSync(path.join(vol, 'out'), 'utf8')).toBe('out\n');
     expect(existsSync(path.join(vol, 'no'))).toBe(false);
   });
 
   it('a second start uses the cache: no verification, no extraction; a touched file is verified again but not unpacked again', async () => {
-    await cairn(['exec', '--key', key.pubFile, files['img.tar.gz'], 'true']);
+    await start(files['img.tar.gz'], { cmd: ['true'] });
     const hex = hexOf(files['img.tar.gz']);
     const all = entries();
     const rootfs = path.join(store, 'exec', hex, 'rootfs');
@@ -191,11 +212,11 @@ describe('cairn exec FILE', () => {
     const rec = () => readdirSync(recs).map((n) => statSync(path.join(recs, n)).ino).sort().join();
     const st0 = statSync(rootfs);
     const rec0 = rec();
-    expect((await cairn(['exec', '--key', key.pubFile, files['img.tar.gz'], 'true'])).status).toBe(0);
+    expect((await start(files['img.tar.gz'], { cmd: ['true'] })).status).toBe(0);
     expect(rec()).toBe(rec0); // the record is rewritten only after a verification
     const t = new Date(Date.now() + 5000);
     utimesSync(files['img.tar.gz'], t, t);
-    expect((await cairn(['exec', '--key', key.pubFile, files['img.tar.gz'], 'true'])).status).toBe(0);
+    expect((await start(files['img.tar.gz'], { cmd: ['true'] })).status).toBe(0);
     expect(rec()).not.toBe(rec0);
     const st1 = statSync(rootfs);
     expect([st1.ino, st1.mtimeMs]).toEqual([st0.ino, st0.mtimeMs]);
@@ -203,9 +224,26 @@ describe('cairn exec FILE', () => {
   });
 
   it('the extractor keeps a hostile image\'s links inside its root', async () => {
-    const r = await cairn(['exec', '--key', key.pubFile, files['symlink.tar.gz'], 'sh', '-c', 'cat /srv/evil/pwned']);
+    const r = await start(files['symlink.tar.gz'], { cmd: ['sh', '-c', 'cat /srv/evil/pwned'] });
     expect(r.stdout).toBe('x');
     expect(existsSync(OUTSIDE)).toBe(false);
+  });
+
+  it('runs from a URL (through a redirect), and revalidates with a conditional GET on the next start', async () => {
+    const url = `${server.url}/hop/img.tar.gz`;
+    const r = await start(url, { cmd: ['sh', '-c', 'cat /etc/motd'] });
+    expect(r.stdout).toBe('hello motd\n');
+    const [hex] = entries().filter((h) => existsSync(path.join(store, 'exec', h, 'rootfs', 'etc', 'motd')));
+    const st0 = statSync(path.join(store, 'exec', hex, 'rootfs'));
+    server.log.length = 0;
+    const again = await start(url, { cmd: ['sh', '-c', 'cat /etc/motd'] });
+    expect(again.stdout).toBe('hello motd\n');
+    expect(server.log).toEqual([
+      { path: '/hop/img.tar.gz', status: 301, conditional: true },
+      { path: '/img.tar.gz', status: 304, conditional: true },
+    ]);
+    const st1 = statSync(path.join(store, 'exec', hex, 'rootfs'));
+    expect([st1.ino, st1.mtimeMs]).toEqual([st0.ino, st0.mtimeMs]);
   });
 });
 
@@ -288,25 +326,6 @@ describe('cairn exec refuses bad input: one line, status 125, nothing run, nothi
     await refused(`${server.url}/missing`, /HTTP 404 Not Found/, { key: key.pubFile });
     await refused(`${server.url}/loop`, /too many redirects.*more than 5/, { key: key.pubFile });
     await refused(`${server.url}/short/img.tar.gz`, /cut short/, { key: key.pubFile });
-  });
-});
-
-describe('cairn exec URL', () => {
-  it('runs from a URL (through a redirect), and revalidates with a conditional GET on the next start', async () => {
-    const url = `${server.url}/hop/img.tar.gz`;
-    const r = await cairn(['exec', '--key', key.pubFile, url, '--', 'sh', '-c', 'cat /etc/motd']);
-    expect(r.stdout).toBe('hello motd\n');
-    const [hex] = entries().filter((h) => existsSync(path.join(store, 'exec', h, 'rootfs', 'etc', 'motd')));
-    const st0 = statSync(path.join(store, 'exec', hex, 'rootfs'));
-    server.log.length = 0;
-    const again = await cairn(['exec', '--key', key.pubFile, url, '--', 'sh', '-c', 'cat /etc/motd']);
-    expect(again.stdout).toBe('hello motd\n');
-    expect(server.log).toEqual([
-      { path: '/hop/img.tar.gz', status: 301, conditional: true },
-      { path: '/img.tar.gz', status: 304, conditional: true },
-    ]);
-    const st1 = statSync(path.join(store, 'exec', hex, 'rootfs'));
-    expect([st1.ino, st1.mtimeMs]).toEqual([st0.ino, st0.mtimeMs]);
   });
 });
 

@@ -163,7 +163,8 @@ describe('verifyStream', () => {
   });
 
   it('a big truncated gzip rejects after the raw hash moved to its worker thread, and the next verify works', async () => {
-    const big = gzipSync(Buffer.concat([randomBytes(24 << 20), plain.plain]), { level: 1 });
+    // Past the 8 MiB after which the raw bytes' SHA-256 moves to a worker thread (dsl/core/hashworker.ts).
+    const big = gzipSync(Buffer.concat([randomBytes(10 << 20), plain.plain]), { level: 1 });
     const cut = big.subarray(0, big.length - 1000);
     await expect(verify(cut, [asPub(key)], 1 << 20)).rejects.toThrow(/^truncated gzip stream/);
     const ok = await verify(gzipSync(Buffer.concat([plain.tar, baliTrailer(plain.tar, key)])), [asPub(key)]);
@@ -178,13 +179,14 @@ describe('verifyStream', () => {
     await expect(verifyStream(Readable.from(broken()), [asPub(key)])).rejects.toThrow('connection reset');
   });
 
-  it('verifies a stream bigger than the hash worker hand-over (64 MiB, one entry) without holding it', async () => {
+  // 25 MiB: past the hand-over (8 MiB) and the 16 MiB of transfer buffers in flight (dsl/core/hashworker.ts).
+  it('verifies a stream bigger than the hash worker hand-over and its buffers (25 MiB, one entry) without holding it', async () => {
     const k = baliKey();
     const block = randomBytes(1 << 20);
     const header = await tarOf([{ name: 'f', content: '' }]);
-    // One entry of 64 MiB: header, data, end-of-archive; hashed by node:crypto for the reference signature.
+    // One entry of 25 MiB: header, data, end-of-archive; hashed by node:crypto for the reference signature.
     const hdr = Buffer.from(header.subarray(0, 512));
-    hdr.write((64 * 1024 * 1024).toString(8).padStart(11, '0') + '\0', 124, 'latin1');
+    hdr.write((25 * 1024 * 1024).toString(8).padStart(11, '0') + '\0', 124, 'latin1');
     hdr.fill(0x20, 148, 156);
     let sum = 0;
     for (const b of hdr) sum += b;
@@ -192,7 +194,7 @@ describe('verifyStream', () => {
     const h = createHash('sha512');
     function* parts(): Generator<Buffer> {
       yield hdr;
-      for (let i = 0; i < 64; i++) yield block;
+      for (let i = 0; i < 25; i++) yield block;
       yield Buffer.alloc(1024);
     }
     const whole = createHash('sha256');
@@ -205,7 +207,7 @@ describe('verifyStream', () => {
     whole.update(trailer);
     const v = await verifyStream(Readable.from((function* () { yield* parts(); yield trailer; })()), [asPub(k)]);
     expect(v.valid).toBe(true);
-    expect(v.tarSize).toBe(512 + 64 * 1024 * 1024 + 1024);
+    expect(v.tarSize).toBe(512 + 25 * 1024 * 1024 + 1024);
     // The SHA-256 of the raw bytes moved to a worker thread on the way: it must still be the whole file's.
     expect(v.sha256).toBe('sha256:' + whole.digest('hex'));
     // Its peak memory is the bench's to measure (bench: "reading a 1 GB layer"), not a test's.

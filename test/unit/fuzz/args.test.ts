@@ -149,14 +149,14 @@ describe('fuzz: the argv parser', () => {
       }
       checkParsed(spec, argv, p);
     });
-    await fuzz('argv parser (random argv)', prop, { runs: 3000 });
-  }, fuzzTimeout(3000));
+    await fuzz('argv parser (random argv)', prop, { runs: 1000 });
+  }, fuzzTimeout(1000));
 
   it('argv written from a parse parses back to it', async () => {
     const prop = fc.property(perVerb(plan), ([spec, p]) => {
       const { argv, want } = writeOut(spec, p);
       expect(parseArgs(spec, argv), `${spec.name} ${JSON.stringify(argv)}`).toEqual(want);
     });
-    await fuzz('argv parser (round trip)', prop, { runs: 3000 });
-  }, fuzzTimeout(3000));
+    await fuzz('argv parser (round trip)', prop, { runs: 1000 });
+  }, fuzzTimeout(1000));
 });

@@ -232,25 +232,25 @@ describe('fuzz: image documents', () => {
   }
 
   it('validators on random JSON', async () => {
-    await fuzz('image validators (random JSON)', fc.property(anyJson, (v) => validateAll(v)), { runs: 2000, openSeen });
-  }, fuzzTimeout(2000));
+    await fuzz('image validators (random JSON)', fc.property(anyJson, (v) => validateAll(v)), { runs: 500, openSeen });
+  }, fuzzTimeout(500));
 
   it('parseJson on random text', async () => {
-    await fuzz('parseJson (random text)', fc.property(fc.string({ maxLength: 60 }), (s) => void tryCairn(() => parseJson(s, 'fuzz'))), { runs: 1000 });
-  }, fuzzTimeout(1000));
+    await fuzz('parseJson (random text)', fc.property(fc.string({ maxLength: 60 }), (s) => void tryCairn(() => parseJson(s, 'fuzz'))), { runs: 300 });
+  }, fuzzTimeout(300));
 
   it('validators on damaged valid documents', async () => {
-    await fuzz('image validators (damaged documents)', fc.property(fc.constantFrom<Target>('index', 'manifest', 'config'), jsonEdits, (t, e) => validateAll(editJson(docs[t], e))), { runs: 2000, openSeen });
-  }, fuzzTimeout(2000));
+    await fuzz('image validators (damaged documents)', fc.property(fc.constantFrom<Target>('index', 'manifest', 'config'), jsonEdits, (t, e) => validateAll(editJson(docs[t], e))), { runs: 500, openSeen });
+  }, fuzzTimeout(500));
 
   it('OCI layouts with damaged documents are refused or stored', async () => {
-    await fuzz('oci layout read + extract', fc.asyncProperty(docTarget, jsonEdits, fc.boolean(), (t, e, relink) => viaLayout(mutated(t, e), relink)), { runs: 60, hangMs: 20_000, openSeen });
-  }, fuzzTimeout(60));
+    await fuzz('oci layout read + extract', fc.asyncProperty(docTarget, jsonEdits, fc.boolean(), (t, e, relink) => viaLayout(mutated(t, e), relink)), { runs: 20, hangMs: 20_000, openSeen });
+  }, fuzzTimeout(20));
 
   it('docker archives with damaged documents are refused or stored', async () => {
     const t = fc.constantFrom<Target>('save', 'config');
-    await fuzz('docker archive read + extract', fc.asyncProperty(t, jsonEdits, (tt, e) => viaDockerArchive(mutated(tt, e))), { runs: 40, hangMs: 20_000, openSeen });
-  }, fuzzTimeout(40));
+    await fuzz('docker archive read + extract', fc.asyncProperty(t, jsonEdits, (tt, e) => viaDockerArchive(mutated(tt, e))), { runs: 15, hangMs: 20_000, openSeen });
+  }, fuzzTimeout(15));
 
   it('image references parse, or fail with a CairnError, and round-trip', async () => {
     await fuzz('image references', fc.property(refText, (s) => {
@@ -262,6 +262,6 @@ describe('fuzz: image documents', () => {
         expect(normalizeName(n), `normalizeName is idempotent on ${JSON.stringify(s)}`).toBe(n);
         expect(splitName(n).host).toBeDefined();
       }
-    }), { runs: 3000 });
-  }, fuzzTimeout(3000));
+    }), { runs: 1000 });
+  }, fuzzTimeout(1000));
 });

@@ -154,6 +154,6 @@ describe('fuzz: the in-root resolver (InRoot)', () => {
   });
 
   it(`random trees and paths stay inside the root${oracle ? ' (kernel oracle)' : ''}`, async () => {
-    await fuzz(`resolver (InRoot${oracle ? ', chroot oracle' : ''})`, fc.asyncProperty(treeSpec(12), fc.array(query, { minLength: 1, maxLength: 12 }), fc.array(fuzzPath, { maxLength: 3 }), kernelTurn, (spec, qs, mkdirs, k) => check(open, spec, qs, mkdirs, k)), { runs: 100 });
-  }, fuzzTimeout(100));
+    await fuzz(`resolver (InRoot${oracle ? ', chroot oracle' : ''})`, fc.asyncProperty(treeSpec(12), fc.array(query, { minLength: 1, maxLength: 12 }), fc.array(fuzzPath, { maxLength: 3 }), kernelTurn, (spec, qs, mkdirs, k) => check(open, spec, qs, mkdirs, k)), { runs: 20 });
+  }, fuzzTimeout(20));
 });

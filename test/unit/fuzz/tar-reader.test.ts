@@ -95,8 +95,8 @@ describe('fuzz: the tar reader', () => {
   });
 
   it('raw random bytes', async () => {
-    await fuzz('tar reader (random bytes)', fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), whiteouts, wrap, (bytes, m, w) => check(async () => Buffer.from(bytes), m, w)), { runs: 60, hangMs: 20_000, openSeen });
-  }, fuzzTimeout(60));
+    await fuzz('tar reader (random bytes)', fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), whiteouts, wrap, (bytes, m, w) => check(async () => Buffer.from(bytes), m, w)), { runs: 12, hangMs: 20_000, openSeen });
+  }, fuzzTimeout(12));
 
   it('damaged image archives (docker-archive, oci-archive) are read or refused', async () => {
     const prop = fc.asyncProperty(fc.constantFrom('docker-archive' as const, 'oci-archive' as const), mutations, fc.boolean(), fc.boolean(), async (kind, ms, fix, gz) => {
@@ -113,11 +113,11 @@ describe('fuzz: the tar reader', () => {
         rmSync(file, { force: true });
       }
     });
-    await fuzz('image archives (damaged)', prop, { runs: 60, hangMs: 20_000, openSeen });
-  }, fuzzTimeout(60));
+    await fuzz('image archives (damaged)', prop, { runs: 12, hangMs: 20_000, openSeen });
+  }, fuzzTimeout(12));
 
   it('damaged valid layers', async () => {
     const prop = fc.asyncProperty(layerEntries(6), mutations, fc.boolean(), whiteouts, wrap, (entries, ms, fix, m, w) => check((canary) => damaged(entries, ms, fix, w, canary), m, w));
-    await fuzz('tar reader (damaged layers)', prop, { runs: 80, hangMs: 20_000, openSeen });
-  }, fuzzTimeout(80));
+    await fuzz('tar reader (damaged layers)', prop, { runs: 15, hangMs: 20_000, openSeen });
+  }, fuzzTimeout(15));
 });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, truncateSync, copyFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync, copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError, NotFoundError } from '../../../dsl/core/errors.js';
@@ -7,7 +7,9 @@ import { readLayout } from '../../../dsl/transport/oci-layout.js';
 import { openSource, writeImage } from '../../../dsl/transport/transports.js';
 import { parseReference } from '../../../dsl/oci/reference.js';
 import { MediaType } from '../../../dsl/oci/types.js';
-import { gzip, have, makeDockerArchive, makeTar, readAll, run, sha, skopeoInspect, tempDir, testConfig, writeTestLayout, type TestImage } from '../../kit/images.js';
+import { gzip, makeDockerArchive, makeTar, readAll, run, sha, tempDir, testConfig, writeTestLayout, type TestImage } from '../../kit/images.js';
+
+// What peers make of these archives (skopeo, podman load) and archives skopeo writes: test/interop/transports.test.ts.
 
 const t = tempDir('cairn-docker-');
 const tmpDir = path.join(t.dir, 'tmp');
@@ -21,26 +23,14 @@ beforeAll(async () => {
 afterAll(() => t.cleanup());
 
 describe('docker-archive: write', () => {
-  it('writes uncompressed layers and the config as is: skopeo sees our diff IDs and image ID', () => {
-    const info = skopeoInspect(`docker-archive:${archive}`);
-    expect(info.Layers).toEqual(kit.layers.map((l) => l.diffID));
-    expect(info.Env).toEqual(['PATH=/usr/bin:/bin']);
-    expect(skopeoInspect(`docker-archive:${archive}`, '--raw').config.digest).toBe(kit.configDigest);
+  it('writes uncompressed layers and the config as is, under the diff IDs', async () => {
     const list = run('tar', ['tf', archive]).split('\n');
     expect(list).toContain('manifest.json');
     expect(list).toContain(`${kit.layers[0].diffID.slice(7)}/layer.tar`);
+    const m = JSON.parse(run('tar', ['xOf', archive, 'manifest.json']));
+    expect(m[0].RepoTags).toEqual(['test/app:1']);
+    expect(sha(Buffer.from(run('tar', ['xOf', archive, m[0].Config]), 'utf8'))).toBe(kit.configDigest);
     expect(readdirSync(tmpDir)).toEqual([]);
-  });
-
-  it.skipIf(!have('podman') || process.getuid?.() !== 0 || !!process.env.CAIRN_USERNS)('is loaded by podman load with the same image ID and name', () => {
-    const store = path.join(t.dir, 'podman');
-    mkdirSync(store);
-    const conf = path.join(store, 'storage.conf');
-    writeFileSync(conf, `[storage]\ndriver = "vfs"\nrunroot = "${store}/run"\ngraphroot = "${store}/graph"\n`);
-    const env = { CONTAINERS_STORAGE_CONF: conf };
-    run('podman', ['load', '-q', '-i', archive], env);
-    const id = run('podman', ['image', 'inspect', '--format', '{{.Id}}', 'localhost/test/app:1'], env).trim();
-    expect(id).toBe(kit.configDigest.slice(7));
   });
 
   it('reads back what it wrote: same config, diff IDs, tar layers', async () => {
@@ -56,7 +46,7 @@ describe('docker-archive: write', () => {
     await writeImage(parseReference(`oci:${out}:back`), img, { tmpDir });
     await img.close();
     expect(readdirSync(tmpDir)).toEqual([]);
-    expect(skopeoInspect(`oci:${out}:back`, '--config').rootfs.diff_ids).toEqual(kit.layers.map((l) => l.diffID));
+    expect((await readLayout(out, 'back')).config.rootfs.diff_ids).toEqual(kit.layers.map((l) => l.diffID));
   });
 
   it('takes RepoTags from names when the reference has none, and refuses @N as a destination', async () => {
@@ -70,17 +60,6 @@ describe('docker-archive: write', () => {
 });
 
 describe('docker-archive: read', () => {
-  it('reads an archive written by skopeo (layer files behind symlinks, repositories file)', async () => {
-    const file = path.join(t.dir, 'by-skopeo.tar');
-    run('skopeo', ['copy', `oci:${kit.dir}:v1`, `docker-archive:${file}:test/peer:2`]);
-    const img = await readDockerArchive(file, 'docker.io/test/peer:2', tmpDir);
-    expect(sha(img.configBytes)).toBe(kit.configDigest);
-    expect(img.layers.map((l) => l.diffID)).toEqual(kit.layers.map((l) => l.diffID));
-    for (const l of img.layers) await readAll(await l.open());
-    await img.close();
-    await expect(readDockerArchive(file, 'test/other:2', tmpDir)).rejects.toBeInstanceOf(NotFoundError);
-  });
-
   it('accepts gzip layer files: digest of the file as stored, diff ID of its content', async () => {
     const file = path.join(t.dir, 'gz.tar');
     const tarBytes = await makeTar([{ name: 'a.txt', content: 'gz layer' }]);
@@ -93,7 +72,9 @@ describe('docker-archive: read', () => {
     const out = path.join(t.dir, 'gz-out.tar');
     await writeDockerArchive(out, img, ['x:1'], tmpDir);
     await img.close();
-    expect(skopeoInspect(`docker-archive:${out}`).Layers).toEqual([sha(tarBytes)]);
+    const back = await readDockerArchive(out, undefined, tmpDir);
+    expect(back.layers.map((l) => [l.descriptor.mediaType, l.descriptor.digest, l.diffID])).toEqual([[MediaType.layerTar, sha(tarBytes), sha(tarBytes)]]);
+    await back.close();
     expect(readdirSync(tmpDir)).toEqual([]);
   });
 

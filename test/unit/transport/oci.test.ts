@@ -7,7 +7,9 @@ import { readOciArchive, writeOciArchive } from '../../../dsl/transport/oci-arch
 import { openSource, writeImage } from '../../../dsl/transport/transports.js';
 import { parseReference } from '../../../dsl/oci/reference.js';
 import { hostArch } from '../../../dsl/oci/types.js';
-import { addBlob, makeTar, readAll, run, sha, skopeoInspect, tempDir, writeTestLayout, type TestImage } from '../../kit/images.js';
+import { addBlob, makeTar, readAll, run, tempDir, writeTestLayout, type TestImage } from '../../kit/images.js';
+
+// What skopeo and umoci make of these layouts and archives, and archives skopeo writes: test/interop/transports.test.ts.
 
 const t = tempDir('cairn-oci-');
 const tmpDir = path.join(t.dir, 'tmp');
@@ -33,7 +35,7 @@ describe('oci: layout', () => {
     expect((await readLayout(kit.dir)).configBytes.equals(kit.configBytes)).toBe(true);
   });
 
-  it('round-trips through writeLayout unchanged, and skopeo and umoci accept the result', async () => {
+  it('round-trips through writeLayout unchanged', async () => {
     const out = path.join(t.dir, 'deep', 'rt'); // parents are created, as skopeo does
     const src = await readLayout(kit.dir, 'v1');
     await writeImage(parseReference(`oci:${out}:copy`), src, { tmpDir });
@@ -41,16 +43,7 @@ describe('oci: layout', () => {
     expect(back.configBytes.equals(kit.configBytes)).toBe(true);
     expect(back.layers.map((l) => l.descriptor.digest)).toEqual(kit.layers.map((l) => l.digest));
     expect(back.manifest.config.digest).toBe(kit.configDigest);
-
-    const info = skopeoInspect(`oci:${out}:copy`);
-    expect(info.Layers).toEqual(kit.layers.map((l) => l.digest));
-    expect(info.Env).toEqual(['PATH=/usr/bin:/bin']);
-    expect(skopeoInspect(`oci:${out}:copy`, '--config').rootfs.diff_ids).toEqual(kit.layers.map((l) => l.diffID));
-
-    const bundle = path.join(t.dir, 'bundle');
-    run('umoci', ['unpack', '--image', `${out}:copy`, bundle]);
-    expect(readFileSync(path.join(bundle, 'rootfs', 'etc', 'os-release'), 'utf8')).toBe('ID=cairn-test\n');
-    expect(readFileSync(path.join(bundle, 'rootfs', 'srv', 'data.txt'), 'utf8')).toHaveLength(5000);
+    for (const [i, l] of back.layers.entries()) expect((await readAll(await l.open())).equals(kit.layers[i].blob)).toBe(true);
   });
 
   it('adds or replaces the entry for REF, keeping the others, and skips present blobs', async () => {
@@ -171,28 +164,15 @@ describe('oci: layout, hostile or corrupt', () => {
 });
 
 describe('oci-archive:', () => {
-  it('writes an archive skopeo inspects, and reads it back unchanged', async () => {
+  it('writes an archive and reads it back unchanged', async () => {
     const file = path.join(t.dir, 'img.tar');
     await writeImage(parseReference(`oci-archive:${file}:v2`), await readLayout(kit.dir, 'v1'), { tmpDir });
-    const info = skopeoInspect(`oci-archive:${file}:v2`);
-    expect(info.Layers).toEqual(kit.layers.map((l) => l.digest));
-    expect(skopeoInspect(`oci-archive:${file}:v2`, '--raw').config.digest).toBe(kit.configDigest);
     const img = await readOciArchive(file, 'v2', tmpDir);
     expect(img.configBytes.equals(kit.configBytes)).toBe(true);
+    expect(img.manifest.config.digest).toBe(kit.configDigest);
+    expect(img.layers.map((l) => l.descriptor.digest)).toEqual(kit.layers.map((l) => l.digest));
     expect((await readAll(await img.layers[0].open())).equals(kit.layers[0].blob)).toBe(true);
     await img.close();
-    expect(readdirSync(tmpDir)).toEqual([]);
-  });
-
-  it('reads an archive written by skopeo', async () => {
-    const file = path.join(t.dir, 'by-skopeo.tar');
-    run('skopeo', ['copy', `oci:${kit.dir}:v1`, `oci-archive:${file}:peer`]);
-    const img = await openSource(parseReference(`oci-archive:${file}:peer`), { tmpDir });
-    expect(img.config.rootfs.diff_ids).toEqual(kit.layers.map((l) => l.diffID));
-    expect(sha(img.configBytes)).toBe(kit.configDigest);
-    for (const l of img.layers) await readAll(await l.open());
-    await img.close();
-    await expect(readOciArchive(file, 'other', tmpDir)).rejects.toBeInstanceOf(NotFoundError);
     expect(readdirSync(tmpDir)).toEqual([]);
   });
 

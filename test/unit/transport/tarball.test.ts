@@ -7,7 +7,9 @@ import { DEFAULT_PATH_ENV } from '../../../dsl/core/which.js';
 import { openSource, writeImage } from '../../../dsl/transport/transports.js';
 import { parseReference } from '../../../dsl/oci/reference.js';
 import { MediaType, hostArch } from '../../../dsl/oci/types.js';
-import { gzip, makeTar, readAll, run, sha, skopeoInspect, tempDir } from '../../kit/images.js';
+import { readLayout } from '../../../dsl/transport/oci-layout.js';
+import { readOciArchive } from '../../../dsl/transport/oci-archive.js';
+import { gzip, makeTar, readAll, sha, tempDir } from '../../kit/images.js';
 import { withEnv } from '../../kit/env.js';
 
 const t = tempDir('cairn-tarball-');
@@ -41,17 +43,18 @@ describe('tarball:', () => {
     expect((await readAll(await img.layers[0].open())).equals(rootTar)).toBe(true);
   });
 
-  it('makes a gzip layer of a .tar.gz, with the diff ID of its content; skopeo and umoci accept the image', async () => {
+  // What skopeo and umoci make of these images: test/interop/transports.test.ts.
+  it('makes a gzip layer of a .tar.gz, with the diff ID of its content, written to a layout as is', async () => {
     const gz = readFileSync(path.join(t.dir, 'root.tar.gz'));
     const img = await readTarball(path.join(t.dir, 'root.tar.gz'));
     expect(img.layers[0].descriptor).toEqual({ mediaType: MediaType.layerGzip, digest: sha(gz), size: gz.length });
     expect(img.layers[0].diffID).toBe(sha(rootTar));
     const out = path.join(t.dir, 'layout');
     await writeImage(parseReference(`oci:${out}:flat`), img, { tmpDir });
-    expect(skopeoInspect(`oci:${out}:flat`).Layers).toEqual([sha(gz)]);
-    const bundle = path.join(t.dir, 'bundle');
-    run('umoci', ['unpack', '--image', `${out}:flat`, bundle]);
-    expect(readFileSync(path.join(bundle, 'rootfs', 'etc', 'hostname'), 'utf8')).toBe('flat\n');
+    const back = await readLayout(out, 'flat');
+    expect(back.layers.map((l) => l.descriptor.digest)).toEqual([sha(gz)]);
+    expect(back.config.rootfs.diff_ids).toEqual([sha(rootTar)]);
+    expect((await readAll(await back.layers[0].open())).equals(gz)).toBe(true);
   });
 
   it('gives the same image ID for the same tarball, and uses SOURCE_DATE_EPOCH for created', async () => {
@@ -79,13 +82,16 @@ describe('tarball:', () => {
 });
 
 describe('scratch: and unavailable transports', () => {
-  it('scratch is an empty image that skopeo accepts', async () => {
+  it('scratch is an empty image, written and read back as one', async () => {
     const img = await openSource({ transport: 'scratch' }, { tmpDir });
     expect(img.layers).toEqual([]);
     expect(img.config.rootfs.diff_ids).toEqual([]);
     const file = path.join(t.dir, 'scratch.tar');
     await writeImage(parseReference(`oci-archive:${file}:empty`), img, { tmpDir });
-    expect(skopeoInspect(`oci-archive:${file}:empty`).Layers).toEqual([]);
+    const back = await readOciArchive(file, 'empty', tmpDir);
+    expect(back.layers).toEqual([]);
+    expect(back.config.rootfs.diff_ids).toEqual([]);
+    await back.close();
   });
 
   it('docker:// is refused with a clear error and a hint', async () => {
