@@ -4,6 +4,7 @@ import { warn } from '../../core/events.js';
 import { BadInputError } from '../../core/errors.js';
 import { overlayOptions, unmount } from '../../core/mounts.js';
 import { runTool } from '../../core/spawn.js';
+import { which } from '../../core/which.js';
 import type { DriverName } from '../../store/containers.js';
 import type { Store } from '../../store/store.js';
 import { copyDriver } from './copying.js';
@@ -24,7 +25,8 @@ async function overlayWorks(store: Store): Promise<boolean> {
     const opts = overlayOptions({ lower: [l], upper: u, work: w, userxattr: store.flavor === 'user', sealable: true });
     await runTool('mount', ['-t', 'overlay', 'overlay', '-o', opts, m]);
     await unmount(m);
-    await runTool('setfattr', ['--version']);
+    // The seal writes overlay xattrs with setfattr: it must be there (looked up, not run: a spawn per new store).
+    if (!which('setfattr')) return false;
     return true;
   } catch {
     return false;
