@@ -49,7 +49,7 @@ function measured(g) {
   if (g.measured === undefined) return 'n/a';
   if (g.kind === 'ratio') return fmtRatio(g.measured);
   if (g.kind === 'time') return fmtTime(g.measured);
-  return `${g.measured.toFixed(1)} ${g.kind}`;
+  return `${Number.isInteger(g.measured) ? g.measured : g.measured.toFixed(1)} ${g.kind}`;
 }
 
 /** A goal's target as text. */

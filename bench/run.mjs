@@ -19,6 +19,7 @@ import { runCase } from './cases/run.mjs';
 import { memoryCase } from './cases/memory.mjs';
 import { rootlessCase } from './cases/rootless.mjs';
 import { flatCase } from './cases/flat.mjs';
+import { shellCase } from './cases/shell.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = path.join(repo, '.cache');
@@ -31,6 +32,11 @@ const CASES = [
   { name: 'from', fn: fromCase, goals: ['from (Debian minbase, 170 MB): cairn ≤ 120 ms', 'from (Debian + tree, 370 MB): cairn ≤ 120 ms'] },
   { name: 'flat', fn: flatCase, goals: ['export: ≤ 1.2× tar | gzip', 'verify: ≥ 300 MB/s', 'cached exec: < 120 ms'] },
   { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.4× buildah'] },
+  {
+    name: 'shell',
+    fn: shellCase,
+    goals: ['shell: prompt within 400 ms of cairn shell', 'shell: keystroke echo p95 ≤ 50 ms while a step streams 10,000 lines', 'CLI verbs load nothing of the shell (strace: from, images)'],
+  },
   { name: 'memory', fn: memoryCase, goals: ['memory during a 1 GB commit: cairn < 200 MiB', 'memory reading a 1 GB layer: cairn < 200 MiB'] },
   {
     name: 'rootless',
@@ -38,6 +44,13 @@ const CASES = [
     goals: ['rootless from: within 1.2× of root', 'rootless run CTR true: within 1.2× of root', 'rootless copy (200 MB tree): within 1.2× of root', 'rootless checkpoint: within 1.2× of root'],
   },
 ];
+
+/** The cases named on the command line (`node bench/run.mjs shell from`: only those, in the bench's order), else all. */
+function selectCases(names) {
+  const unknown = names.filter((n) => !CASES.some((c) => c.name === n));
+  if (unknown.length) throw new Error(`no bench case ${unknown.join(', ')} (cases: ${CASES.map((c) => c.name).join(', ')})`);
+  return names.length ? CASES.filter((c) => names.includes(c.name)) : CASES;
+}
 
 /** Installs a Debian package for a missing tool (hyperfine), or throws. */
 function need(cmd, pkg = cmd) {
@@ -82,6 +95,7 @@ function printHeader({ buildah, base, debian, tree }) {
 /** Runs every case, prints the report, cleans the temp dir; returns the exit code (1 when a case crashed). */
 async function main() {
   const started = performance.now();
+  const cases = selectCases(process.argv.slice(2));
   need('hyperfine');
   need('buildah');
   const debian = debianTar(cacheDir);
@@ -99,9 +113,9 @@ async function main() {
     const base = importBase(ctx);
     printHeader({ buildah, base, debian, tree });
     printSection(base);
-    for (const c of CASES) {
+    for (const c of cases) {
       try {
-        const res = c.fn(ctx);
+        const res = await c.fn(ctx);
         printSection(res);
         goals.push(...(res.goals ?? []));
       } catch (err) {
