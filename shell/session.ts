@@ -228,11 +228,11 @@ export class Session extends EventEmitter {
       this.fail(rec, `exit status ${code}${hint ? `\n  hint: ${hint}` : ''}`, code);
       return;
     }
-    await this.afterVerb(plan.verb, p.args, p.flags, result.trim());
+    await this.afterVerb(rec, plan.verb, p.args, p.flags, result.trim());
   }
 
   /** What a successful verb changes of the session's state. */
-  private async afterVerb(verb: string, args: string[], flags: Record<string, unknown>, result: string): Promise<void> {
+  private async afterVerb(rec: StepRecord, verb: string, args: string[], flags: Record<string, unknown>, result: string): Promise<void> {
     switch (verb) {
       case 'from':
         this.current = { name: result, image: args[0] };
@@ -243,8 +243,12 @@ export class Session extends EventEmitter {
         this.dirty = false;
         if (flags.rm === true) [this.removed, this.current] = [this.current, undefined];
         return;
-      case 'rollback':
-        return this.markUndone();
+      case 'rollback': {
+        // Finished steps are on the screen already: say here which of them this undid (save leaves them out).
+        const undone = await this.markUndone();
+        if (undone.length > 0) this.addOutput(rec, `undid step${undone.length === 1 ? '' : 's'} ${undone.join(', ')}: save leaves ${undone.length === 1 ? 'it' : 'them'} out`);
+        return;
+      }
       case 'run': case 'copy': case 'add': case 'config': case 'checkpoint': case 'enter':
         this.dirty = true;
         return;
@@ -253,16 +257,21 @@ export class Session extends EventEmitter {
     }
   }
 
-  /** After a rollback: the steps of the container it took back (tree steps and checkpoints at or above its new count) are undone. */
-  private async markUndone(): Promise<void> {
-    if (!this.current) return;
+  /** After a rollback: the steps of the container it took back (tree steps and checkpoints at or above its new count) are undone; returns their numbers. */
+  private async markUndone(): Promise<number[]> {
+    if (!this.current) return [];
+    const undone: number[] = [];
     const c = await openContainer(this.current.name, { root: this.root });
     const count = (await c.record()).checkpoints.length;
     for (const r of this.records) {
       const m = this.meta.get(r.n);
       if (!m || m.container !== this.current.name || r.status !== 'ok' || r.undone) continue;
-      if ((TREE_VERBS.has(r.verb) || r.verb === 'checkpoint') && m.segment >= count) r.undone = true;
+      if ((TREE_VERBS.has(r.verb) || r.verb === 'checkpoint') && m.segment >= count) {
+        r.undone = true;
+        undone.push(r.n);
+      }
     }
+    return undone;
   }
 
   /** The shell's own verbs (enter is run -t sh: a CLI verb plan). */

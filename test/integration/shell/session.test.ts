@@ -86,14 +86,17 @@ describe.runIf(IN_PROCESS)('Session', () => {
   });
 
   it('a rollback marks the steps it undid; rollback N those after checkpoint N', async () => {
+    const before = s.status().checkpoints;
     const a = await s.exec('touch /a');
     const b = await s.exec('checkpoint two');
     const c = await s.exec('touch /c');
-    await s.exec('rollback');
+    // Each rollback also says which steps it undid: they are on the screen already.
+    expect((await s.exec('rollback')).output).toEqual([`undid step ${c.n}: save leaves it out`]);
     expect([a.undone, b.undone, c.undone]).toEqual([undefined, undefined, true]);
-    await s.exec('rollback 1');
+    // (steps of earlier tests still pending are undone too)
+    expect((await s.exec(`rollback ${before}`)).output.join('\n')).toMatch(new RegExp(`^undid steps (\\d+, )*${a.n}, ${b.n}: save leaves them out$`));
     expect([a.undone, b.undone]).toEqual([true, true]);
-    expect(s.status().checkpoints).toBe(1);
+    expect(s.status().checkpoints).toBe(before);
   });
 
   it('Ctrl-C (interrupt) ends the running step as interrupted, and the shell stays', async () => {
