@@ -1,7 +1,7 @@
 // Test fixtures for image transports: small OCI images and archives built in code, plus peer helpers.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -177,4 +177,15 @@ export function skopeoInspect(ref: string, flag?: '--raw' | '--config'): any {
 /** True when cmd is on PATH. */
 export function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** The uncompressed layers of the one image of an OCI layout. */
+export function layersOf(layout: string): Buffer[] {
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
+  const blob = (d: string) => readFileSync(path.join(layout, 'blobs/sha256', d.slice(7)));
+  const manifest = JSON.parse(blob(index.manifests[0].digest).toString());
+  return manifest.layers.map((l: { digest: string }) => {
+    const b = blob(l.digest);
+    return b[0] === 0x1f && b[1] === 0x8b ? zlib.gunzipSync(b) : b;
+  });
 }

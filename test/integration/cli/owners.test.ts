@@ -1,9 +1,9 @@
-import { chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit } from '../../kit/cli.js';
+import { layersOf } from '../../kit/images.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 
 let k: CliKit;
@@ -13,17 +13,6 @@ beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'cairn-owners-'));
 });
 afterAll(() => k.cleanup());
-
-/** The uncompressed layers of the one image of an OCI layout. */
-function layersOf(layout: string): Buffer[] {
-  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
-  const blob = (d: string) => readFileSync(path.join(layout, 'blobs/sha256', d.slice(7)));
-  const manifest = JSON.parse(blob(index.manifests[0].digest).toString());
-  return manifest.layers.map((l: { digest: string }) => {
-    const b = blob(l.digest);
-    return b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b;
-  });
-}
 
 describe(`owners and secrets through the CLI (as uid ${process.getuid?.()})`, () => {
   // What these do (owners in layers, one-step mounts, refusals): test/integration/container/owners.test.ts.

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { from, image, inspect, isCairnError, type Container } from '../../../dsl/index.js';
 import { IN_PROCESS } from '../../kit/api.js';
 import { cliKit, type CliKit } from '../../kit/cli.js';
+import { layersOf } from '../../kit/images.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 
 /*
@@ -39,17 +39,6 @@ async function entries(tar: Buffer): Promise<{ name: string; uid: number; gid: n
     Readable.from([tar]).pipe(ex);
   });
   return out;
-}
-
-/** The uncompressed layers of the one image of an OCI layout. */
-function layersOf(layout: string): Buffer[] {
-  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
-  const blob = (d: string) => readFileSync(path.join(layout, 'blobs/sha256', d.slice(7)));
-  const manifest = JSON.parse(blob(index.manifests[0].digest).toString());
-  return manifest.layers.map((l: { digest: string }) => {
-    const b = blob(l.digest);
-    return b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b;
-  });
 }
 
 const make = (): Promise<Container> => from(`tarball:${tinyRootfsTar()}`, { root: k.root });
