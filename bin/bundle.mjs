@@ -84,6 +84,16 @@ const noDevtools = {
   },
 };
 
+/** Every string-width of the screen's packages goes through bundle/string-width-fast.mjs (see there). */
+const fastStringWidth = {
+  name: 'fast-string-width',
+  setup(build) {
+    const fast = path.join(path.dirname(new URL(import.meta.url).pathname), 'bundle', 'string-width-fast.mjs');
+    // The fast path's own import is the real one.
+    build.onResolve({ filter: /^string-width$/ }, (args) => (args.importer === fast ? undefined : { path: fast }));
+  },
+};
+
 // The shell's screen with Ink and React bundled in, for production: loading Ink's ~200 files one by one (and
 // es-toolkit whole) took most of a second before the first prompt; one file takes a fifth of that. It imports
 // nothing of the engine (shell/ui sees the session through shell/types.ts), so nothing is loaded twice.
@@ -97,9 +107,15 @@ await esbuild.build({
   outfile: path.join(outdir, SHELL_UI),
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },
-  plugins: [noDevtools],
-  // CommonJS parts of the bundle (React) call require() for Node.js built-ins.
-  banner: { js: 'import { createRequire as __cairnRequire } from "node:module"; const require = __cairnRequire(import.meta.url);' },
+  plugins: [noDevtools, fastStringWidth],
+  // CommonJS parts of the bundle (React) call require() for Node.js built-ins. Ink's layout engine (yoga, WASM
+  // embedded as a data: URL) loads its binary with fetch() when there is one, which loads undici and compiles
+  // by streaming: a tenth of the prompt's time. Without fetch it decodes the same bytes in place; fetch is back
+  // once the module has loaded (the footer runs after its top-level await).
+  banner: {
+    js: 'import { createRequire as __cairnRequire } from "node:module"; const require = __cairnRequire(import.meta.url); const __cairnFetch = globalThis.fetch; globalThis.fetch = undefined;',
+  },
+  footer: { js: 'globalThis.fetch = __cairnFetch;' },
 });
 
 const { LOCK_SERVER_PROGRAM } = await import(path.join(dist, 'dsl', 'store', 'lock-server.js'));
