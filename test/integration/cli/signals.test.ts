@@ -89,7 +89,9 @@ describe('signals to cairn run', () => {
   it('a command that handles the signal decides the status', async () => {
     const c = k.ok(['from', `tarball:${tiny}`]);
     const tag = `${300 + (process.pid % 500)}.${Date.now() % 100000}`;
-    const { child, out, ended } = await startRun(k, [c, '--', 'sh', '-c', `trap 'echo bye; exit 3' TERM; echo ready; sleep ${tag} & wait`]);
+    // The background sleep ignores TERM: the signal the step's group gets must end the step through the trap alone
+    // (had it killed the sleep, sh's wait could return with the sleep's status before the trap ran).
+    const { child, out, ended } = await startRun(k, [c, '--', 'sh', '-c', `trap 'echo bye; exit 3' TERM; echo ready; (trap '' TERM; exec sleep ${tag}) & wait`]);
     process.kill(child.pid!, 'SIGTERM');
     expect(await ended).toEqual({ status: 3, leftover: [] });
     expect(out()).toBe('ready\nbye\n');
