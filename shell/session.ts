@@ -9,7 +9,9 @@ import { completeLine, listInRoot } from './complete.js';
 import { defaultHistoryFile, History } from './history.js';
 import { parseLine, quoteWord } from './line.js';
 import { saveFormat, saveText } from './save.js';
-import { HEAD_LINES, type ChangedPath, type ShellStatus, type StepRecord, type TerminalHandoff, type VerbContextLike, type VerbModuleLike, type VerbTable } from './types.js';
+import { changesBetween } from './step-changes.js';
+import { StepOutput } from './step-output.js';
+import { type ShellStatus, type StepRecord, type TerminalHandoff, type VerbContextLike, type VerbModuleLike, type VerbTable } from './types.js';
 
 /*
  * The shell's state and what a line does (no React): the current container, the steps entered and what each
@@ -33,10 +35,6 @@ export interface SessionOptions {
 /** Verbs whose step may change the container's tree: their changes are recorded. */
 const TREE_VERBS = new Set(['run', 'copy', 'add', 'enter']);
 
-/** Lines of a step's output kept from its end (HEAD_LINES from its start). */
-const TAIL_LINES = 800;
-/** A line longer than this is cut into several (output without newlines). */
-const MAX_LINE = 64 * 1024;
 
 /** What the session keeps of a step besides its record. */
 interface StepMeta {
@@ -60,7 +58,7 @@ export class Session extends EventEmitter {
   private lastImage?: string;
   private st: ShellStatus = { checkpoints: 0, pendingPaths: 0, pendingBytes: 0, mounted: false, busy: false };
   private running?: StepRecord;
-  private partial = '';
+  private readonly out = new StepOutput((rec, line) => this.emit('output', rec, line));
   private interrupting = false;
   /** Drops an interrupt request no step took (the step ended before holding signals). */
   private dropInterrupt: () => void = () => undefined;
@@ -181,7 +179,7 @@ export class Session extends EventEmitter {
       const spec = plan.kind === 'verb' ? (await this.verbs.verbs[plan.verb]?.().catch(() => undefined))?.spec : undefined;
       this.fail(rec, `cairn ${rec.verb}: ${e.message}${usage && spec ? `\nUsage: ${spec.usage}` : e.hint ? `\n  hint: ${e.hint}` : ''}`);
     }
-    this.flushPartial(rec);
+    this.out.flush(rec);
     if (rec.verb === 'from' && rec.status === 'running') this.meta.set(rec.n, { container: this.current?.name, segment: 0 });
     const after = await this.refreshStatus();
     if (before && after) rec.changes = changesBetween(before, after);
@@ -206,7 +204,7 @@ export class Session extends EventEmitter {
   private async cliVerb(rec: StepRecord, plan: Extract<Plan, { kind: 'verb' }>): Promise<void> {
     const mod: VerbModuleLike = await this.verbs.verbs[plan.verb === 'enter' ? 'run' : plan.verb]();
     const p = this.verbs.parse(mod.spec, plan.argv);
-    if (p.flags.help) return this.addOutput(rec, await helpFor(this.verbs, [plan.verb]));
+    if (p.flags.help) return this.out.text(rec, await helpFor(this.verbs, [plan.verb]));
     let result = '';
     const ctx: VerbContextLike = {
       root: typeof p.flags.root === 'string' ? p.flags.root : this.root,
@@ -214,7 +212,7 @@ export class Session extends EventEmitter {
       json: p.flags.json === true,
       out: (text) => {
         result = text;
-        this.addOutput(rec, text);
+        this.out.text(rec, text);
       },
       stdio: plan.terminal ? 'inherit' : 'pipe',
       embedded: true,
@@ -246,7 +244,7 @@ export class Session extends EventEmitter {
       case 'rollback': {
         // Finished steps are on the screen already: say here which of them this undid (save leaves them out).
         const undone = await this.markUndone();
-        if (undone.length > 0) this.addOutput(rec, `undid step${undone.length === 1 ? '' : 's'} ${undone.join(', ')}: save leaves ${undone.length === 1 ? 'it' : 'them'} out`);
+        if (undone.length > 0) this.out.text(rec, `undid step${undone.length === 1 ? '' : 's'} ${undone.join(', ')}: save leaves ${undone.length === 1 ? 'it' : 'them'} out`);
         return;
       }
       case 'run': case 'copy': case 'add': case 'config': case 'checkpoint': case 'enter':
@@ -284,7 +282,7 @@ export class Session extends EventEmitter {
         this.current = { name: c.name, image: r.from };
         this.dirty = false;
         this.meta.set(rec.n, { container: c.name, segment: r.checkpoints.length });
-        this.addOutput(rec, `${c.name} (from ${r.from})`);
+        this.out.text(rec, `${c.name} (from ${r.from})`);
         return;
       }
       case 'layers': {
@@ -293,7 +291,7 @@ export class Session extends EventEmitter {
         return;
       }
       case 'help':
-        return this.addOutput(rec, await helpFor(this.verbs, args));
+        return this.out.text(rec, await helpFor(this.verbs, args));
       case 'save':
         return this.save(rec, args);
       case 'exit': {
@@ -315,7 +313,7 @@ export class Session extends EventEmitter {
     const mine = this.records.filter((r) => r !== rec && this.meta.get(r.n)?.container === target.name);
     const saved = await saveText(mine, format, this.verbs, { base: target.image });
     writeFileSync(args[0], saved.text, { mode: format === 'cairn' ? 0o755 : 0o644 });
-    this.addOutput(rec, `saved ${saved.steps} step${saved.steps === 1 ? '' : 's'} to ${args[0]}`);
+    this.out.text(rec, `saved ${saved.steps} step${saved.steps === 1 ? '' : 's'} to ${args[0]}`);
     for (const l of saved.skipped) this.emit('warn', `save left out an interactive step: ${l}`);
   }
 
@@ -363,26 +361,6 @@ export class Session extends EventEmitter {
     return root ? listInRoot(root, dir) : [];
   }
 
-  /** Adds text (one or more lines) to a step's output. */
-  private addOutput(rec: StepRecord, text: string): void {
-    const lines = text.replace(/\n$/, '').split('\n');
-    for (const l of lines) this.addLine(rec, l);
-  }
-
-  private addLine(rec: StepRecord, line: string): void {
-    if (rec.output.length >= HEAD_LINES + TAIL_LINES) {
-      rec.output.splice(HEAD_LINES, 1);
-      rec.omitted++;
-    }
-    rec.output.push(line);
-    this.emit('output', rec, line);
-  }
-
-  private flushPartial(rec: StepRecord): void {
-    if (this.partial) this.addLine(rec, this.partial);
-    this.partial = '';
-  }
-
   /** The engine's events: a running step's output and progress, and warnings. */
   private engineEvent(ev: CairnEvent): void {
     if (ev.type === 'warn') {
@@ -392,16 +370,7 @@ export class Session extends EventEmitter {
     const rec = this.running;
     if (!rec) return;
     if (ev.type === 'progress') this.emit('progress', rec, { done: ev.done, total: ev.total, unit: ev.unit });
-    else if (ev.type === 'output') {
-      const text = this.partial + ev.data.toString('utf8');
-      const lines = text.split('\n');
-      this.partial = lines.pop()!;
-      for (const l of lines) this.addLine(rec, l.replace(/\r$/, ''));
-      while (this.partial.length > MAX_LINE) {
-        this.addLine(rec, this.partial.slice(0, MAX_LINE));
-        this.partial = this.partial.slice(MAX_LINE);
-      }
-    }
+    else if (ev.type === 'output') this.out.data(rec, ev.data);
   }
 }
 
@@ -409,20 +378,4 @@ export class Session extends EventEmitter {
 export async function startLine(start: string, root?: string): Promise<string> {
   const exists = await (await openStore({ root })).containers.find(start);
   return `${exists ? 'use' : 'from'} ${quoteWord(start)}`;
-}
-
-/** What a step changed: the pending changes after it against those before it, biggest first. */
-export function changesBetween(before: readonly PendingEntry[], after: readonly PendingEntry[]): ChangedPath[] {
-  const was = new Map(before.map((e) => [e.path, e]));
-  const out: ChangedPath[] = [];
-  for (const e of after) {
-    const b = was.get(e.path);
-    was.delete(e.path);
-    if (b && b.stamp === e.stamp && b.kind === e.kind) continue;
-    const kind = e.kind === 'D' ? 'D' : !b ? e.kind : b.kind === 'D' ? 'A' : 'C';
-    out.push({ kind, path: e.path, size: e.kind === 'D' ? 0 : e.size });
-  }
-  // Pending before, gone after: the step deleted what an earlier step added (or put back what it deleted).
-  for (const b of was.values()) out.push({ kind: b.kind === 'D' ? 'A' : 'D', path: b.path, size: 0 });
-  return out.sort((x, y) => y.size - x.size || x.path.localeCompare(y.path));
 }

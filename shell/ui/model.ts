@@ -159,19 +159,12 @@ export class ScreenModel {
       this.soon();
     };
     const onWarn = (text: string) => this.note(`warning: ${text}`, 'warn');
-    s.on('step-start', onStart);
-    s.on('output', onOutput);
-    s.on('progress', onProgress);
-    s.on('step-end', onEnd);
-    s.on('status', onStatus);
-    s.on('warn', onWarn);
+    const handlers: [string, (...args: any[]) => void][] = [
+      ['step-start', onStart], ['output', onOutput], ['progress', onProgress], ['step-end', onEnd], ['status', onStatus], ['warn', onWarn],
+    ];
+    for (const [event, fn] of handlers) s.on(event, fn);
     return () => {
-      s.off('step-start', onStart);
-      s.off('output', onOutput);
-      s.off('progress', onProgress);
-      s.off('step-end', onEnd);
-      s.off('status', onStatus);
-      s.off('warn', onWarn);
+      for (const [event, fn] of handlers) s.off(event, fn);
       this.stopSpinner();
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
