@@ -32,6 +32,8 @@ export { reexecInNamespace } from './api.js';
 export { whenInterrupted } from './api.js';
 /** Forwards a signal (SIGINT by default) to every running run step, as if cairn had received it, without ending the process. */
 export { interruptSteps } from './sandbox/interrupt.js';
+/** The host path of a path inside a container's tree, by the one in-root resolver (symlinks followed as if the tree were '/', never leaving it). */
+export { resolveInRoot } from './layer/inroot.js';
 /** Describes a container, a stored image or an image at a transport reference, as JSON-ready data. */
 export { inspect, type InspectOptions } from './inspect.js';
 /** A working container (run, copy, config, checkpoint, rollback, diff, pending, layers, mount, commit, export, remove) and a failed run step's error. */

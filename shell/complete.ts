@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { resolveInRoot } from '../dsl/index.js';
 import { COMMAND_WORDS, flagOf, positionals, SHELL_VERBS, shellVerbNames } from './commands.js';
 import { lineAt } from './line.js';
 import type { VerbSpecLike } from './types.js';
@@ -109,43 +110,15 @@ async function paths(prefix: string, src: CompletionSource): Promise<string[]> {
     .map(escape);
 }
 
-/**
- * The host path of dir, a path inside the container whose tree is at root, resolved the way the container sees
- * it: symlinks followed inside root (an absolute target starts again at root), `..` never above root.
- */
-export async function resolveInRoot(root: string, dir: string): Promise<string> {
-  const parts = dir.split('/').filter((p) => p && p !== '.');
-  const at: string[] = [];
-  let links = 0;
-  while (parts.length) {
-    const name = parts.shift()!;
-    if (name === '..') {
-      at.pop();
-      continue;
-    }
-    const host = path.join(root, ...at, name);
-    const st = await fsp.lstat(host);
-    if (st.isSymbolicLink()) {
-      if (++links > 40) throw new Error('too many levels of symbolic links');
-      const target = await fsp.readlink(host);
-      if (target.startsWith('/')) at.length = 0;
-      parts.unshift(...target.split('/').filter((p) => p && p !== '.'));
-      continue;
-    }
-    at.push(name);
-  }
-  return path.join(root, ...at);
-}
-
 /** The entries of dir inside the container whose tree is at root, each with whether it is (or links to) a directory. */
 export async function listInRoot(root: string, dir: string): Promise<{ name: string; dir: boolean }[]> {
-  const host = await resolveInRoot(root, dir);
+  const host = await resolveInRoot(root, dir, { follow: true });
   const names = await fsp.readdir(host, { withFileTypes: true });
   return Promise.all(
     names.slice(0, 5000).map(async (d) => {
       if (!d.isSymbolicLink()) return { name: d.name, dir: d.isDirectory() };
       const inner = path.posix.join(dir, d.name);
-      const isDir = await resolveInRoot(root, inner).then((h) => fsp.stat(h)).then((s) => s.isDirectory(), () => false);
+      const isDir = await resolveInRoot(root, inner, { follow: true }).then((h) => fsp.stat(h)).then((s) => s.isDirectory(), () => false);
       return { name: d.name, dir: isDir };
     }),
   );
