@@ -14,6 +14,7 @@ import { Image, epochOption, type ExportCallOptions } from './api-image.js';
 import type { ExportResult } from './container/export.js';
 import type { PendingEntry } from './container/pending.js';
 import type { LayerView } from './container/layer-view.js';
+import { makeDirs } from './core/fsutil.js';
 
 /*
  * The engine behind each method is loaded when the method is called (import()), not with this file: every
@@ -104,7 +105,7 @@ export class Container {
       step('run', `${this.name}: ${text}`, (stepId) =>
         this.withRoot(rec, d, async (root) => {
           release = holdSignals();
-          await fsp.mkdir(this.store.paths.tmp, { recursive: true });
+          await makeDirs(this.store.paths.tmp);
           const r = await runInContainer(rec, root, argv, { stdio: 'pipe', stepId, ...opts, scratchDir: this.store.paths.tmp });
           crashPoint('run.step.before-record');
           rec.pending.push(text);

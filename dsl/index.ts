@@ -50,6 +50,8 @@ export { exec, prepareExec, runExec } from './api-flat.js';
 export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError, UsageError, isCairnError, asCairnError } from './core/errors.js';
 /** The engine's event stream (step-start, output, progress, warn, step-end), for loggers and shells. */
 export { events, type CairnEvent } from './core/events.js';
+/** mkdir -p that reports, rather than loops on, a parent refusing new entries (/proc, /sys). */
+export { makeDirs, makeDirsSync } from './core/fsutil.js';
 /** zx's `$` for host commands in build scripts. */
 export { $ } from './script.js';
 /** What Container.config may edit. */

@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeDirsSync } from '../dsl/index.js';
 
 /*
  * The shell's history, kept across sessions in the user's data dir (`${XDG_DATA_HOME:-~/.local/share}/cairn/
@@ -68,7 +69,7 @@ export class History {
 
 /** Writes file whole by a temporary file renamed over it, mode 0600, its directory made 0700 when missing. */
 function writeAtomic(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirsSync(path.dirname(file), 0o700);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, text, { mode: 0o600 });

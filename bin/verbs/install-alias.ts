@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { realpathSync } from 'node:fs';
-import { ConflictError } from '../../dsl/index.js';
+import { ConflictError, makeDirs } from '../../dsl/index.js';
 import { bool, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
@@ -21,7 +21,7 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   // The CLI runs from dist/bin or dist/cli: two levels below the project, where bin/cairn is.
   const target = path.resolve(path.dirname(realpathSync(process.argv[1])), '../../bin/cairn');
   const link = path.join(path.resolve(p.args[0]), 'buildah');
-  await fsp.mkdir(path.dirname(link), { recursive: true });
+  await makeDirs(path.dirname(link));
   const existing = await fsp.lstat(link).catch(() => undefined);
   if (existing) {
     if (!bool(p, 'force')) throw new ConflictError(`${link} exists`, { hint: 'give --force to replace it' });

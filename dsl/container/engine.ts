@@ -11,6 +11,7 @@ import { hasSealJournal, recoverSeal } from './checkpoint.js';
 import { withLocks } from '../store/lock.js';
 import { crashPoint } from '../core/crash.js';
 import { randomHex } from '../core/unique.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /** The lock name of a container. */
 export function containerLock(id: string): string {
@@ -66,7 +67,7 @@ export async function createContainer(store: Store, image: ImageRecord | null, f
       pending: [],
       created: new Date().toISOString(),
     };
-    await fsp.mkdir(store.paths.container(rec.id), { recursive: true, mode: 0o700 });
+    await makeDirs(store.paths.container(rec.id), 0o700);
     try {
       await driverFor(driver).init(store, rec);
       crashPoint('from.container.before-record');

@@ -20,6 +20,7 @@ import { recordPadding } from '../layer/tar-trailer.js';
 import type { KeyPair } from '../sign/keys.js';
 import { crashPoint } from '../core/crash.js';
 import { checkpointHistory, containerImageConfig } from './image-config.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /*
  * A flat image (bali's format): ONE tar of the whole root filesystem, gzip-compressed unless the file is
@@ -146,7 +147,7 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
 
 /** Runs fn with a fresh directory under the store's tmp, removed afterwards. */
 async function withScratch<T>(store: Store, fn: (dir: string) => Promise<T>): Promise<T> {
-  await fsp.mkdir(store.paths.tmp, { recursive: true });
+  await makeDirs(store.paths.tmp);
   const dir = path.join(store.paths.tmp, `export-${uniqueSuffix()}`);
   await fsp.mkdir(dir, { mode: 0o700 });
   try {

@@ -1,9 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { uniqueSuffix } from './unique.js';
 import { crashPoint } from './crash.js';
 import { CairnError } from './errors.js';
-import { isMissing } from './fsutil.js';
+import { isMissing, makeDirs, makeDirsSync } from './fsutil.js';
 
 /** A unique temporary name beside target, so the final rename stays on one filesystem. */
 export function tempBeside(target: string): string {
@@ -23,7 +23,7 @@ export interface AtomicWriteOptions {
  * rename: readers see the old or the new content, never half. The directory is made when missing.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await makeDirs(path.dirname(file));
   const tmp = tempBeside(file);
   const fh = await fsp.open(tmp, 'wx', o.mode ?? 0o644);
   try {
@@ -43,7 +43,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 
 /** writeFileAtomic for synchronous callers (the pause process's files, exec's fstab): the same steps. */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): void {
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDirsSync(path.dirname(file));
   const tmp = tempBeside(file);
   const fd = openSync(tmp, 'wx', o.mode ?? 0o644);
   try {

@@ -50,12 +50,52 @@ export function isCairnError(err: unknown): err is CairnError {
   return err instanceof CairnError || (typeof err === 'object' && err !== null && (err as { cairn?: unknown }).cairn === true);
 }
 
-/** Wraps any error as a CairnError, keeping CairnErrors as they are. */
+/** What each system call of an errno error was doing, as the start of its one line. */
+const DOING: Record<string, string> = {
+  open: 'cannot open',
+  mkdir: 'cannot create directory',
+  rename: 'cannot rename',
+  unlink: 'cannot remove',
+  rmdir: 'cannot remove',
+  rm: 'cannot remove',
+  write: 'cannot write',
+  read: 'cannot read',
+  scandir: 'cannot read directory',
+  copyfile: 'cannot copy',
+  symlink: 'cannot make link',
+  link: 'cannot make link',
+  chmod: 'cannot change mode of',
+  chown: 'cannot change owner of',
+  mkdtemp: 'cannot create a directory in',
+  stat: 'cannot look at',
+  lstat: 'cannot look at',
+};
+
+/** The reason of each common errno, in words, and what to do about it. */
+const REASON: Record<string, [string, string]> = {
+  ENOENT: ['no such file or directory (or the place does not accept new files)', 'check the path: its directory must exist and be writable'],
+  EACCES: ['permission denied', 'choose a place you may write to, or fix its permissions'],
+  EPERM: ['operation not permitted', 'choose a place you may write to, or fix its permissions'],
+  EROFS: ['read-only file system', 'choose a writable place'],
+  ENOTDIR: ['a part of the path is not a directory', 'check the path'],
+  EISDIR: ['it is a directory', 'give a file name, not a directory'],
+  EEXIST: ['it already exists', 'remove it first, or choose another name'],
+  ENAMETOOLONG: ['the name is too long', 'choose a shorter path'],
+  ELOOP: ['too many symbolic links', 'check the path'],
+  EDQUOT: ['disk quota exceeded', 'free some space and try again'],
+};
+
+/** Wraps any error as a CairnError, keeping CairnErrors as they are; a system call's error becomes one plain line. */
 export function asCairnError(err: unknown): CairnError {
   if (isCairnError(err)) return err;
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && 'code' in e && e.code === 'ENOSPC') {
     return new CairnError('no space left on device', { cause: err, hint: 'free some disk space and try again' });
+  }
+  const reason = e && typeof e === 'object' && typeof e.code === 'string' ? REASON[e.code] : undefined;
+  if (reason && typeof e.path === 'string') {
+    const doing = (e.syscall && DOING[e.syscall]) ?? 'cannot use';
+    return new CairnError(`${doing} ${e.path}: ${reason[0]}`, { cause: err, hint: reason[1] });
   }
   return new CairnError(e?.message ?? String(err), { cause: err });
 }

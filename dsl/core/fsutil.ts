@@ -1,4 +1,5 @@
-import { promises as fsp, readFileSync, readSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
+import { mkdirSync, promises as fsp, readFileSync, readSync, statSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
+import path from 'node:path';
 
 /*
  * The one rule for "absent": only ENOENT (nothing there) and ENOTDIR (a parent is not a directory, so nothing
@@ -77,4 +78,54 @@ export function readFd(fd: number, size: number): Buffer {
     n += r;
   }
   return buf.subarray(0, n);
+}
+
+/** The error mkdir gives for a file in the way of a directory. */
+function notDir(dir: string, at: string): Error {
+  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: at, syscall: 'mkdir' });
+}
+
+/** mkdir of one directory that may have appeared meanwhile. */
+function madeOrThere(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+}
+
+/**
+ * mkdir -p: makes dir and its missing parents (new ones with mode). Node's own recursive mkdir never returns
+ * where a parent exists but refuses new entries with ENOENT (/proc, /sys): here that error is thrown.
+ */
+export async function makeDirs(dir: string, mode?: number): Promise<void> {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = await statOrUndefined(d);
+    if (st && !st.isDirectory()) throw notDir(dir, d);
+    if (st) break;
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) await fsp.mkdir(d, { mode }).catch(madeOrThere);
+}
+
+/** makeDirs, synchronously. */
+export function makeDirsSync(dir: string, mode?: number): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(d);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    if (st && !st.isDirectory()) throw notDir(dir, d);
+    if (st) break;
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (err) {
+      madeOrThere(err);
+    }
+  }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { editEnv } from '../container/config.js';
 import { BadInputError } from '../core/errors.js';
 import { writeFileAtomicSync } from '../core/atomic.js';
-import { lstatOrUndefined, readTextOrUndefinedSync } from '../core/fsutil.js';
+import { lstatOrUndefined, makeDirs, readTextOrUndefinedSync } from '../core/fsutil.js';
 import { overlayOptions } from '../core/mounts.js';
 import { findUser, readHostPasswd } from '../core/passwd.js';
 import { DEFAULT_PATH_ENV, envWithPath, hostTool, which } from '../core/which.js';
@@ -96,9 +96,9 @@ async function volumeLine(img: CachedImage, R: string, spec: string): Promise<st
     const host = under(m.dev) ? path.join(img.dir, 'dev', path.relative(m.dev!, rel)) : path.join(rootfs, rel);
     const have = await lstatOrUndefined(host);
     if (!have) {
-      if (st.isDirectory()) await fsp.mkdir(host, { recursive: true, mode: 0o755 });
+      if (st.isDirectory()) await makeDirs(host, 0o755);
       else {
-        await fsp.mkdir(path.dirname(host), { recursive: true, mode: 0o755 });
+        await makeDirs(path.dirname(host), 0o755);
         await fsp.writeFile(host, '', { mode: 0o644, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
       }
     } else if (have.isDirectory() !== st.isDirectory()) {

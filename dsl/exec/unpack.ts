@@ -13,7 +13,7 @@ import { writeJson, type EntryMeta, type ExecCache, type ExecMounts, type ExecRu
 import { FLAT_CONFIG, FLAT_META_DIR } from '../flat/names.js';
 import { crashPoint } from '../core/crash.js';
 import { readDirOrEmpty } from '../core/atomic.js';
-import { lstatOrUndefined } from '../core/fsutil.js';
+import { lstatOrUndefined, makeDirs } from '../core/fsutil.js';
 import { parseEmbeddedConfig } from '../oci/validate.js';
 
 /*
@@ -120,7 +120,7 @@ async function mountPoints(rootfs: string, cfg: ExecRunConfig): Promise<ExecMoun
 export async function unpackEntry(cache: ExecCache, file: string, tarSize: number, meta: Omit<EntryMeta, 'mounts' | 'user'>, what: string): Promise<void> {
   const hex = meta.digest.replace(/^sha256:/, '');
   const work = path.join(cache.tmp, `x-${uniqueSuffix()}`);
-  await fsp.mkdir(work, { recursive: true, mode: 0o755 });
+  await makeDirs(work, 0o755);
   try {
     const rootfs = path.join(work, 'rootfs');
     try {

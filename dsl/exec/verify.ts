@@ -11,6 +11,7 @@ import { sweepTmp, unpackEntry } from './unpack.js';
 import type { Verdict } from '../flat/trailer.js';
 import { fileScopes, refusalError } from '../sign/trust.js';
 import { judgeSigned } from '../flat/judge.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /*
  * The uncached start of `cairn exec`: get the bytes into a private file in the cache's tmp (a copy of FILE,
@@ -73,7 +74,7 @@ async function verify(file: string, o: ObtainOptions): Promise<{ v: Verdict; sig
 
 /** Fetches (or copies), verifies and unpacks the image; the cache entry to run. */
 export async function obtain(cache: ExecCache, o: ObtainOptions): Promise<CachedImage> {
-  await fsp.mkdir(cache.tmp, { recursive: true, mode: 0o700 });
+  await makeDirs(cache.tmp, 0o700);
   await sweepTmp(cache);
   const tmp = path.join(cache.tmp, `dl-${uniqueSuffix()}`);
   try {

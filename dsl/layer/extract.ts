@@ -11,6 +11,7 @@ import { XATTR_PAX_PREFIX, type TarHeader } from './tar-header.js';
 import { strictTarExtract } from './tar-read.js';
 import { stripTrailer } from './tar-trailer.js';
 import { writeXattrs } from './xattr.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /** How extractLayer writes a layer. */
 export interface ExtractOptions {
@@ -358,7 +359,7 @@ export async function extractLayer(tar: Readable, dest: string, opts: ExtractOpt
   const root = path.resolve(dest);
   let x: Extractor | undefined;
   try {
-    await fsp.mkdir(root, { recursive: true });
+    await makeDirs(root);
     x = new Extractor(root, opts);
     for (;;) {
       let r: IteratorResult<AsyncIterable<Buffer> & { header: TarHeader }>;

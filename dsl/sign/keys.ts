@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '../core/atomic.js';
-import { isMissing, readTextOrUndefined } from '../core/fsutil.js';
+import { isMissing, makeDirs, readTextOrUndefined } from '../core/fsutil.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -65,7 +65,7 @@ async function ensurePub(dir: string, k: KeyPair): Promise<void> {
  * temp file to key.pem fails when a concurrent first use won the race, and then that key is used.
  */
 async function installNew(dir: string, replace: boolean): Promise<KeyPair> {
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirs(dir, 0o700);
   const k = pair(new Uint8Array(randomBytes(32)), path.join(dir, KEY));
   const tmp = path.join(dir, `${KEY}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   await fsp.writeFile(tmp, seedToPem(k.seed), { mode: 0o600, flag: 'wx' });
@@ -190,7 +190,7 @@ function fromText(text: string, source: string): PublicKey {
 export async function trustKey(spec: string): Promise<PublicKey> {
   const k = await parseKeySpec(spec);
   const tdir = path.join(configDir(), TRUSTED);
-  await fsp.mkdir(tdir, { recursive: true, mode: 0o700 });
+  await makeDirs(tdir, 0o700);
   const file = path.join(tdir, `${k.id}.pem`);
   const pem = publicKeyToPem(k.publicKey);
   const have = await readTextOrUndefined(file);

@@ -1,5 +1,5 @@
 import { constants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import { isMissing } from '../core/fsutil.js';
+import { isMissing, makeDirs } from '../core/fsutil.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { uniqueSuffix } from '../core/unique.js';
@@ -70,14 +70,14 @@ export class BlobStore {
 
   /** A temp file path inside the store, on the blobs' filesystem. */
   async tempPath(): Promise<string> {
-    await fsp.mkdir(this.paths.tmp, { recursive: true });
+    await makeDirs(this.paths.tmp);
     return path.join(this.paths.tmp, `blob-${uniqueSuffix()}`);
   }
 
   /** Moves a fully written temp file into place under digest (skipped when already present). */
   async commitTemp(tmp: string, digest: string): Promise<void> {
     const dst = this.path(digest);
-    await fsp.mkdir(path.dirname(dst), { recursive: true });
+    await makeDirs(path.dirname(dst));
     if (await this.has(digest)) {
       await fsp.rm(tmp, { force: true });
       return;

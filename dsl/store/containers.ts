@@ -7,6 +7,7 @@ import { compareIsoDates } from '../core/timestamp.js';
 import { readDirOrEmpty, readJson, writeJsonAtomic } from '../core/atomic.js';
 import { withLocks } from './lock.js';
 import type { StorePaths } from './paths.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /** A layer as images and containers reference it: its diffID and the blob that carries it. */
 export interface LayerRef {
@@ -154,7 +155,7 @@ export class ContainerRecords {
    * Sets rec.name and returns it; undefined when every name given is taken.
    */
   async create(rec: ContainerRecord, names: Iterable<string>): Promise<string | undefined> {
-    await fsp.mkdir(this.namesDir, { recursive: true });
+    await makeDirs(this.namesDir);
     for (const name of names) {
       const link = this.nameLink(name);
       const before = await this.holder(name);

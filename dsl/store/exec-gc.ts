@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readDirOrEmpty, readJson } from '../core/atomic.js';
 import { isErrorKind } from '../core/errors.js';
-import { lstatOrUndefined } from '../core/fsutil.js';
+import { lstatOrUndefined, makeDirs } from '../core/fsutil.js';
 import { leftoverTemp, removeTree, type Problem } from './leftovers.js';
 import { lockFile } from './lock.js';
 import type { Store } from './store.js';
@@ -47,7 +47,7 @@ async function removeEntry(store: Store, hex: string): Promise<boolean> {
   try {
     // Renamed aside first: a start that looked the entry up just now finds it gone, in one step, and says so.
     const aside = path.join(execDir(store), 'tmp', `gone-${uniqueSuffix()}`);
-    await fsp.mkdir(path.dirname(aside), { recursive: true, mode: 0o700 });
+    await makeDirs(path.dirname(aside), 0o700);
     await fsp.rename(dir, aside);
     await removeTree(aside);
     await fsp.rm(`${dir}.lock`, { force: true });

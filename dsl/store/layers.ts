@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { isMissing } from '../core/fsutil.js';
+import { isMissing, makeDirs } from '../core/fsutil.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BadInputError, NotFoundError } from '../core/errors.js';
@@ -51,7 +51,7 @@ export class LayerStore {
 
   /** A new temporary directory beside the layers. */
   async tempDir(): Promise<string> {
-    await fsp.mkdir(this.paths.layers, { recursive: true });
+    await makeDirs(this.paths.layers);
     const d = path.join(this.paths.layers, `.tmp-${uniqueSuffix()}`);
     await fsp.mkdir(d);
     return d;
@@ -165,7 +165,7 @@ export class LayerStore {
   /** An empty directory usable as the lowest layer of an image with no layers. */
   async empty(): Promise<string> {
     const d = path.join(this.paths.layers, 'empty');
-    await fsp.mkdir(d, { recursive: true });
+    await makeDirs(d);
     return d;
   }
 

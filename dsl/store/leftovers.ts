@@ -3,7 +3,7 @@ import path from 'node:path';
 import { mountPoints, unmount } from '../core/mounts.js';
 import { readDirOrEmpty } from '../core/atomic.js';
 import { isErrorKind } from '../core/errors.js';
-import { lstatOrUndefined } from '../core/fsutil.js';
+import { lstatOrUndefined, makeDirs } from '../core/fsutil.js';
 import { isLocked, tryAcquire } from './lock.js';
 import type { Store } from './store.js';
 import { creatorAlive, suffixCreator, uniqueSuffix } from '../core/unique.js';
@@ -42,7 +42,7 @@ export async function removeTree(dir: string): Promise<void> {
 /** Moves a broken file or directory into <root>/lost+found (nothing a user may want is ever deleted by check). */
 export async function quarantine(store: Store, p: string): Promise<string> {
   const dir = path.join(store.paths.root, 'lost+found');
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirs(dir, 0o700);
   const dst = path.join(dir, `${path.basename(p)}-${uniqueSuffix()}`);
   for (const m of await mountsBelow(p)) await unmount(m);
   await fsp.rename(p, dst);

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, CairnError, ConflictError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { lockServer } from './lock-server.js';
+import { makeDirsSync } from '../core/fsutil.js';
 
 /*
  * Kernel file locks (flock(2)), held for this process by its lock server (lock-server.ts: one small perl
@@ -218,7 +219,7 @@ export async function lockFile(file: string, shared: boolean, opts: { wait?: boo
   const have = table.get(key);
   if (have) return join(have);
   if (!shared && table.has(keyOf(file, true)) && !wait) return undefined;
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDirsSync(path.dirname(file));
   const e: Entry = { key, file, shared, count: 0, ready: Promise.resolve() };
   e.ready = takeKernelLock(e, wait);
   if (wait) {

@@ -8,6 +8,7 @@ import { defaultRoot, StorePaths } from './paths.js';
 import { LayerStore } from './layers.js';
 import { inInitUserNs } from '../core/userns.js';
 import type { XattrFlavor } from '../layer/entry.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /** A cairn store: blobs, extracted layers, image and container records, locks. */
 export class Store {
@@ -51,7 +52,7 @@ export async function openStore(root?: string): Promise<Store> {
   const r = root ?? defaultRoot();
   let s = opened.get(r);
   if (!s) {
-    await fsp.mkdir(r, { recursive: true, mode: 0o700 });
+    await makeDirs(r, 0o700);
     const st = await fsp.stat(r);
     const owner = st.uid;
     // Another user who can write into the store could swap its records or blobs under a verb.

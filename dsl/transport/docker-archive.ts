@@ -15,6 +15,7 @@ import { checkConfig, isFormatError, parseJson, sha256 } from '../oci/validate.j
 import { JSON_LIMIT, readSmallFile } from '../core/regular-file.js';
 import { hashFile } from './hash-file.js';
 import { openVerifiedFile } from '../store/verify-stream.js';
+import { makeDirs } from '../core/fsutil.js';
 
 /** One image of a `docker save` manifest.json. */
 interface SaveItem {
@@ -128,7 +129,7 @@ function selectItem(items: SaveItem[], ref: string | undefined, file: string): S
  * its file as stored; its decompressed sha256 must equal the config's diff ID.
  */
 export async function readDockerArchive(file: string, ref: string | undefined, tmpDir: string): Promise<SourceImage> {
-  await fsp.mkdir(tmpDir, { recursive: true });
+  await makeDirs(tmpDir);
   const dir = await fsp.mkdtemp(path.join(tmpDir, 'docker-archive-'));
   const cleanup = () => fsp.rm(dir, { recursive: true, force: true });
   try {
@@ -203,7 +204,7 @@ export async function writeDockerArchive(file: string, img: SourceImage, names: 
   const configName = `${digestHex(configDigest)}.json`;
   const layerNames = img.layers.map((l) => `${digestHex(checkDigest(l.diffID, 'diff ID'))}/layer.tar`);
   const manifest: SaveItem[] = [{ Config: configName, RepoTags: repoTags(names), Layers: layerNames }];
-  await fsp.mkdir(tmpDir, { recursive: true });
+  await makeDirs(tmpDir);
   await writeTarFile(file, async (t) => {
     await t.bytes(configName, img.configBytes);
     const done = new Set<string>();

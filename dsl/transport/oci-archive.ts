@@ -10,6 +10,7 @@ import { writeTarFile } from './tar-write.js';
 import { MediaType } from '../oci/types.js';
 import { sha256 } from '../oci/validate.js';
 import { crashPoint } from '../core/crash.js';
+import { makeDirs } from '../core/fsutil.js';
 
 const BLOB = /^blobs\/sha256\/[0-9a-f]{64}$/;
 
@@ -23,7 +24,7 @@ function hostile(file: string, what: string): BadInputError {
  * duplicates are refused, so nothing is ever written outside dest.
  */
 export async function unpackOciArchive(file: string, dest: string): Promise<void> {
-  await fsp.mkdir(path.join(dest, 'blobs', 'sha256'), { recursive: true });
+  await makeDirs(path.join(dest, 'blobs', 'sha256'));
   let sawIndex = false;
   await walkTar(file, async ({ name, header, entry }) => {
     const type = header.type ?? 'file';
@@ -48,7 +49,7 @@ export async function unpackOciArchive(file: string, dest: string): Promise<void
 
 /** Reads image ref (or the only one) of an oci-archive, unpacked below tmpDir until close(). */
 export async function readOciArchive(file: string, ref: string | undefined, tmpDir: string): Promise<SourceImage> {
-  await fsp.mkdir(tmpDir, { recursive: true });
+  await makeDirs(tmpDir);
   const dir = await fsp.mkdtemp(path.join(tmpDir, 'oci-archive-'));
   const cleanup = () => fsp.rm(dir, { recursive: true, force: true });
   try {

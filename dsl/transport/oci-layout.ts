@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { tempBeside, writeFileAtomic } from '../core/atomic.js';
-import { isMissing, lstatOrUndefined, statOrUndefined } from '../core/fsutil.js';
+import { isMissing, lstatOrUndefined, makeDirs, statOrUndefined } from '../core/fsutil.js';
 import { digestHex } from '../oci/digest.js';
 import type { SourceImage, SourceLayer } from './source.js';
 import { hostArch, MediaType, type Descriptor, type Index, type Manifest } from '../oci/types.js';
@@ -171,7 +171,7 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
   const manifest = ociManifestOf(img);
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   // As skopeo: the layout directory and its parents are created when missing.
-  await fsp.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await makeDirs(path.join(dir, 'blobs', 'sha256'));
   const layoutFile = path.join(dir, 'oci-layout');
   if (!(await statOrUndefined(layoutFile))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));
   let index: Index = { schemaVersion: 2, mediaType: MediaType.index, manifests: [] };

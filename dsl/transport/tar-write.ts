@@ -1,4 +1,4 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +27,8 @@ function add(pack: tar.Pack, header: Partial<tar.Header> & { name: string }, src
       return;
     }
     const w = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    // The archive failing (its file cannot be written) fails the entry being written, with no stray 'error' event.
+    (w as unknown as NodeJS.EventEmitter).on('error', reject);
     // A failing source (a digest mismatch) must fail the whole archive, never leave a short entry.
     src.once('error', reject);
     src.pipe(w as unknown as NodeJS.WritableStream);
@@ -43,8 +45,12 @@ export async function writeTarFile(file: string, fill: (t: TarSink) => Promise<v
     throw new NotFoundError(`directory ${parent} does not exist`, { hint: `create it before writing ${file}` });
   }
   const tmp = tempBeside(path.resolve(file));
+  // Opened before anything is packed: a place that cannot be written fails here, with its own error.
+  const fh = await fsp.open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
+    throw Object.assign(err, { path: file, syscall: 'write' });
+  });
   const pack = tar.pack();
-  const out = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+  const out = pipeline(pack as unknown as NodeJS.ReadableStream, fh.createWriteStream());
   out.catch(() => undefined);
   const sink: TarSink = {
     dir: (name) => add(pack, { ...FIXED, name, type: 'directory', mode: 0o755 }),

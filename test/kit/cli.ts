@@ -18,7 +18,7 @@ export interface CliResult {
 /** A temporary store root and a function running `cairn --root ROOT …` in it. */
 export interface CliKit {
   root: string;
-  cairn(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string }): CliResult;
+  cairn(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number }): CliResult;
   /** Like cairn(), without blocking: for calls that must run at the same time. A SIGKILL gives status 137. */
   cairnAsync(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
   /** Like cairn(), but throws with stderr when the status is not 0; returns trimmed stdout. */
@@ -36,6 +36,8 @@ export function cliKit(prefix = 'cairn-test-', baseEnv: NodeJS.ProcessEnv = {}):
       env: { ...process.env, ...baseEnv, ...opts.env },
       cwd: opts.cwd,
       maxBuffer: 64 * 1024 * 1024,
+      timeout: opts.timeout,
+      killSignal: 'SIGKILL',
     });
     return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
   };

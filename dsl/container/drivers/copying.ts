@@ -4,6 +4,7 @@ import { isPrivileged } from '../../core/userns.js';
 import type { ContainerRecord } from '../../store/containers.js';
 import type { Store } from '../../store/store.js';
 import { layerStack, type Driver } from './driver.js';
+import { makeDirs } from '../../core/fsutil.js';
 
 /** The layer modules this driver needs, loaded on first use (they are heavy for a CLI's start-up). */
 async function lib() {
@@ -23,7 +24,7 @@ async function rebuild(store: Store, rec: ContainerRecord): Promise<void> {
   const d = dirs(store, rec);
   const { extractLayer, saveSnapshot, snapshotTree } = await lib();
   await fsp.rm(d.rootfs, { recursive: true, force: true });
-  await fsp.mkdir(d.rootfs, { recursive: true, mode: 0o755 });
+  await makeDirs(d.rootfs, 0o755);
   for (const l of layerStack(rec)) {
     await extractLayer(await store.layers.openTar(l), d.rootfs, { whiteouts: 'apply', devices: isPrivileged() });
   }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isMountPoint, overlayOptions, unmount } from '../../core/mounts.js';
 import { runTool } from '../../core/spawn.js';
 import { MediaType } from '../../oci/types.js';
-import { direntsOrEmpty, lstatOrUndefined } from '../../core/fsutil.js';
+import { direntsOrEmpty, lstatOrUndefined, makeDirs } from '../../core/fsutil.js';
 import type { ContainerRecord } from '../../store/containers.js';
 import type { Store } from '../../store/store.js';
 import { layerStack, type Driver, type SealOptions } from './driver.js';
@@ -28,20 +28,20 @@ async function exists(p: string): Promise<boolean> {
 
 async function freshDir(dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true });
-  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+  await makeDirs(dir, 0o755);
 }
 
 /** The overlayfs driver: base layers and checkpoints are read-only lowers, pending changes the upper dir. */
 export const overlayDriver: Driver = {
   async init(store, rec) {
     const d = dirs(store, rec);
-    await Promise.all([d.upper, d.work, d.merged].map((x) => fsp.mkdir(x, { recursive: true, mode: 0o755 })));
+    await Promise.all([d.upper, d.work, d.merged].map((x) => makeDirs(x, 0o755)));
   },
 
   async mount(store, rec) {
     const d = dirs(store, rec);
     if (await isMountPoint(d.merged)) return d.merged;
-    await Promise.all([d.upper, d.work, d.merged].map((x) => fsp.mkdir(x, { recursive: true, mode: 0o755 })));
+    await Promise.all([d.upper, d.work, d.merged].map((x) => makeDirs(x, 0o755)));
     const low = await lowers(store, rec);
     // Lower dirs are given relative to the layers directory (the mount's cwd) to keep the option string
     // below the kernel's one-page limit for deep stacks.

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { direntsOrEmpty, isMissing, lstatOrUndefined, readTextOrUndefined, readTextOrUndefinedSync, statOrUndefined } from '../../../dsl/core/fsutil.js';
+import { direntsOrEmpty, isMissing, lstatOrUndefined, makeDirs, makeDirsSync, readTextOrUndefined, readTextOrUndefinedSync, statOrUndefined } from '../../../dsl/core/fsutil.js';
+import { asCairnError } from '../../../dsl/core/errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-fsutil-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,5 +55,33 @@ describe('only "not found" is absent', () => {
     mkdirSync(locked, { mode: 0o000 });
     await expect(direntsOrEmpty(locked)).rejects.toMatchObject({ code: 'EACCES' });
     await expect(statOrUndefined(path.join(locked, 'x'))).rejects.toMatchObject({ code: 'EACCES' });
+  });
+});
+
+describe('makeDirs: mkdir -p that always ends', () => {
+  it('makes the missing directories with the mode given, and accepts what is there', async () => {
+    const deep = path.join(dir, 'mk', 'a', 'b');
+    await makeDirs(deep, 0o700);
+    expect(statSync(deep).mode & 0o777).toBe(0o700);
+    await makeDirs(deep);
+    makeDirsSync(path.join(dir, 'mk', 'a', 'c'));
+    expect(statSync(path.join(dir, 'mk', 'a', 'c')).isDirectory()).toBe(true);
+  });
+
+  it('throws ENOTDIR for a file in the way, sync and async', async () => {
+    await expect(makeDirs(path.join(file, 'x', 'y'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(() => makeDirsSync(path.join(file, 'x'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+  });
+
+  it('throws where a parent refuses new entries (Node.js recursive mkdir loops there forever)', async () => {
+    await expect(makeDirs('/proc/cairn-no/such')).rejects.toMatchObject({ code: 'ENOENT', path: '/proc/cairn-no' });
+    expect(() => makeDirsSync('/proc/cairn-no/such')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('a failed system call becomes one line naming the path, with what to do', async () => {
+    const err = await makeDirs('/proc/cairn-no').catch((e: unknown) => e);
+    const e = asCairnError(err);
+    expect(e.message).toBe('cannot create directory /proc/cairn-no: no such file or directory (or the place does not accept new files)');
+    expect(e.hint).toMatch(/directory must exist/);
   });
 });
