@@ -145,9 +145,16 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
       sys: scaffold.dir('/sys', false) !== undefined,
     };
     const binds: Bind[] = [];
-    for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-      const t = scaffold.file(f);
-      if (t) binds.push({ source: f, target: scaffold.host(t), ro: true });
+    // As buildah: the host's name service files, and the container's name in /etc/hostname when the image has
+    // none; an image without /etc (scratch plus a static binary) gets one for the step.
+    const hostname = !r.locate('/etc/hostname', { follow: true }).stat;
+    if (scaffold.dir('/etc')) {
+      for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+        const t = scaffold.file(f);
+        if (t) binds.push({ source: f, target: scaffold.host(t), ro: true });
+      }
+      const t = hostname ? scaffold.file('/etc/hostname') : undefined;
+      if (t) binds.push({ source: '', content: `${rec.name.slice(0, 63)}\n`, target: scaffold.host(t), ro: true });
     }
     for (const v of o.volumes ?? []) binds.push(await volumeBind(v, scaffold));
     for (const sec of o.secrets ?? []) binds.push(await secretBind(sec, scaffold));

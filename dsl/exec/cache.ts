@@ -28,6 +28,7 @@ export interface ExecMounts {
   run?: string;
   resolv?: string;
   hosts?: string;
+  hostname?: string;
 }
 
 /** The key that verified an image: its identity string and the file it came from. */

@@ -108,7 +108,7 @@ async function volumeLine(img: CachedImage, R: string, spec: string): Promise<st
   return bindLine(source, path.join(R, rel), opts);
 }
 
-/** The fstab of a start: the root, /proc, /dev, /sys, /tmp, /run, resolv.conf, hosts, the volumes, in mount order. */
+/** The fstab of a start: the root, /proc, /dev, /sys, /tmp, /run, resolv.conf, hosts, hostname, the volumes, in mount order. */
 async function fstab(img: CachedImage, R: string, o: LaunchOptions): Promise<string> {
   const m = img.meta.mounts;
   const at = (rel: string) => path.join(R, rel);
@@ -129,6 +129,7 @@ async function fstab(img: CachedImage, R: string, o: LaunchOptions): Promise<str
   if (m.run) l.push(tmpfsLine(at(m.run), '0755'));
   if (m.resolv && existsSync('/etc/resolv.conf')) l.push(bindLine('/etc/resolv.conf', at(m.resolv), 'bind,ro'));
   if (m.hosts && existsSync('/etc/hosts')) l.push(bindLine('/etc/hosts', at(m.hosts), 'bind,ro'));
+  if (m.hostname && existsSync('/etc/hostname')) l.push(bindLine('/etc/hostname', at(m.hostname), 'bind,ro'));
   for (const v of o.volumes) l.push(await volumeLine(img, R, v));
   return fstabText(l);
 }

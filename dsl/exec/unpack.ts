@@ -93,7 +93,12 @@ async function mountPoints(rootfs: string, cfg: ExecRunConfig): Promise<ExecMoun
       m[d] = loc.rel;
     }
     const tmpfs = [m.tmp, m.run].filter((x): x is string => !!x);
-    for (const [k, f] of [['resolv', '/etc/resolv.conf'], ['hosts', '/etc/hosts']] as const) {
+    // An image without /etc (scratch plus a static binary) still gets the host's name service files, as with buildah.
+    const etc = r.locate('/etc', { follow: true });
+    if (etc.rel && !etc.stat && r.locate(path.posix.dirname('/' + etc.rel), { follow: true }).stat?.isDirectory()) {
+      await fsp.mkdir(r.locate('/' + etc.rel).path, { mode: 0o755 });
+    }
+    for (const [k, f] of [['resolv', '/etc/resolv.conf'], ['hosts', '/etc/hosts'], ['hostname', '/etc/hostname']] as const) {
       const loc = r.locate(f, { follow: true });
       const rel = loc.rel;
       if (!rel) continue;

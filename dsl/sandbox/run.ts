@@ -28,8 +28,10 @@ import { hostTool } from '../core/which.js';
 
 /** A bind mount into the container for one run. */
 export interface Bind {
-  /** Host path. */
+  /** Host path; for a `content` bind, ignored. */
   source: string;
+  /** A file made for the step with this content (in its scratch dir) is bound instead of source. */
+  content?: string;
   /** Host path of the target inside the root (already resolved within it, already existing). */
   target: string;
   ro: boolean;
@@ -80,7 +82,14 @@ export async function prepareMounts(s: RunSpec, scratch: string): Promise<string
   // sysfs can only be mounted by the owner of the network namespace: otherwise bind the host's read-only.
   if (s.mountPoints.sys) l.push(sysLine(s.root + '/sys', s.network === 'none' || inInitUserNs()));
   for (const t of s.tmpfs) l.push(tmpfsLine(t));
-  for (const b of s.binds) l.push(bindLine(b.source, b.target, b.ro ? 'bind,ro' : 'bind'));
+  for (const [i, b] of s.binds.entries()) {
+    let source = b.source;
+    if (b.content !== undefined) {
+      source = path.join(scratch, `bind-${i}`);
+      await fsp.writeFile(source, b.content, { mode: 0o644 });
+    }
+    l.push(bindLine(source, b.target, b.ro ? 'bind,ro' : 'bind'));
+  }
   const fstab = path.join(scratch, 'fstab');
   await fsp.writeFile(fstab, fstabText(l));
   return fstab;

@@ -33,7 +33,7 @@ export function installLocalKey(configHome: string, key: KeyPair): void {
 export interface ExtraEntry {
   name: string;
   type?: 'file' | 'directory' | 'symlink' | 'link';
-  body?: string;
+  body?: string | Buffer;
   linkname?: string;
   mode?: number;
 }

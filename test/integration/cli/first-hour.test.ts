@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit, type CliResult } from '../../kit/cli.js';
@@ -44,5 +45,21 @@ describe('bad input and unwritable places', () => {
       expect(line).toMatch(/^cairn push: cannot (write|create directory) \/proc\/(x\.tar|cairn-layout): /);
       expect(line).not.toMatch(/\.tmp-/);
     }
+  });
+});
+
+describe('run in an image without /etc', () => {
+  it('gets the host\'s resolv.conf and hosts and its own hostname, and the step leaves no /etc behind', () => {
+    const tree = path.join(k.root, '..', `noetc-${process.pid}`);
+    mkdirSync(tree, { recursive: true });
+    copyFileSync('/bin/busybox', path.join(tree, 'busybox'));
+    const tar = `${tree}.tar`;
+    execFileSync('tar', ['--numeric-owner', '-C', tree, '-cf', tar, '.']);
+    const c = k.ok(['from', '--name', 'noetc', `tarball:${tar}`]);
+    const r = k.cairn(['run', c, '--', '/busybox', 'cat', '/etc/resolv.conf', '/etc/hosts', '/etc/hostname']);
+    const host = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(host('/etc/resolv.conf') + host('/etc/hosts') + 'noetc\n');
+    expect(k.ok(['diff', c])).toBe('');
   });
 });

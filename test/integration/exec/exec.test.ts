@@ -80,6 +80,8 @@ beforeAll(async () => {
     make('img.tar.gz', { key, config: CONFIG, extra: [MOTD] }),
     make('plain.tar', { key, config: CONFIG, gzip: false, extra: [MOTD] }),
     make('bali.tar.gz', { key, config: null }),
+    // scratch plus a static binary: no /etc at all.
+    make('noetc.tar.gz', { key, config: { config: { Cmd: ['/busybox', 'cat', '/etc/resolv.conf', '/etc/hosts'] } }, tiny: false, extra: [{ name: 'busybox', body: readFileSync('/bin/busybox'), mode: 0o755 }] }),
     make('user.tar.gz', { key, config: { config: { User: 'user', Entrypoint: ['sh', '-c'], Cmd: ['id -u; id -g; echo $HOME'] } } }),
     make('unsigned.tar.gz', { key: null, config: CONFIG }),
     make('other.tar.gz', { key: other, config: CONFIG, tiny: false }),
@@ -154,6 +156,12 @@ describe.runIf(IN_PROCESS)('cairn exec FILE: what runs', () => {
     expect(isCairnError(wrongKey), String(wrongKey)).toBe(true);
     expect((wrongKey as Error).message).toMatch(/unknown signer or tampered/);
     expect((await start(files['img.tar.gz'], { key: key.id, cmd: ['true'] })).status).toBe(0);
+  });
+
+  it('gives an image without /etc the host\'s resolv.conf and hosts, as buildah does', async () => {
+    const r = await start(files['noetc.tar.gz'], {});
+    const host = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+    expect(r.stdout).toBe(host('/etc/resolv.conf') + host('/etc/hosts'));
   });
 
   it('mounts a fresh /proc, a minimal /dev, a read-only /sys and root, tmpfs /tmp and /run, the host\'s resolv.conf and hosts', async () => {
