@@ -23,13 +23,18 @@ export async function runVerb(verb: string, mod: VerbModule, argv: string[], roo
     const status = await mod.main(p, { root, quiet, json: p.flags.json === true, out, stdio: 'inherit', embedded: false });
     return typeof status === 'number' ? status : 0;
   } catch (err) {
-    const e = asCairnError(err);
-    process.stderr.write(`cairn ${verb}: ${e.message}\n`);
-    if (e instanceof UsageError || e.name === 'UsageError') process.stderr.write(`Usage: cairn ${mod.spec.usage}\n`);
-    else if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-    if (process.env.CAIRN_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    printFailure(verb, err, mod.spec.usage);
     return 125;
   }
+}
+
+/** Prints a verb's failure: `cairn VERB: message`, then its usage (a usage error) or hint; the stack with CAIRN_DEBUG=1. */
+export function printFailure(verb: string, err: unknown, usage: string): void {
+  const e = asCairnError(err);
+  process.stderr.write(`cairn ${verb}: ${e.message}\n`);
+  if (e instanceof UsageError || e.name === 'UsageError') process.stderr.write(`Usage: cairn ${usage}\n`);
+  else if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+  if (process.env.CAIRN_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
 }
 
 /** A normal user's verbs run inside their cairn namespace: runs this command again there; resolves to its status. */

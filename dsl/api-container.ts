@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { step } from './core/events.js';
+import { emit, step } from './core/events.js';
 import { BadInputError, CairnError } from './core/errors.js';
 import type { Change } from './layer/entry.js';
 import type { ContainerRecord } from './store/containers.js';
@@ -10,6 +10,7 @@ import type { CommitOptions } from './container/commit.js';
 import type { ConfigEdits } from './container/config.js';
 import type { Driver } from './container/drivers/driver.js';
 import type { RunOptions } from './container/run.js';
+import type { RunResult } from './sandbox/run.js';
 import { Image, epochOption, type ExportCallOptions } from './api-image.js';
 import type { ExportResult } from './container/export.js';
 import type { PendingEntry } from './container/pending.js';
@@ -23,9 +24,19 @@ import { makeDirs } from './core/fsutil.js';
 
 /** The outcome of a run step that exited non-zero. */
 export class RunError extends CairnError {
-  constructor(readonly status: number, readonly stdout: string, readonly stderr: string, command: string) {
-    super(`command exited ${status}: ${command}`, { hint: 'its output is above; the stderr property holds it too' });
+  constructor(readonly status: number, readonly stdout: string, readonly stderr: string, command: string, why?: { message: string; hint: string }) {
+    super(why?.message ?? `command exited ${status}: ${command}`, { hint: why?.hint ?? 'its output is above; the stderr property holds it too' });
   }
+}
+
+/** Why a command never started, in words (undefined when it ran). */
+function notStarted(r: RunResult, argv0: string, template: boolean): { message: string; hint: string } | undefined {
+  if (r.notFound === 'missing' && template) {
+    return { message: `the container has no /bin/sh, which a template run needs (exit ${r.status})`, hint: "give the command as an array instead: c.run(['/path/to/cmd', 'arg'])" };
+  }
+  if (r.notFound === 'missing') return { message: `command not found in the container: ${argv0} (exit ${r.status})`, hint: "check the command's path, or the PATH of the image's config" };
+  if (r.notFound === 'not-executable') return { message: `${argv0} is not an executable file in the container (exit ${r.status})`, hint: 'make it executable (copy --chmod 0755), or run it with its interpreter' };
+  return undefined;
 }
 
 /** Options of Container.copy. */
@@ -46,6 +57,8 @@ export interface RunOutput {
   status: number;
   stdout: string;
   stderr: string;
+  /** Set when the command never started: not in the container (status 127), or not executable (126). */
+  notFound?: 'missing' | 'not-executable';
 }
 
 /** A working container, as scripts and the CLI use it. */
@@ -87,7 +100,8 @@ export class Container {
     ]);
     let argv: string[];
     let opts: Partial<RunOptions> & { nothrow?: boolean } = {};
-    if (Array.isArray(cmd) && 'raw' in cmd) {
+    const template = Array.isArray(cmd) && 'raw' in cmd;
+    if (template) {
       const t = cmd as TemplateStringsArray;
       let text = t[0];
       rest.forEach((v, i) => {
@@ -108,9 +122,12 @@ export class Container {
           await makeDirs(this.store.paths.tmp);
           const r = await runInContainer(rec, root, argv, { stdio: 'pipe', stepId, ...opts, scratchDir: this.store.paths.tmp });
           crashPoint('run.step.before-record');
-          rec.pending.push(text);
-          await this.store.containers.save(rec);
-          if (r.status !== 0 && !opts.nothrow) throw new RunError(r.status, r.stdout, r.stderr, text);
+          // Only a step that succeeded is history; what a failed one changed stays pending, unnamed.
+          if (r.status === 0) {
+            rec.pending.push(text);
+            await this.store.containers.save(rec);
+          }
+          if (r.status !== 0 && !opts.nothrow) throw new RunError(r.status, r.stdout, r.stderr, text, notStarted(r, argv[0], template));
           return r;
         }),
       ),
@@ -163,7 +180,15 @@ export class Container {
   /** Seals pending changes into a layer; returns its diffID. */
   async checkpoint(message?: string, opts: Omit<CheckpointOptions, 'message'> = {}): Promise<string> {
     const { sealCheckpoint } = await import('./container/checkpoint.js');
-    return step('checkpoint', this.name, () => this.with(async (rec, d) => (await sealCheckpoint(this.store, rec, d, { ...opts, message })).diffID));
+    return step('checkpoint', this.name, () =>
+      this.with(async (rec, d) => {
+        // An empty layer is no boundary worth keeping: say so rather than seal one.
+        if (!(await d.dirty(this.store, rec))) {
+          throw new BadInputError(`nothing to seal: ${this.name} has no changes since its last checkpoint`, { hint: 'change something first (run, copy), or commit it as it is' });
+        }
+        return (await sealCheckpoint(this.store, rec, d, { ...opts, message })).diffID;
+      }),
+    );
   }
 
   /** Throws pending changes away, or goes back to checkpoint `to` (0: the base image). */
@@ -236,6 +261,7 @@ export class Container {
     await this.with(async (rec, d) => {
       await d.remove(this.store, rec);
       await this.store.containers.releaseName(rec.name, rec.id);
+      emit({ type: 'container', action: 'removed', id: rec.id, name: rec.name, root: this.store.paths.root });
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Container } from './api-container.js';
 import { Image, epochOption, type ExportCallOptions } from './api-image.js';
 import { ConflictError, NotFoundError } from './core/errors.js';
+import { emit } from './core/events.js';
 import type { CheckOptions, CheckResult } from './store/check.js';
 import type { ExportResult } from './container/export.js';
 import type { GcResult } from './store/gc.js';
@@ -51,6 +52,7 @@ export async function from(image: string, opts: StoreOptions & { name?: string; 
   const [s, { checkPullPolicy, resolveImage }, { createContainer }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./container/engine.js')]);
   const img = await resolveImage(s, image, checkPullPolicy(opts.pull), { signaturePolicy: opts.signaturePolicy });
   const rec = await createContainer(s, img, image, opts.name);
+  emit({ type: 'container', action: 'created', id: rec.id, name: rec.name, root: s.paths.root });
   return new Container(s, rec.id, rec.name);
 }
 

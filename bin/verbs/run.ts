@@ -59,6 +59,6 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   // Piped, the output went out as engine events, all but the message of a command that was never started.
   if (ctx.stdio === 'inherit') {
     if (r.stderr) process.stderr.write(r.stderr);
-  } else if (r.status === 127 && r.stdout === '' && r.stderr.startsWith('cairn run: ')) ctx.out(r.stderr.trimEnd());
+  } else if (r.notFound) ctx.out(r.stderr.trimEnd());
   return r.status;
 }

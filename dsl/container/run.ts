@@ -29,24 +29,33 @@ export interface RunOptions {
   scratchDir: string;
 }
 
-/** Finds argv0 in the root the way execvp would, with the container's PATH. */
-function findCommand(r: InRoot, argv0: string, env: string[], cwd: string): Promise<boolean> {
+/**
+ * Finds argv0 in the root the way execvp would, with the container's PATH: 'found', 'not-executable' (a
+ * candidate is there but may not be run: execvp's EACCES, status 126) or 'missing' (status 127).
+ */
+function findCommand(r: InRoot, argv0: string, env: string[], cwd: string): Promise<'found' | 'not-executable' | 'missing'> {
   const candidates = argv0.includes('/')
     ? [path.posix.resolve(cwd, argv0)]
     : (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '').split(':').filter(Boolean).map((d) => path.posix.join(d, argv0));
   return (async () => {
+    let denied = false;
     for (const c of candidates) {
       try {
         const loc = r.locate(c, { follow: true });
-        if (!loc.stat?.isFile()) continue;
+        if (!loc.stat) continue;
+        if (!loc.stat.isFile()) {
+          denied = true;
+          continue;
+        }
         await fsp.access(loc.path, fsc.X_OK);
-        return true;
+        return 'found';
       } catch (err) {
         // As execvp: a candidate that is missing or not executable by us is skipped; any other failure is not "not found".
-        if (!isMissing(err) && (err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+        if ((err as NodeJS.ErrnoException).code === 'EACCES') denied = true;
+        else if (!isMissing(err)) throw err;
       }
     }
-    return false;
+    return denied ? 'not-executable' : 'missing';
   })();
 }
 
@@ -136,9 +145,9 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
   try {
     // The working directory is made like buildah makes it, and stays (it is not scaffolding).
     r.mkdirp(cwd);
-    if (!(await findCommand(r, argv[0], env, cwd))) {
-      return { status: 127, stdout: '', stderr: `cairn run: command not found in the container: ${argv[0]}\n` };
-    }
+    const found = await findCommand(r, argv[0], env, cwd);
+    if (found === 'missing') return { status: 127, stdout: '', stderr: `cairn run: command not found in the container: ${argv[0]}\n`, notFound: found };
+    if (found === 'not-executable') return { status: 126, stdout: '', stderr: `cairn run: ${argv[0]} is not an executable file in the container\n`, notFound: found };
     const mountPoints = {
       proc: scaffold.dir('/proc', false) !== undefined,
       dev: scaffold.dir('/dev', false) !== undefined,

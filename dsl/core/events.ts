@@ -6,7 +6,8 @@ export type CairnEvent =
   | { type: 'output'; id?: string; stream: 'stdout' | 'stderr'; data: Buffer }
   | { type: 'progress'; id: string; done: number; total?: number; unit?: string }
   | { type: 'warn'; text: string }
-  | { type: 'step-end'; id: string; ok: boolean; text?: string; ms: number };
+  | { type: 'step-end'; id: string; ok: boolean; text?: string; ms: number }
+  | { type: 'container'; action: 'created' | 'removed'; id: string; name: string; root: string };
 
 /** The process-wide event bus of the engine. */
 export const events = new EventEmitter();

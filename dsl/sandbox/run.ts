@@ -66,6 +66,8 @@ export interface RunResult {
   status: number;
   stdout: string;
   stderr: string;
+  /** Set when the command was never started: not in the container (127), or not executable (126). */
+  notFound?: 'missing' | 'not-executable';
 }
 
 

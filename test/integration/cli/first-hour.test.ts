@@ -48,18 +48,100 @@ describe('bad input and unwritable places', () => {
   });
 });
 
+/** A base of one static busybox at /busybox: no /etc, no /bin/sh (scratch plus a static binary). */
+let bareTar: string | undefined;
+function bare(): string {
+  if (bareTar) return bareTar;
+  const tree = path.join(k.root, '..', `bare-${process.pid}`);
+  mkdirSync(tree, { recursive: true });
+  copyFileSync('/bin/busybox', path.join(tree, 'busybox'));
+  execFileSync('tar', ['--numeric-owner', '-C', tree, '-cf', `${tree}.tar`, '.']);
+  return (bareTar = `${tree}.tar`);
+}
+
 describe('run in an image without /etc', () => {
   it('gets the host\'s resolv.conf and hosts and its own hostname, and the step leaves no /etc behind', () => {
-    const tree = path.join(k.root, '..', `noetc-${process.pid}`);
-    mkdirSync(tree, { recursive: true });
-    copyFileSync('/bin/busybox', path.join(tree, 'busybox'));
-    const tar = `${tree}.tar`;
-    execFileSync('tar', ['--numeric-owner', '-C', tree, '-cf', tar, '.']);
-    const c = k.ok(['from', '--name', 'noetc', `tarball:${tar}`]);
+    const c = k.ok(['from', '--name', 'noetc', `tarball:${bare()}`]);
     const r = k.cairn(['run', c, '--', '/busybox', 'cat', '/etc/resolv.conf', '/etc/hosts', '/etc/hostname']);
     const host = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(host('/etc/resolv.conf') + host('/etc/hosts') + 'noetc\n');
     expect(k.ok(['diff', c])).toBe('');
+  });
+});
+
+describe('run steps', () => {
+  it('a command that is not there exits 127, one that is not executable 126, each said in one line', () => {
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    const missing = k.cairn(['run', c, '/no/such']);
+    expect([missing.status, missing.stderr]).toEqual([127, 'cairn run: command not found in the container: /no/such\n']);
+    const plain = k.cairn(['run', c, '/etc/passwd']);
+    expect([plain.status, plain.stderr]).toEqual([126, 'cairn run: /etc/passwd is not an executable file in the container\n']);
+  });
+
+  it('a failed run is not in the image history; what it changed stays pending', () => {
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    expect(k.cairn(['run', c, 'sh', '-c', 'echo x > /failed-step; exit 3']).status).toBe(3);
+    expect(k.ok(['run', c, 'touch', '/good-step'])).toBe('');
+    expect(k.ok(['diff', c]).split('\n').sort()).toEqual(['A /failed-step', 'A /good-step']);
+    k.ok(['commit', c, 'localhost/history-test']);
+    const history = JSON.parse(k.ok(['inspect', 'localhost/history-test'])).config.history as { created_by?: string }[];
+    const steps = history.map((h) => h.created_by ?? '').join('\n');
+    expect(steps).toContain('touch /good-step');
+    expect(steps).not.toContain('failed-step');
+  });
+
+  it('checkpoint with nothing pending says there is nothing to seal and seals no layer', () => {
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    const before = JSON.parse(k.ok(['inspect', c]));
+    expect(oneLine(k.cairn(['checkpoint', c]), 'checkpoint')).toBe(`cairn checkpoint: nothing to seal: ${c} has no changes since its last checkpoint`);
+    expect(JSON.parse(k.ok(['inspect', c]))).toEqual(before);
+  });
+});
+
+describe('build scripts', () => {
+  const names = (): string[] => JSON.parse(k.ok(['containers', '--json'])).map((c: { name: string }) => c.name);
+  const script = (name: string, body: string): string => {
+    const f = path.join(k.root, '..', `${name}-${process.pid}.build.mjs`);
+    writeFileSync(f, body);
+    return f;
+  };
+
+  it('a missing script: exit 125 and a hint', () => {
+    const r = k.cairn(['build', 'no-such.build.mjs']);
+    expect(oneLine(r, 'build')).toBe('cairn build: build script no-such.build.mjs does not exist');
+  });
+
+  it('a failing step names the script\'s line; the containers it made are removed, so it runs again; --keep keeps them', () => {
+    const f = script('failing', `import { from } from 'cairn';\nconst c = await from(${JSON.stringify(`tarball:${tinyRootfsTar()}`)}, { name: 'scripted' });\n\nawait c.run\`exit 4\`;\n`);
+    for (let i = 0; i < 2; i++) {
+      const r = k.cairn(['build', f]);
+      expect(r.status).toBe(125);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines[0]).toBe(`cairn build: ${f}:4: command exited 4: /bin/sh -c exit 4`);
+      expect(lines.at(-1)).toBe('cairn build: removed the containers the script made (scripted); --keep keeps them');
+      expect(names()).not.toContain('scripted');
+    }
+    expect(k.cairn(['build', '--keep', f]).status).toBe(125);
+    expect(names()).toContain('scripted');
+    k.ok(['rm', 'scripted']);
+  });
+
+  it('a template run in an image without /bin/sh says so', () => {
+    const f = script('nosh', `import { from } from 'cairn';\nconst c = await from(${JSON.stringify(`tarball:${bare()}`)});\nawait c.run\`true\`;\n`);
+    const r = k.cairn(['build', f]);
+    expect(r.stderr.split('\n')[0]).toBe(`cairn build: ${f}:3: the container has no /bin/sh, which a template run needs (exit 127)`);
+  });
+
+  it('a syntax error and a thrown error show the line and a caret, as node does (exit 1)', () => {
+    const syn = k.cairn(['build', script('syntax', 'const x = (1;\n')]);
+    expect(syn.status).toBe(1);
+    const s = syn.stderr.split('\n');
+    expect(s[0]).toMatch(/^cairn build: \/.*syntax-\d+\.build\.mjs:1: SyntaxError: /);
+    expect(s[1]).toBe('  const x = (1;');
+    expect(s[2]).toMatch(/^ +\^+$/);
+    const thrown = k.cairn(['build', script('thrown', '\nnotDefined();\n')]);
+    expect(thrown.status).toBe(1);
+    expect(thrown.stderr.split('\n').slice(0, 3)).toEqual([expect.stringMatching(/thrown-\d+\.build\.mjs:2: ReferenceError: notDefined is not defined$/), '  notDefined();', '  ^']);
   });
 });
