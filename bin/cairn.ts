@@ -16,7 +16,7 @@ function usage(): string {
     '',
     'Verbs: ' + Object.keys(VERBS).filter((v) => !ALIASES.has(v)).join(', '),
     '',
-    'Run `cairn VERB --help` for a verb\'s flags and an example.',
+    'Run `cairn help VERB` (or `cairn VERB --help`) for a verb\'s flags and an example.',
     'Example: c=$(cairn from scratch) && cairn copy $c ./app /app && cairn commit $c myapp',
   ].join('\n') + '\n';
 }
@@ -45,22 +45,42 @@ async function main(argv: string[]): Promise<number> {
     i++;
   }
   const verb = argv[i];
-  if (!verb) {
-    process.stderr.write(usage());
-    return 125;
+  // As buildah: the command alone, or `help`, prints the usage and succeeds; `help VERB` is `VERB --help`.
+  if (!verb || (verb === 'help' && !argv[i + 1])) {
+    process.stdout.write(usage());
+    return 0;
   }
+  if (verb === 'version') {
+    process.stdout.write(`cairn version ${VERSION}\n`);
+    return 0;
+  }
+  if (verb === 'help') return main([...argv.slice(0, i), argv[i + 1], '--help']);
   const load = VERBS[verb];
   if (!load) {
-    process.stderr.write(`cairn: unknown verb ${verb}\nRun \`cairn --help\` for the list of verbs.\n`);
+    // The shell's rule for a mistyped verb (loaded only on this path).
+    const near = (await import('../shell/commands.js')).didYouMean(verb, Object.keys(VERBS));
+    process.stderr.write(`cairn: unknown verb ${verb}${near ? `: did you mean \`${near}\`?` : ''}\n  hint: run \`cairn help\` for the list of verbs\n`);
     return 125;
   }
   const [{ runVerb }, mod] = await Promise.all([import('./dispatch.js'), load()]);
   return runVerb(verb, mod, argv.slice(i + 1), root);
 }
 
+/** The verb of argv (after the global flags), or undefined. */
+function verbOf(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--root' || argv[i] === '--storage-driver') i++;
+    else if (!argv[i].startsWith('-')) return argv[i];
+  }
+  return undefined;
+}
+
 /** Non-root users run verbs inside their cairn namespace; the `cairn` wrapper joins it directly when it exists. */
 async function entry(argv: string[]): Promise<number> {
-  if (process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) return (await import('./dispatch.js')).reexec(argv);
+  const verb = verbOf(argv);
+  // Help, the version and a mistyped verb need no namespace.
+  const local = verb === undefined || verb === 'help' || verb === 'version' || !VERBS[verb];
+  if (!local && process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) return (await import('./dispatch.js')).reexec(argv);
   return main(argv);
 }
 

@@ -44,6 +44,7 @@ async function inspectAny(store: Store, text: string, type?: string): Promise<ob
   if (ref.transport === 'store') {
     const [{ findStored }, { loadImage }] = await Promise.all([import('./image/resolve.js'), import('./image/store-image.js')]);
     const rec = await findStored(store, ref.name);
+    if (!rec && type === 'image') throw new NotFoundError(`image ${text} not found`, { hint: 'see `cairn images`, or give a transport such as oci:DIR' });
     if (!rec) throw new NotFoundError(`no container or image named ${text}`, { hint: 'see `cairn containers` and `cairn images`, or give a transport such as oci:DIR' });
     const { manifest, config } = await loadImage(store, rec);
     return { type: 'image', id: rec.id, names: rec.names, digest: rec.manifest, manifest, config, history: config.history ?? [] };

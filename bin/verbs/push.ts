@@ -10,7 +10,6 @@ export const spec: VerbSpec = {
   example: 'cairn push web oci-archive:web.tar:latest',
   flags: {
     'compression-format': { kind: 'string', help: 'layer compression: gzip (default), zstd or none', arg: 'FMT' },
-    'tls-verify': { kind: 'string', help: 'for registries: verify TLS (true/false)', arg: 'BOOL' },
   },
   min: 2,
   max: 2,

@@ -4,7 +4,7 @@ import { writeLayer, type WrittenLayer } from '../store/write-layer.js';
 import { normalizeName } from '../oci/reference.js';
 import { MediaType, type History, type ImageConfig, type Manifest } from '../oci/types.js';
 import { imageId } from '../store/hash.js';
-import type { ImageRecord } from '../store/images.js';
+import { createdOf, type ImageRecord } from '../store/images.js';
 import type { CheckpointRecord, ContainerRecord, LayerRef } from '../store/containers.js';
 import type { Store } from '../store/store.js';
 import { buildTimestamp, isoDate } from '../core/timestamp.js';
@@ -51,7 +51,7 @@ export async function recordImage(store: Store, config: ImageConfig, layers: Lay
   const m = await store.blobs.putJson(manifest);
   crashPoint('commit.blobs.before-record');
   return store.locked([{ name: 'images' }], () =>
-    store.images.add({ id: imageId(cfg.bytes), names, manifest: m.digest, created: new Date().toISOString() }),
+    store.images.add({ id: imageId(cfg.bytes), names, manifest: m.digest, created: new Date().toISOString(), ...createdOf(config.created) }),
   );
 }
 

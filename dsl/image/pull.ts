@@ -1,6 +1,6 @@
 import { emit } from '../core/events.js';
 import { BadInputError } from '../core/errors.js';
-import type { ImageRecord } from '../store/images.js';
+import { createdOf, type ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import type { SourceImage } from '../transport/source.js';
 import { imageId } from '../store/hash.js';
@@ -40,7 +40,7 @@ export async function storeImage(store: Store, img: SourceImage, opts: StoreImag
   const m = await store.blobs.putJson(manifest);
   crashPoint('from.import.before-record');
   return store.locked([{ name: 'images' }], () =>
-    store.images.add({ id: imageId(img.configBytes), names: opts.names ?? [], manifest: m.digest, created: new Date().toISOString() }),
+    store.images.add({ id: imageId(img.configBytes), names: opts.names ?? [], manifest: m.digest, created: new Date().toISOString(), ...createdOf(img.config.created) }),
   );
 }
 
@@ -50,3 +50,4 @@ export function ociLayerType(mt: string): string {
   if (mt === MediaType.dockerLayerTar) return MediaType.layerTar;
   return mt;
 }
+

@@ -291,8 +291,13 @@ class Extractor {
     }
     if (others.length) {
       const r = await makeNodes(others.map((x) => x.spec!));
-      if (r.failed.length) warn(`${r.failed.length} device node(s) or FIFO(s) of the layer not created: ${r.stderr.split('\n')[0]}`);
       const failed = new Set(r.failed);
+      if (failed.size) {
+        // Named as the image has them, never by where the layer is being unpacked.
+        const names = others.filter((x) => failed.has(x.spec!)).map((x) => '/' + x.n.path);
+        const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
+        warn(`${names.length} device node(s) or FIFO(s) of the layer not created (${shown}): making them needs real root; run steps get a /dev of their own`);
+      }
       for (const { n, spec } of others) {
         if (failed.has(spec!)) continue;
         const loc = this.again(n.path);

@@ -31,7 +31,7 @@ export interface NameParts {
 
 function badRef(s: string, why: string): BadInputError {
   return new BadInputError(`invalid image reference ${JSON.stringify(s)}: ${why}`, {
-    hint: 'use NAME[:TAG], scratch, oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG], tarball:PATH or docker://HOST/REPO[:TAG]',
+    hint: 'use NAME[:TAG], scratch, oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG] or tarball:PATH',
   });
 }
 

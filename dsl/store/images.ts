@@ -12,7 +12,15 @@ export interface ImageRecord {
   id: string;
   names: string[];
   manifest: string;
+  /** When the image entered the store. */
   created: string;
+  /** The image's own creation time (its config's `created`), when it has one: what listings show. */
+  imageCreated?: string;
+}
+
+/** The imageCreated field of a record for a config's `created`, when it is a date. */
+export function createdOf(created: unknown): { imageCreated?: string } {
+  return typeof created === 'string' && !Number.isNaN(Date.parse(created)) ? { imageCreated: created } : {};
 }
 
 const ID_RE = /^[0-9a-f]{64}$/;

@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import tarStream from 'tar-stream';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit, type CliResult } from '../../kit/cli.js';
@@ -143,5 +144,57 @@ describe('build scripts', () => {
     const thrown = k.cairn(['build', script('thrown', '\nnotDefined();\n')]);
     expect(thrown.status).toBe(1);
     expect(thrown.stderr.split('\n').slice(0, 3)).toEqual([expect.stringMatching(/thrown-\d+\.build\.mjs:2: ReferenceError: notDefined is not defined$/), '  notDefined();', '  ^']);
+  });
+});
+
+describe('rootless warnings', () => {
+  it.skipIf(process.getuid?.() === 0)('device nodes a normal user cannot make are named as the image has them, not by a temporary path', async () => {
+    const pack = tarStream.pack();
+    pack.entry({ name: 'dev/', type: 'directory', mode: 0o755 });
+    pack.entry({ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 });
+    pack.entry({ name: 'etc/hostname', mode: 0o644 }, 'nodes\n');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const tar = path.join(k.root, '..', `nodes-${process.pid}.tar`);
+    writeFileSync(tar, Buffer.concat(chunks));
+    const r = k.cairn(['from', `tarball:${tar}`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 device node\(s\) or FIFO\(s\) of the layer not created \(\/dev\/null\)/);
+    expect(r.stderr).not.toContain(k.root);
+  });
+});
+
+describe('finding one\'s way', () => {
+  it('cairn alone and `help` print the usage and succeed; `help VERB` is VERB --help; `version`', () => {
+    for (const args of [[], ['help']]) {
+      const r = k.cairn(args);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(r.stdout).toMatch(/^Usage: cairn /);
+    }
+    expect(k.ok(['help', 'commit'])).toBe(k.ok(['commit', '--help']));
+    expect(k.ok(['version'])).toMatch(/^cairn version \d+\.\d+\.\d+$/);
+  });
+
+  it('a mistyped verb gets a did-you-mean', () => {
+    const r = k.cairn(['comit']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toBe('cairn: unknown verb comit: did you mean `commit`?');
+    expect(k.cairn(['frobnicate']).stderr.split('\n')[0]).toBe('cairn: unknown verb frobnicate');
+  });
+
+  it('inspect --type image names what is missing; no flag or transport is advertised before it exists', () => {
+    expect(oneLine(k.cairn(['inspect', '--type', 'image', 'nosuch']), 'inspect')).toBe('cairn inspect: image nosuch not found');
+    expect(k.ok(['push', '--help'])).not.toContain('tls-verify');
+    expect(k.cairn(['from', 'Bad Ref']).stderr).not.toContain('docker://');
+  });
+
+  it('images shows when an image was made (its config), not when it entered the store', () => {
+    const c = k.ok(['from', `tarball:${smallRootfsTar()}`]);
+    k.ok(['commit', c, 'localhost/epoch0'], { env: { SOURCE_DATE_EPOCH: '0' } });
+    const row = k.ok(['images']).split('\n').find((l) => l.startsWith('localhost/epoch0 '));
+    expect(row).toMatch(/ 1970-01-01 00:00:00$/);
+    const json = JSON.parse(k.ok(['images', '--json'])).find((i: { names: string[] }) => i.names.includes('localhost/epoch0:latest'));
+    expect(json.created).toBe('1970-01-01T00:00:00Z');
   });
 });
