@@ -78,8 +78,9 @@ function verbOf(argv: string[]): string | undefined {
 /** Non-root users run verbs inside their cairn namespace; the `cairn` wrapper joins it directly when it exists. */
 async function entry(argv: string[]): Promise<number> {
   const verb = verbOf(argv);
-  // Help, the version and a mistyped verb need no namespace.
-  const local = verb === undefined || verb === 'help' || verb === 'version' || !VERBS[verb];
+  // Help, the version, a mistyped verb, and verbs that touch no store (verify, key) need no namespace: a
+  // service user verifying a file starts no pause process.
+  const local = verb === undefined || verb === 'help' || verb === 'version' || verb === 'verify' || verb === 'key' || !VERBS[verb];
   if (!local && process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) return (await import('./dispatch.js')).reexec(argv);
   return main(argv);
 }

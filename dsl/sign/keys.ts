@@ -127,13 +127,23 @@ async function readTrusted(file: string): Promise<PublicKey | undefined> {
   }
 }
 
-/** The keys whose signatures verify: the local key, kept old local keys and configDir()/trusted/*.pem. */
+/** This user's signing key when there is one (nothing is created or written: verifying has no side effects). */
+async function existingLocalKey(dir: string): Promise<KeyPair | undefined> {
+  try {
+    return await readPair(path.join(dir, KEY));
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The keys whose signatures verify: the local key, kept old local keys and configDir()/trusted/*.pem (none may exist). */
 export async function trustedKeys(): Promise<PublicKey[]> {
   const dir = configDir();
-  const local = await localKey();
-  const out: PublicKey[] = [{ publicKey: local.publicKey, id: local.id, source: local.source }];
+  const local = await existingLocalKey(dir);
+  const out: PublicKey[] = local ? [{ publicKey: local.publicKey, id: local.id, source: local.source }] : [];
   const files: string[] = [];
-  const names = (await fsp.readdir(dir)).sort();
+  const names = (await fsp.readdir(dir).catch((e) => (isMissing(e) ? ([] as string[]) : Promise.reject(e)))).sort();
   for (const name of names) {
     if (/^key-.+\.pub\.pem$/.test(name)) files.push(path.join(dir, name));
     else if (/^key-.+\.pem$/.test(name) && !names.includes(name.replace(/\.pem$/, '.pub.pem'))) {

@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import tarStream from 'tar-stream';
 import path from 'node:path';
@@ -196,5 +197,44 @@ describe('finding one\'s way', () => {
     expect(row).toMatch(/ 1970-01-01 00:00:00$/);
     const json = JSON.parse(k.ok(['images', '--json'])).find((i: { names: string[] }) => i.names.includes('localhost/epoch0:latest'));
     expect(json.created).toBe('1970-01-01T00:00:00Z');
+  });
+});
+
+describe('verify and exec leave nothing behind', () => {
+  it('verify creates no key and no directory, even where nothing can be written', () => {
+    const cfg = path.join(k.root, '..', `cfg-${process.pid}`);
+    const r = k.cairn(['verify', tinyRootfsTar()], { env: { XDG_CONFIG_HOME: cfg } });
+    expect(r.stderr.split('\n')[0]).toMatch(/^cairn verify: .*: unsigned$/);
+    expect(existsSync(cfg)).toBe(false);
+    const proc = k.cairn(['verify', tinyRootfsTar()], { env: { XDG_CONFIG_HOME: '/proc/cairn-cfg' }, timeout: 30_000 });
+    expect(oneLine(proc, 'verify')).toMatch(/unsigned$/);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('as a normal user, verify starts no namespace, and exec does not keep the one it started', () => {
+    const rt = mkdtempSync(path.join(os.tmpdir(), 'cairn-rt-'));
+    const cfg = path.join(rt, 'cfg');
+    const env = { XDG_RUNTIME_DIR: rt, XDG_CONFIG_HOME: cfg };
+    const pauseFile = path.join(rt, `cairn-${process.getuid!()}`, 'pause.pid');
+    const pauseAlive = (): boolean => {
+      if (!existsSync(pauseFile)) return false;
+      const pid = readFileSync(pauseFile, 'utf8').split(' ')[0];
+      try {
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(k.cairn(['verify', tinyRootfsTar()], { env }).status).toBe(125);
+    expect(pauseAlive()).toBe(false);
+    const c = k.ok(['from', `tarball:${bare()}`], { env });
+    const flat = path.join(rt, 'bare.tar.gz');
+    k.ok(['export', c, flat], { env });
+    k.ok(['rm', c], { env });
+    const pid = readFileSync(pauseFile, 'utf8').split(' ')[0];
+    process.kill(Number(pid));
+    expect(readdirSync(cfg)).toContain('cairn');
+    const r = k.cairn(['exec', flat, '--', '/busybox', 'echo', 'served'], { env });
+    expect([r.status, r.stdout]).toEqual([0, 'served\n']);
+    expect(pauseAlive()).toBe(false);
   });
 });
