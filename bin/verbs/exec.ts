@@ -1,12 +1,12 @@
 import { writeSync } from 'node:fs';
-import { CairnError, prepareExec, runExec } from '../../dsl/index.js';
+import { CairnError, UsageError, prepareExec, runExec } from '../../dsl/index.js';
 import { bool, list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
 /** `cairn exec`: verify a flat signed image and become its process. */
 export const spec: VerbSpec = {
   name: 'exec',
-  usage: 'exec [--key PUB] [--signature-policy FILE] [--env K=V]… [--volume HOST:CTR[:ro]]… [--writable] [--insecure-skip-verify] FILE|URL [--] [CMD [ARG…]]',
+  usage: 'exec [--key PUB] [--signature-policy FILE] [--entrypoint CMD|JSON] [--env K=V]… [--volume HOST:CTR[:ro]]… [--writable] [--insecure-skip-verify] FILE|URL [--] [CMD [ARG…]]',
   summary:
     'Verify a flat signed image (a file or an http(s) URL), unpack it once into a cache, and replace this process with ' +
     'its command in a private mount namespace with the image as a read-only root. As root the service keeps cairn\'s PID.',
@@ -14,6 +14,7 @@ export const spec: VerbSpec = {
   flags: {
     key: { kind: 'string', help: 'accept signatures by this key only (PEM file or identity string)', arg: 'PUB' },
     'signature-policy': { kind: 'string', help: 'also apply this signature policy file (a valid signature is always required)', arg: 'FILE' },
+    entrypoint: { kind: 'string', help: 'run this program (or JSON array) instead of the image\'s Entrypoint and Cmd; "" for none', arg: 'CMD' },
     env: { kind: 'list', alias: ['-e'], help: 'set an environment variable', arg: 'K=V' },
     volume: { kind: 'list', alias: ['-v'], help: 'bind a host path in', arg: 'HOST:CTR[:ro]' },
     writable: { kind: 'bool', help: 'a writable root (changes go to a tmpfs and vanish at exit)' },
@@ -37,6 +38,7 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
     signaturePolicy: str(p, 'signature-policy'),
     insecure: bool(p, 'insecure-skip-verify'),
     cmd: p.rest[0] === '--' ? p.rest.slice(1) : p.rest,
+    entrypoint: entrypointOf(str(p, 'entrypoint')),
     env: list(p, 'env'),
     volumes: list(p, 'volume'),
     writable: bool(p, 'writable'),
@@ -50,4 +52,19 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
     throw new CairnError(`cannot hand the command to the cairn wrapper (fd ${fd}): ${(err as Error).message}`, { hint: 'run cairn through its bin/cairn wrapper' });
   }
   return 0;
+}
+
+/** --entrypoint as podman takes it: "" for none, a JSON array of strings, or one program. */
+function entrypointOf(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (v === '') return [];
+  if (!v.startsWith('[')) return [v];
+  let a: unknown;
+  try {
+    a = JSON.parse(v);
+  } catch {
+    a = undefined;
+  }
+  if (!Array.isArray(a) || !a.every((x) => typeof x === 'string')) throw new UsageError(`--entrypoint ${v} is not a JSON array of strings`);
+  return a;
 }

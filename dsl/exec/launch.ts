@@ -37,6 +37,8 @@ export type ExecContext = 'root' | 'nested' | 'rootless';
 export interface LaunchOptions {
   /** CMD… from the command line (replaces the config's Cmd). */
   cmd: string[];
+  /** --entrypoint: replaces the config's Entrypoint, and its Cmd with it. */
+  entrypoint?: string[];
   /** --env K=V edits. */
   env: string[];
   /** --volume HOST:CTR[:ro]. */
@@ -178,7 +180,7 @@ export function launchText(l: Launch): string {
 /** The chain that runs the image in place (see the top of this file). */
 export async function launchCommand(img: CachedImage, o: LaunchOptions): Promise<Launch> {
   const cfg = img.config;
-  const argv = [...(cfg.Entrypoint ?? []), ...(o.cmd.length ? o.cmd : (cfg.Cmd ?? []))];
+  const argv = o.entrypoint ? [...o.entrypoint, ...o.cmd] : [...(cfg.Entrypoint ?? []), ...(o.cmd.length ? o.cmd : (cfg.Cmd ?? []))];
   if (argv.length === 0) {
     throw new BadInputError('the image names no command (its config has no Entrypoint or Cmd, as bali\'s files)', { hint: 'give the command after the file: cairn exec FILE -- CMD [ARG…]' });
   }

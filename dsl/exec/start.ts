@@ -23,6 +23,8 @@ export interface ExecOptions {
   insecure?: boolean;
   /** The command and its arguments (default: the image config's). */
   cmd?: string[];
+  /** Replaces the config's Entrypoint ([] for none) and, as `podman run --entrypoint` does, its Cmd. */
+  entrypoint?: string[];
   /** Environment edits, K=V (or K- to remove). */
   env?: string[];
   /** Host paths bound in: HOST:CTR[:ro]. */
@@ -45,6 +47,7 @@ export async function prepareExec(source: string, o: ExecOptions = {}): Promise<
   const img = await execImage(source, { storeRoot: o.root ?? defaultRoot(), key: o.key, signaturePolicy: o.signaturePolicy, insecure: o.insecure });
   const launch = await launchCommand(img, {
     cmd: o.cmd ?? [],
+    entrypoint: o.entrypoint,
     env: o.env ?? [],
     volumes: o.volumes ?? [],
     writable: o.writable ?? false,
@@ -63,8 +66,17 @@ export async function runExec({ argv, env }: Launch): Promise<number> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, [ENV_VAR]: env } });
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
-    child.on('error', (e) => reject(new CairnError(`cannot start ${argv[0]}: ${e.message}`)));
-    child.on('close', (code, sig) => resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 0)));
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+    for (const sig of sigs) process.on(sig, forward);
+    const done = () => sigs.forEach((sig) => process.off(sig, forward));
+    child.on('error', (e) => {
+      done();
+      reject(new CairnError(`cannot start ${argv[0]}: ${e.message}`));
+    });
+    child.on('close', (code, sig) => {
+      done();
+      resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 0));
+    });
   });
 }

@@ -136,6 +136,12 @@ describe.runIf(IN_PROCESS)('cairn exec FILE: what runs', () => {
     expect((await start(files['user.tar.gz'], { cmd: ['echo via entrypoint'] })).stdout).toBe('via entrypoint\n');
   });
 
+  it('--entrypoint replaces the config\'s Entrypoint and Cmd; [] runs CMD alone', async () => {
+    expect((await start(files['user.tar.gz'], { entrypoint: ['echo'], cmd: ['replaced'] })).stdout).toBe('replaced\n');
+    expect((await start(files['user.tar.gz'], { entrypoint: [], cmd: ['id', '-u'] })).stdout).toBe('1000\n');
+    expect((await start(files['user.tar.gz'], { entrypoint: ['/bin/sh', '-c', 'echo only'] })).stdout).toBe('only\n');
+  });
+
   it('runs a plain (uncompressed) signed tar too', async () => {
     expect((await start(files['plain.tar'])).stdout).toBe('cmd\n/work\nbar\n');
   });
@@ -278,6 +284,13 @@ describe('cairn exec refuses bad input: one line, status 125, nothing run, nothi
       expect((err as Error).message).not.toContain('\n');
     });
   }
+
+  it('through the CLI: --entrypoint takes a program or a JSON array, and a bad array is a usage error', async () => {
+    expect((await cairn(['exec', '--key', key.pubFile, '--entrypoint', 'echo', files['user.tar.gz'], '--', 'via', 'cli'])).stdout).toBe('via cli\n');
+    expect((await cairn(['exec', '--key', key.pubFile, '--entrypoint', '["sh","-c","echo json"]', files['user.tar.gz']])).stdout).toBe('json\n');
+    const bad = await cairn(['exec', '--key', key.pubFile, '--entrypoint', '[1]', files['user.tar.gz']]);
+    expect([bad.status, bad.stderr.split('\n')[0]]).toEqual([125, 'cairn exec: --entrypoint [1] is not a JSON array of strings']);
+  });
 
   it('through the CLI: exit 125, the one line `cairn exec: …` and its hint, nothing on stdout', async () => {
     await leavesNothing(async () => {
