@@ -246,6 +246,7 @@ export class Container {
     const o: CommitOptions = { ...given, timestamp: await epochOption(given.timestamp) };
     const { commitContainer } = await import('./container/commit.js');
     const rec = await step('commit', this.name, () => this.with((r, d) => commitContainer(this.store, r, d, o)));
+    emit({ type: 'image', action: 'committed', id: rec.id, names: rec.names });
     return new Image(this.store, rec.id);
   }
 

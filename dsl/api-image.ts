@@ -57,15 +57,17 @@ export class Image {
    * Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG]).
    * Layers are compressed as asked (default gzip, as buildah pushes); docker-archive holds plain tars.
    */
-  async push(dest: string, opts: { compression?: Compression } = {}): Promise<void> {
+  async push(dest: string, opts: { compression?: Compression } = {}): Promise<{ digest: string }> {
     const { parseReference } = await import('./oci/reference.js');
     const ref = parseReference(dest);
     const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
-    await step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
+    return step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
       const [rec, { storeSource }] = await Promise.all([this.record(), import('./image/store-image.js')]);
       const src = await storeSource(this.store, rec, compression);
-      const { writeImage } = await import('./transport/transports.js');
+      const [{ writeImage }, { ociManifestOf }, { sha256 }] = await Promise.all([import('./transport/transports.js'), import('./transport/oci-layout.js'), import('./oci/validate.js')]);
       await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
+      // The digest of the OCI manifest written (docker-archive holds none: the one it stands for).
+      return { digest: sha256(Buffer.from(JSON.stringify(ociManifestOf(src)))) };
     });
   }
 

@@ -94,7 +94,10 @@ export async function pull(ref: string, opts: StoreOptions & { signaturePolicy?:
 export async function copyImage(src: string, dest: string, opts: StoreOptions = {}): Promise<void> {
   const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js')]);
   const r = parseReference(src);
-  if (r.transport === 'store') return (await image(r.name, opts)).push(dest);
+  if (r.transport === 'store') {
+    await (await image(r.name, opts)).push(dest);
+    return;
+  }
   const { openSource, writeImage } = await import('./transport/transports.js');
   const img = await openSource(r, { tmpDir: s.paths.tmp });
   try {

@@ -52,6 +52,8 @@ export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError
 export { events, type CairnEvent } from './core/events.js';
 /** mkdir -p that reports, rather than loops on, a parent refusing new entries (/proc, /sys). */
 export { makeDirs, makeDirsSync } from './core/fsutil.js';
+/** Writes a file whole or not at all (temp file + rename), for files a verb writes for automation (--iidfile). */
+export { writeFileAtomic } from './core/atomic.js';
 /** zx's `$` for host commands in build scripts. */
 export { $ } from './script.js';
 /** What Container.config may edit. */

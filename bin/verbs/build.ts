@@ -3,7 +3,7 @@ import path from 'node:path';
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { BadInputError, NotFoundError, isCairnError, type CairnEvent } from '../../dsl/index.js';
-import type { Parsed, VerbSpec } from '../args.js';
+import { str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 import { attachLogger } from '../log.js';
 import { printFailure } from '../dispatch.js';
@@ -12,10 +12,13 @@ import { sourceLines, syntaxPlace, userFrame } from '../script-error.js';
 /** `cairn build`: run a .build.mjs script. */
 export const spec: VerbSpec = {
   name: 'build',
-  usage: 'build [--keep] FILE.build.mjs [ARG…]',
+  usage: 'build [--keep] [--iidfile FILE] FILE.build.mjs [ARG…]',
   summary: 'Run a build script that imports the cairn library (`import { from } from \'cairn\'`); ARGs reach it in process.argv. When it fails, the containers it made are removed.',
   example: 'cairn build recipes/hello.build.mjs',
-  flags: { keep: { kind: 'bool', help: 'keep the containers of a script that fails (to look into them)' } },
+  flags: {
+    keep: { kind: 'bool', help: 'keep the containers of a script that fails (to look into them)' },
+    iidfile: { kind: 'string', help: 'write the ID (sha256:…) of the last image the script committed to FILE', arg: 'FILE' },
+  },
   min: 1,
   max: 1,
   stopAfter: 1,
@@ -39,7 +42,9 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
   const lib = (await import(libUrl)) as Lib;
   attachLogger({ quiet: ctx.quiet }, lib.events);
   const made = new Map<string, { name: string; root: string }>();
+  let last: string | undefined;
   const track = (ev: CairnEvent) => {
+    if (ev.type === 'image') last = ev.id;
     if (ev.type !== 'container') return;
     if (ev.action === 'created') made.set(ev.id, { name: ev.name, root: ev.root });
     else made.delete(ev.id);
@@ -58,6 +63,11 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
     return status;
   }
   lib.events.off('event', track);
+  const iidfile = str(p, 'iidfile');
+  if (iidfile !== undefined) {
+    if (!last) throw new BadInputError(`--iidfile ${iidfile}: the script committed no image`, { hint: 'commit one in the script (await c.commit(NAME))' });
+    await lib.writeFileAtomic(iidfile, `sha256:${last}`);
+  }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 

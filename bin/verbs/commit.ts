@@ -1,16 +1,17 @@
-import { container } from '../../dsl/index.js';
+import { container, writeFileAtomic } from '../../dsl/index.js';
 import { bool, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
 /** `cairn commit`: write an image from a container. */
 export const spec: VerbSpec = {
   name: 'commit',
-  usage: 'commit [--squash] [--rm] [--timestamp EPOCH] CTR [IMAGE]',
+  usage: 'commit [--squash] [--rm] [--timestamp EPOCH] [--iidfile FILE] CTR [IMAGE]',
   summary: 'Write an image from the base layers, the checkpoints and the pending changes (sealed first), and print its ID.',
   example: 'SOURCE_DATE_EPOCH=0 cairn commit --rm web localhost/web:1.0',
   flags: {
     squash: { kind: 'bool', help: 'one layer holding the whole tree, base included' },
     rm: { kind: 'bool', help: 'remove the container after committing' },
+    iidfile: { kind: 'string', help: 'also write the image ID (sha256:…) to FILE', arg: 'FILE' },
     timestamp: { kind: 'string', help: 'clamp file and history times to EPOCH seconds (reproducible; default $SOURCE_DATE_EPOCH)', arg: 'EPOCH' },
     format: { kind: 'string', alias: ['-f'], help: 'accepted for buildah compatibility: oci', arg: 'oci' },
   },
@@ -26,6 +27,8 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
     squash: bool(p, 'squash'),
     timestamp: str(p, 'timestamp'),
   });
+  const iidfile = str(p, 'iidfile');
+  if (iidfile !== undefined) await writeFileAtomic(iidfile, `sha256:${img.id}`);
   if (bool(p, 'rm')) await c.remove();
   ctx.out(img.id);
 }

@@ -18,6 +18,11 @@ export interface AtomicWriteOptions {
   crashAt?: string;
 }
 
+/** A failure to create the temp file beside file, told as a failure to write file (the name the user gave). */
+export function asTargetError(err: NodeJS.ErrnoException, file: string): NodeJS.ErrnoException {
+  return Object.assign(err, { path: file, syscall: 'write' });
+}
+
 /**
  * Writes data to file by temp-file (created exclusively beside it, so never through a symlink) + fsync +
  * rename: readers see the old or the new content, never half. The directory is made when missing.
@@ -25,7 +30,9 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(file: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): Promise<void> {
   await makeDirs(path.dirname(file));
   const tmp = tempBeside(file);
-  const fh = await fsp.open(tmp, 'wx', o.mode ?? 0o644);
+  const fh = await fsp.open(tmp, 'wx', o.mode ?? 0o644).catch((err: NodeJS.ErrnoException) => {
+    throw asTargetError(err, file);
+  });
   try {
     try {
       await fh.writeFile(data);
@@ -45,7 +52,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): void {
   makeDirsSync(path.dirname(file));
   const tmp = tempBeside(file);
-  const fd = openSync(tmp, 'wx', o.mode ?? 0o644);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', o.mode ?? 0o644);
+  } catch (err) {
+    throw asTargetError(err as NodeJS.ErrnoException, file);
+  }
   try {
     try {
       writeFileSync(fd, data);

@@ -7,7 +7,8 @@ export type CairnEvent =
   | { type: 'progress'; id: string; done: number; total?: number; unit?: string }
   | { type: 'warn'; text: string }
   | { type: 'step-end'; id: string; ok: boolean; text?: string; ms: number }
-  | { type: 'container'; action: 'created' | 'removed'; id: string; name: string; root: string };
+  | { type: 'container'; action: 'created' | 'removed'; id: string; name: string; root: string }
+  | { type: 'image'; action: 'committed'; id: string; names: string[] };
 
 /** The process-wide event bus of the engine. */
 export const events = new EventEmitter();

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { NotFoundError } from '../core/errors.js';
-import { tempBeside } from '../core/atomic.js';
+import { asTargetError, tempBeside } from '../core/atomic.js';
 import { crashPoint } from '../core/crash.js';
 
 // Fixed owner, modes and mtime: the same image always gives the same archive bytes.
@@ -47,7 +47,7 @@ export async function writeTarFile(file: string, fill: (t: TarSink) => Promise<v
   const tmp = tempBeside(path.resolve(file));
   // Opened before anything is packed: a place that cannot be written fails here, with its own error.
   const fh = await fsp.open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
-    throw Object.assign(err, { path: file, syscall: 'write' });
+    throw asTargetError(err, file);
   });
   const pack = tar.pack();
   const out = pipeline(pack as unknown as NodeJS.ReadableStream, fh.createWriteStream());

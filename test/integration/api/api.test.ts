@@ -52,7 +52,7 @@ describe.runIf(inProcess)('library API', () => {
       events.off('event', listener);
     }
     const types = new Set(seen.map((e) => e.type));
-    expect(types).toEqual(new Set(['container', 'step-start', 'progress', 'output', 'step-end']));
+    expect(types).toEqual(new Set(['container', 'image', 'step-start', 'progress', 'output', 'step-end']));
     expect(seen.flatMap((e) => (e.type === 'container' ? [e.action] : []))).toEqual(['created', 'removed']);
     expect(seen.some((e) => e.type === 'output' && e.data.toString().includes('$test'))).toBe(true);
   });

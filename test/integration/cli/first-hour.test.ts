@@ -238,3 +238,21 @@ describe('verify and exec leave nothing behind', () => {
     expect(pauseAlive()).toBe(false);
   });
 });
+
+describe('files for automation', () => {
+  it('commit --iidfile, push --digestfile and build --iidfile write what buildah\'s do', () => {
+    const dir = path.join(k.root, '..', `auto-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const c = k.ok(['from', `tarball:${smallRootfsTar()}`]);
+    const id = k.ok(['commit', '--iidfile', path.join(dir, 'iid'), c, 'localhost/auto']);
+    expect(readFileSync(path.join(dir, 'iid'), 'utf8')).toBe(`sha256:${id}`);
+    k.ok(['push', '--digestfile', path.join(dir, 'digest'), 'localhost/auto', `oci:${dir}/layout:v1`]);
+    const index = JSON.parse(readFileSync(path.join(dir, 'layout', 'index.json'), 'utf8'));
+    expect(readFileSync(path.join(dir, 'digest'), 'utf8')).toBe(index.manifests[0].digest);
+    const f = path.join(dir, 'two.build.mjs');
+    writeFileSync(f, `import { from } from 'cairn';\nconst c = await from(${JSON.stringify(`tarball:${smallRootfsTar()}`)});\nawait c.commit('localhost/first');\nawait c.run\`true\`.catch(() => {});\nconsole.log((await c.commit('localhost/second')).id);\nawait c.remove();\n`);
+    const last = k.ok(['build', '--iidfile', path.join(dir, 'build-iid'), f]);
+    expect(readFileSync(path.join(dir, 'build-iid'), 'utf8')).toBe(`sha256:${last}`);
+    expect(oneLine(k.cairn(['commit', '--iidfile', '/proc/cairn-iid', c]), 'commit')).toMatch(/^cairn commit: cannot write \/proc\/cairn-iid: /);
+  });
+});
