@@ -1,16 +1,18 @@
 import { inspect } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
+import { checkTemplate, render } from '../format.js';
 
 /** `cairn inspect`: describe a container, image or transport reference as JSON. */
 export const spec: VerbSpec = {
   name: 'inspect',
-  usage: 'inspect [--type container|image] CTR|IMAGE|TRANSPORT:REF',
+  usage: 'inspect [--type container|image] [--format json|TEMPLATE] CTR|IMAGE|TRANSPORT:REF',
   summary: 'Print JSON describing a working container (config, layers, checkpoints, pending history), a stored image, or an image at a transport (config, layers, history).',
   example: 'cairn inspect oci:./out:latest',
   flags: {
     json: { kind: 'bool', help: 'print JSON (the default)' },
     type: { kind: 'string', alias: ['-t'], help: 'what to look for: container or image', arg: 'TYPE' },
+    format: { kind: 'string', alias: ['-f'], help: 'json, or a template over the JSON\'s fields, such as {{.Config.Config.Env}}', arg: 'FORMAT' },
   },
   min: 1,
   max: 1,
@@ -18,6 +20,8 @@ export const spec: VerbSpec = {
 
 /** Prints the JSON. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
+  const format = str(p, 'format');
+  if (format !== undefined && format !== 'json') checkTemplate(format);
   const info = await inspect(p.args[0], { root: ctx.root, type: str(p, 'type') });
-  ctx.out(JSON.stringify(info, null, 2));
+  ctx.out(format !== undefined && format !== 'json' ? render(format, info) : JSON.stringify(info, null, 2));
 }
