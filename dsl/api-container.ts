@@ -168,10 +168,11 @@ export class Container {
 
   /** Edits the image config the next commit writes. */
   async config(edits: ConfigEdits): Promise<void> {
-    const { applyConfig } = await import('./container/config.js');
+    const { applyConfig, editMap } = await import('./container/config.js');
     await this.with(async (rec) => {
       const { config, createdBy } = applyConfig(rec.config, edits);
       rec.config = config;
+      if (edits.annotations?.length) rec.annotations = editMap(rec.annotations, edits.annotations, '--annotation');
       if (createdBy) rec.pending.push(createdBy);
       await this.store.containers.save(rec);
     });

@@ -40,7 +40,7 @@ async function reproducible(store: Store, cp: CheckpointRecord, ts: number | und
 }
 
 /** Writes config and manifest of an image to the store and records it under names. */
-export async function recordImage(store: Store, config: ImageConfig, layers: LayerRef[], names: string[]): Promise<ImageRecord> {
+export async function recordImage(store: Store, config: ImageConfig, layers: LayerRef[], names: string[], annotations?: Record<string, string>): Promise<ImageRecord> {
   const cfg = await store.blobs.putJson(config);
   const manifest: Manifest = {
     schemaVersion: 2,
@@ -48,6 +48,7 @@ export async function recordImage(store: Store, config: ImageConfig, layers: Lay
     config: { mediaType: MediaType.config, digest: cfg.digest, size: cfg.size },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
+  if (annotations && Object.keys(annotations).length) manifest.annotations = annotations;
   const m = await store.blobs.putJson(manifest);
   crashPoint('commit.blobs.before-record');
   return store.locked([{ name: 'images' }], () =>
@@ -84,5 +85,5 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
     rec.pending = [];
     await store.containers.save(rec);
   }
-  return recordImage(store, config, layers, (opts.names ?? []).map((n) => normalizeName(n)));
+  return recordImage(store, config, layers, (opts.names ?? []).map((n) => normalizeName(n)), rec.annotations);
 }

@@ -18,6 +18,38 @@ export interface ConfigEdits {
   volumes?: string[];
   author?: string;
   stopSignal?: string;
+  /** Manifest annotations written at commit: `K=V` sets, `K-` removes. */
+  annotations?: string[];
+  arch?: string;
+  os?: string;
+  /** `CMD command…` (run by the shell), `CMD ["prog","arg"]`, or `NONE`; '' clears. */
+  healthcheck?: string;
+  /** The shell of shell-form commands, as a JSON array. */
+  shell?: string;
+  /** ONBUILD triggers to add. */
+  onbuild?: string[];
+}
+
+/** The Healthcheck test of a --healthcheck value, as buildah and Docker write it (undefined clears it). */
+export function parseHealthcheck(v: string): { Test: string[] } | undefined {
+  const t = v.trim();
+  if (t === '') return undefined;
+  if (t === 'NONE') return { Test: ['NONE'] };
+  const m = /^CMD\s+(.+)$/s.exec(t);
+  if (!m) throw new BadInputError(`invalid --healthcheck ${v}`, { hint: "use 'CMD command args', 'CMD [\"prog\",\"arg\"]' or NONE" });
+  const cmd = parseCommand(m[1], '--healthcheck');
+  return cmd && m[1].trim().startsWith('[') ? { Test: ['CMD', ...cmd] } : { Test: ['CMD-SHELL', m[1].trim()] };
+}
+
+/** Sets or removes `K=V` entries of a map (`K-` removes). */
+export function editMap(map: Record<string, string> | undefined, edits: string[], what: string): Record<string, string> {
+  const out = { ...(map ?? {}) };
+  for (const l of edits) {
+    const [k, v] = kv(l, what);
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
 }
 
 /** Parses an entrypoint/cmd value: a JSON array of strings, or a shell-form string. */
@@ -99,13 +131,7 @@ export function applyConfig(config: ImageConfig, e: ConfigEdits): { config: Imag
     said.push(`USER ${e.user}`);
   }
   if (e.labels?.length) {
-    const labels = { ...(rc.Labels ?? {}) };
-    for (const l of e.labels) {
-      const [k, v] = kv(l, '--label');
-      if (v === undefined) delete labels[k];
-      else labels[k] = v;
-    }
-    rc.Labels = labels;
+    rc.Labels = editMap(rc.Labels, e.labels, '--label');
     said.push(...e.labels.map((x) => `LABEL ${x}`));
   }
   if (e.ports?.length) {
@@ -123,7 +149,26 @@ export function applyConfig(config: ImageConfig, e: ConfigEdits): { config: Imag
     rc.StopSignal = e.stopSignal;
     said.push(`STOPSIGNAL ${e.stopSignal}`);
   }
+  if (e.healthcheck !== undefined) {
+    const h = parseHealthcheck(e.healthcheck);
+    if (h) rc.Healthcheck = h;
+    else delete rc.Healthcheck;
+    said.push(`HEALTHCHECK ${e.healthcheck}`);
+  }
+  if (e.shell !== undefined) {
+    const t = e.shell.trim();
+    const sh = t === '' ? null : parseCommand(t.startsWith('[') ? t : JSON.stringify([t]), '--shell');
+    if (sh?.length) rc.Shell = sh;
+    else delete rc.Shell;
+    said.push(`SHELL ${JSON.stringify(sh ?? [])}`);
+  }
+  if (e.onbuild?.length) {
+    rc.OnBuild = [...(rc.OnBuild ?? []), ...e.onbuild];
+    said.push(...e.onbuild.map((x) => `ONBUILD ${x}`));
+  }
   const out: ImageConfig = { ...config, config: rc };
+  if (e.arch !== undefined) out.architecture = e.arch;
+  if (e.os !== undefined) out.os = e.os;
   if (e.author !== undefined) {
     out.author = e.author;
     said.push(`MAINTAINER ${e.author}`);

@@ -46,6 +46,10 @@ export interface RunConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** Docker's fields, which OCI leaves out (buildah keeps them in the config): a health check, the shell of shell forms, ONBUILD triggers. */
+  Healthcheck?: { Test: string[] };
+  Shell?: string[];
+  OnBuild?: string[];
 }
 
 /** An OCI image config. */

@@ -48,6 +48,8 @@ export interface ContainerRecord {
   pending: string[];
   /** True while the user holds a `cairn mount` of the container. */
   mounted?: boolean;
+  /** Manifest annotations (`config --annotation`), written at commit. */
+  annotations?: Record<string, string>;
   created: string;
 }
 

@@ -54,6 +54,13 @@ describe('containers and inspect', () => {
     expect(k.ok(['containers', '--filter', 'name=nobody', '-q'])).toBe('');
   });
 
+  it('config --annotation is written into the committed manifest; --arch and --os into the config', () => {
+    const c2 = k.ok(['from', `tarball:${smallRootfsTar()}`]);
+    k.ok(['config', '--annotation', 'org.opencontainers.image.source=https://example.com/x', '--arch', 'arm64', '--os', 'linux', c2]);
+    k.ok(['commit', '--rm', c2, 'localhost/annotated']);
+    expect(k.ok(['inspect', '--format', '{{json .Manifest.annotations}} {{.Config.architecture}}', 'localhost/annotated'])).toBe('{"org.opencontainers.image.source":"https://example.com/x"} arm64');
+  });
+
   it('inspect --format reaches into the JSON', () => {
     expect(k.ok(['inspect', '--format', '{{.Config.Config.Labels}}', 'localhost/web:1'])).toBe('{"tier":"web"}');
     expect(k.ok(['inspect', '--format', '{{json .Name}}', 'lister'])).toBe('"lister"');
