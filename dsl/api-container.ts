@@ -258,6 +258,14 @@ export class Container {
     return step('export', `${this.name} → ${file}`, () => this.with((rec, d) => exportContainer(this.store, rec, d, file, o)));
   }
 
+  /** Gives the container another name; resolves to the container under it (this object keeps the old name). */
+  async rename(name: string): Promise<Container> {
+    const { checkContainerName } = await import('./store/containers.js');
+    checkContainerName(name);
+    await this.with((rec) => this.store.containers.rename(rec, name));
+    return new Container(this.store, this.id, name);
+  }
+
   /** Removes the container and its pending changes. */
   async remove(): Promise<void> {
     await this.with(async (rec, d) => {

@@ -36,6 +36,8 @@ export { interruptSteps } from './sandbox/interrupt.js';
 export { resolveInRoot } from './layer/inroot.js';
 /** Describes a container, a stored image or an image at a transport reference, as JSON-ready data. */
 export { inspect, type InspectOptions } from './inspect.js';
+/** Facts about this installation and host for a bug report (`cairn info`). */
+export { info, type InfoFacts } from './info.js';
 /** A working container (run, copy, config, checkpoint, rollback, diff, pending, layers, mount, commit, export, remove) and a failed run step's error. */
 export { Container, RunError, type CommitCallOptions, type CopyCallOptions, type RunOutput } from './api-container.js';
 /** A stored image (inspect, tag, push, export, remove). */

@@ -18,8 +18,8 @@ export const SHELL_VERBS: Record<string, { usage: string; summary: string }> = {
   exit: { usage: 'exit [N]', summary: 'Leave the shell (a script: stop, with status N).' },
 };
 
-/** CLI verbs the shell does not run: they replace the process, or are the shell. */
-export const NOT_IN_SHELL = new Set(['shell', 'exec', 'unshare', 'build']);
+/** CLI verbs the shell does not run: they replace the process, are the shell, or would rename the container it works on. */
+export const NOT_IN_SHELL = new Set(['shell', 'exec', 'unshare', 'build', 'rename']);
 
 /** CLI verbs that a line runs as a command in the container instead: `rm FILE` means the file (containers go by `cairn rm`). */
 export const COMMAND_WORDS = new Set(['rm']);

@@ -193,6 +193,28 @@ export class ContainerRecords {
     return undefined;
   }
 
+  /**
+   * Renames container rec (the caller holds its lock): publishes the new name (taken over only from a container
+   * that is gone), saves the record, then frees the old name. Killed between the steps, the container keeps its
+   * old name, and the new one points at it until `cairn check --repair`.
+   */
+  async rename(rec: ContainerRecord, name: string): Promise<void> {
+    const link = this.nameLink(name);
+    if (name === rec.name) return;
+    await this.withNamesLock(async () => {
+      const before = await this.holder(name);
+      if (before !== undefined && before !== rec.id && (await this.alive(before))) {
+        throw new ConflictError(`the container name ${name} is already in use`, { hint: 'choose another name, or remove that container with `cairn rm`' });
+      }
+      if (before !== undefined) await fsp.rm(link, { force: true });
+      await fsp.symlink(rec.id, link);
+    });
+    const old = rec.name;
+    rec.name = name;
+    await this.save(rec);
+    await this.releaseName(old, rec.id);
+  }
+
   /** Frees a name (only when it still points at id). */
   async releaseName(name: string, id: string): Promise<void> {
     const link = this.nameLink(name);

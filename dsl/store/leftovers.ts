@@ -150,6 +150,8 @@ async function containerLeftovers(store: Store): Promise<Problem[]> {
     const rec = await c.get(holder).catch(() => null);
     if (rec === undefined) {
       out.push({ text: `${rel(store, link)}: the name points at container ${holder.slice(0, 12)}, which no longer exists (an interrupted \`cairn rm\`)`, fixText: 'freed', fix: async () => void (await c.dropDeadName(name)) });
+    } else if (rec && rec.name !== name) {
+      out.push({ text: `${rel(store, link)}: a second name of container ${rec.name} (an interrupted \`cairn rename\`)`, fixText: 'freed', fix: () => c.releaseName(name, holder) });
     }
   }
   return out;

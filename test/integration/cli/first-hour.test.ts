@@ -256,3 +256,26 @@ describe('files for automation', () => {
     expect(oneLine(k.cairn(['commit', '--iidfile', '/proc/cairn-iid', c]), 'commit')).toMatch(/^cairn commit: cannot write \/proc\/cairn-iid: /);
   });
 });
+
+describe('rename and info', () => {
+  it('rename gives a container another name, frees the old one, and refuses a name in use', () => {
+    const c = k.ok(['from', '--name', 'before-rename', `tarball:${tinyRootfsTar()}`]);
+    k.ok(['run', c, 'touch', '/kept']);
+    k.ok(['rename', c, 'after-rename']);
+    expect(k.ok(['diff', 'after-rename'])).toBe('A /kept');
+    expect(k.cairn(['inspect', '--type', 'container', 'before-rename']).status).toBe(125);
+    expect(k.ok(['from', '--name', 'before-rename', `tarball:${smallRootfsTar()}`])).toBe('before-rename');
+    expect(oneLine(k.cairn(['rename', 'after-rename', 'before-rename']), 'rename')).toBe('cairn rename: the container name before-rename is already in use');
+    expect(oneLine(k.cairn(['rename', 'after-rename', 'bad name']), 'rename')).toMatch(/^cairn rename: invalid container name "bad name"/);
+    expect(k.ok(['check'])).toBe('');
+  });
+
+  it('info says where the store is and how it works here, with the versions a bug report needs', () => {
+    const facts = JSON.parse(k.ok(['info', '--json']));
+    expect(facts.store).toMatchObject({ root: k.root, driver: expect.stringMatching(/^(overlay|copy)$/) });
+    expect(facts.rootless.rootless).toBe(process.getuid?.() !== 0);
+    expect(facts.host.node).toBe(process.version);
+    expect(facts.tools['util-linux unshare']).toMatch(/util-linux/);
+    expect(k.ok(['info'])).toMatch(/^store:\n {2}root: /);
+  });
+});
