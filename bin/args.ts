@@ -36,7 +36,8 @@ export interface Parsed {
   rest: string[];
 }
 
-const GLOBAL: Record<string, FlagSpec> = {
+/** Flags every verb takes. */
+export const GLOBAL: Record<string, FlagSpec> = {
   root: { kind: 'string', help: 'storage root directory', arg: 'DIR' },
   help: { kind: 'bool', alias: ['-h'], help: 'show this help' },
   quiet: { kind: 'bool', alias: ['-q'], help: 'print less on stderr' },

@@ -5,6 +5,7 @@ import { VERB_MODULES } from './verb-modules.js';
 export const VERBS: Record<string, () => Promise<VerbModule>> = {
   ...VERB_MODULES,
   shell: () => import('./verbs/shell.js'),
+  completion: () => import('./verbs/completion.js'),
 };
 
 /** Names that are another verb's alias (left out of the verb list). */
