@@ -1,7 +1,7 @@
 import type { VerbModule } from './verb.js';
 
 /**
- * Every verb but `shell` (and alias: unmount, add) and how to load its module; a verb loads only when it is run.
+ * Every verb but `shell` (and alias: unmount) and how to load its module; a verb loads only when it is run.
  * The shell runs these (bin/verbs/shell.ts hands them to shell/); verb-table.ts adds the shell itself.
  */
 export const VERB_MODULES: Record<string, () => Promise<VerbModule>> = {
@@ -11,7 +11,7 @@ export const VERB_MODULES: Record<string, () => Promise<VerbModule>> = {
   unmount: () => import('./verbs/umount.js'),
   run: () => import('./verbs/run.js'),
   copy: () => import('./verbs/copy.js'),
-  add: () => import('./verbs/copy.js'),
+  add: () => import('./verbs/add.js'),
   config: () => import('./verbs/config.js'),
   checkpoint: () => import('./verbs/checkpoint.js'),
   rollback: () => import('./verbs/rollback.js'),

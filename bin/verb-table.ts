@@ -1,7 +1,7 @@
 import type { VerbModule } from './verb.js';
 import { VERB_MODULES } from './verb-modules.js';
 
-/** Every verb (and alias: unmount, add) and how to load its module; a verb loads only when it is run. */
+/** Every verb (and alias: unmount) and how to load its module; a verb loads only when it is run. */
 export const VERBS: Record<string, () => Promise<VerbModule>> = {
   ...VERB_MODULES,
   shell: () => import('./verbs/shell.js'),
@@ -9,4 +9,4 @@ export const VERBS: Record<string, () => Promise<VerbModule>> = {
 };
 
 /** Names that are another verb's alias (left out of the verb list). */
-export const ALIASES = new Set(['unmount', 'add']);
+export const ALIASES = new Set(['unmount']);

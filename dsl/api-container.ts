@@ -137,30 +137,48 @@ export class Container {
 
   /** Copies host paths (or, with opts.from, paths of another container or image) into the container. */
   async copy(src: string | string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
+    return this.place('copy', src, dest, opts);
+  }
+
+  /**
+   * As copy, and as buildah's add: a URL is fetched (mode 0600 unless opts.chmod), a local tar archive (plain,
+   * gzip, bzip2, xz, zstd) is unpacked into dest with its own owners and modes.
+   */
+  async add(src: string | string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
+    return this.place('add', src, dest, opts);
+  }
+
+  /** copy and add: the sources placed in the tree, then one history line. */
+  private async place(verb: 'copy' | 'add', src: string | string[], dest: string, opts: CopyCallOptions): Promise<void> {
     const sources = Array.isArray(src) ? src : [src];
-    if (sources.length === 0) throw new BadInputError('copy needs at least one source');
+    if (sources.length === 0) throw new BadInputError(`${verb} needs at least one source`);
+    if (verb === 'add' && opts.from) throw new BadInputError('add takes no --from', { hint: 'use copy --from to copy out of another container or image' });
     const [{ copyInto, parseMode }, { crashPoint }] = await Promise.all([import('./container/copy.js'), import('./core/crash.js')]);
     const mode = typeof opts.chmod === 'string' ? parseMode(opts.chmod) : opts.chmod;
     const doCopy = (sourceRoot?: string) =>
       this.with((rec, d) =>
         this.withRoot(rec, d, async (root) => {
           const owner = opts.chown ? await (await import('./container/users.js')).resolveUser(root, opts.chown) : undefined;
-          await copyInto(root, sources, dest, {
+          const o = {
             owner, mode, withDeps: opts.withDeps, workdir: rec.config.config?.WorkingDir,
             sourceRoot, contained: sourceRoot !== undefined,
             // A container the user mounted keeps its view; otherwise the next verb mounts it again.
             detachUpper: !rec.mounted && d.detachUpper ? () => d.detachUpper!(this.store, rec) : undefined,
-          });
+          };
+          if (verb === 'add') {
+            await makeDirs(this.store.paths.tmp);
+            await (await import('./container/add.js')).addInto(root, sources, dest, { ...o, detachUpper: undefined, tmpDir: this.store.paths.tmp });
+          } else await copyInto(root, sources, dest, o);
           const flags = [opts.chown && `--chown=${opts.chown}`, mode !== undefined && `--chmod=${mode.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
           // Host paths stay out of the image: an absolute source is named by its last component only, so the
           // same build in two checkouts gives the same history (and image ID).
           const named = opts.from ? sources : sources.map((x) => (x.startsWith('/') ? path.basename(x) || '/' : x));
           crashPoint('copy.before-record');
-          rec.pending.push(`COPY ${[...flags, ...named, dest].join(' ')}`);
+          rec.pending.push(`${verb.toUpperCase()} ${[...flags, ...named, dest].join(' ')}`);
           await this.store.containers.save(rec);
         }),
       );
-    await step('copy', `${this.name}: ${sources.join(' ')} → ${dest}`, async () => {
+    await step(verb, `${this.name}: ${sources.join(' ')} → ${dest}`, async () => {
       if (!opts.from) return doCopy();
       return withSourceRoot(this.store, opts.from, this.id, doCopy);
     });

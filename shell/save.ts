@@ -73,7 +73,7 @@ export async function saveText(records: readonly StepRecord[], format: SaveForma
     const p = verbs.parse(mod.spec, plan.argv);
     if (p.flags.help) continue;
     p.args = p.args.filter((a) => a !== CTR);
-    kept.push({ rec, verb: plan.verb === 'add' ? 'copy' : plan.verb, p });
+    kept.push({ rec, verb: plan.verb, p });
   }
   let base: string | undefined;
   if (kept[0]?.verb !== 'from') {
@@ -155,10 +155,11 @@ function scriptText(kept: Kept[], base: string | undefined): string {
         lines.push(`await c.run(${js(argv)}${optsArg(o)});`);
         break;
       }
-      case 'copy': {
+      case 'copy':
+      case 'add': {
         const srcs = p.args.slice(0, -1);
         const o = { chown: str(p, 'chown'), chmod: str(p, 'chmod'), from: str(p, 'from'), withDeps: bool(p, 'with-deps') };
-        lines.push(`await c.copy(${js(srcs)}, ${js(p.args[p.args.length - 1])}${optsArg(o)});`);
+        lines.push(`await c.${verb}(${js(srcs)}, ${js(p.args[p.args.length - 1])}${optsArg(o)});`);
         break;
       }
       case 'config': {

@@ -34,7 +34,7 @@ const WHERE = 'give the path of a flat tarball (cairn export writes one) or an h
 
 /** Opens FILE or an http(s) URL as a byte stream. */
 async function openFlat(source: string, url: boolean): Promise<Readable> {
-  if (url) return (await import('./fetch.js')).openUrl(source);
+  if (url) return (await import('../core/fetch.js')).openUrl(source);
   try {
     if ((await stat(source)).isDirectory()) throw new BadInputError('is a directory, not a file', { hint: WHERE });
   } catch (err) {

@@ -5,7 +5,7 @@ import { BadInputError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { uniqueSuffix } from '../core/unique.js';
 import { sameStamp, stampOf, writeJson, type CachedImage, type ExecCache, type ExecSigner, type FileStamp } from './cache.js';
-import { download, type FetchResult } from './fetch.js';
+import { download, type FetchResult } from '../core/fetch.js';
 import { policyRefuses, stillTrusted, type TrustScope } from './trust.js';
 import { sweepTmp, unpackEntry } from './unpack.js';
 import type { Verdict } from '../flat/trailer.js';

@@ -18,8 +18,9 @@ export interface ExtractOptions {
   /**
    * 'overlay': dest is an empty dir that becomes an overlayfs lower layer ('.wh.NAME' → 0/0 char device,
    * '.wh..wh..opq' → opaque xattr). 'apply': dest is a root file system the layer is applied on (OCI rules).
+   * 'none': a plain archive (`add`): '.wh.' names are files like any other.
    */
-  whiteouts: 'overlay' | 'apply';
+  whiteouts: 'overlay' | 'apply' | 'none';
   /** The overlayfs xattr namespace (default 'trusted'). */
   flavor?: XattrFlavor;
   /** Create char and block devices (needs real root); when false they are skipped with one warning. */
@@ -160,8 +161,9 @@ class Extractor {
     const rel0 = cleanEntryPath(h.name);
     const base = baseOf(rel0);
     const isFile = type === 'file' || type === 'contiguous-file';
-    if (!isFile || rel0 === '' || base.startsWith(WHITEOUT_PREFIX)) await drain(body);
-    if (rel0 === '' || base.startsWith(WHITEOUT_PREFIX)) {
+    const whiteout = this.opts.whiteouts !== 'none' && base.startsWith(WHITEOUT_PREFIX);
+    if (!isFile || rel0 === '' || whiteout) await drain(body);
+    if (rel0 === '' || whiteout) {
       if (rel0 !== '') await this.whiteout(parentOf(rel0), base);
       return;
     }

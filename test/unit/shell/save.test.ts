@@ -90,7 +90,7 @@ describe('save', () => {
         '// checkpoint the app',
         'await c.checkpoint("the app");',
         '// add /x /y',
-        'await c.copy(["/x"], "/y");',
+        'await c.add(["/x"], "/y");',
         '// commit --squash localhost/app:1',
         'console.log((await c.commit("localhost/app:1", { squash: true })).id);',
         '// commit',

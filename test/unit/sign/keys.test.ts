@@ -121,6 +121,11 @@ describe('the local key', () => {
 });
 
 describe('trust', () => {
+  it('trustedKeys makes nothing: a fresh configuration has no keys and stays empty', async () => {
+    expect(await trustedKeys()).toEqual([]);
+    expect(readdirSync(cfg)).toEqual([]);
+  });
+
   it('trusts a PEM file, PEM text or identity; idempotent; listed by trustedKeys', async () => {
     const a = baliKey();
     const b = baliKey();
@@ -135,6 +140,8 @@ describe('trust', () => {
     const before = statSync(t.source).mtimeMs;
     await trustKey(c.id);
     expect(statSync(t.source).mtimeMs).toBe(before);
+    // The local key comes first once there is one (verifying never makes one).
+    await localKey();
     const ids = (await trustedKeys()).map((k) => k.id);
     expect(ids).toHaveLength(4);
     expect(ids.slice(1).sort()).toEqual([a.id, b.id, c.id].sort());

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, MAX_REDIRECTS, openUrl } from '../../../dsl/exec/fetch.js';
+import { download, MAX_REDIRECTS, openUrl } from '../../../dsl/core/fetch.js';
 
 /* cairn's one HTTP client against a server on 127.0.0.1: redirects, conditional GETs, errors, a body cut short. */
 

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { BadInputError, CairnError } from '../core/errors.js';
+import { BadInputError, CairnError } from './errors.js';
 
 /*
  * cairn's one HTTP client: downloads for `cairn exec URL` and the stream `verify URL` reads. Any dumb http(s)
