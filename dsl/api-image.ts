@@ -61,9 +61,11 @@ export class Image {
     const { parseReference } = await import('./oci/reference.js');
     const ref = parseReference(dest);
     const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
-    return step('push', `${this.id.slice(0, 12)} → ${dest}`, async () => {
-      const [rec, { storeSource }] = await Promise.all([this.record(), import('./image/store-image.js')]);
-      const src = await storeSource(this.store, rec, compression);
+    return step('push', `${this.id.slice(0, 12)} → ${dest}`, async (id) => {
+      const [rec, { storeSource }, { shortDigest, withProgress }] = await Promise.all([this.record(), import('./image/store-image.js'), import('./core/progress.js')]);
+      const stored = await storeSource(this.store, rec, compression);
+      // Each layer as it is written, for the progress of a long push.
+      const src = { ...stored, layers: stored.layers.map((l) => ({ ...l, open: async () => withProgress(await l.open(), { id, item: shortDigest(l.descriptor.digest), total: l.descriptor.size }) })) };
       const [{ writeImage }, { ociManifestOf }, { sha256 }] = await Promise.all([import('./transport/transports.js'), import('./transport/oci-layout.js'), import('./oci/validate.js')]);
       await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
       // The digest of the OCI manifest written (docker-archive holds none: the one it stands for).

@@ -6,7 +6,7 @@ import type { VerbContext } from '../verb.js';
 export const spec: VerbSpec = {
   name: 'push',
   usage: 'push [--compression-format gzip|zstd|none] [--digestfile FILE] IMAGE DEST',
-  summary: 'Write a stored image to DEST: oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:NAME:TAG].',
+  summary: 'Write a stored image to DEST: oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:NAME:TAG]; print the digest of the manifest written.',
   example: 'cairn push web oci-archive:web.tar:latest',
   flags: {
     'compression-format': { kind: 'string', help: 'layer compression: gzip (default), zstd or none', arg: 'FMT' },
@@ -23,4 +23,5 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const { digest } = await (await image(p.args[0], { root: ctx.root })).push(p.args[1], { compression: fmt });
   const digestfile = str(p, 'digestfile');
   if (digestfile !== undefined) await writeFileAtomic(digestfile, digest);
+  ctx.out(digest);
 }

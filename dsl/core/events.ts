@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 export type CairnEvent =
   | { type: 'step-start'; id: string; verb: string; text: string }
   | { type: 'output'; id?: string; stream: 'stdout' | 'stderr'; data: Buffer }
-  | { type: 'progress'; id: string; done: number; total?: number; unit?: string }
+  | { type: 'progress'; id: string; done: number; total?: number; unit?: string; item?: string; finished?: boolean }
   | { type: 'warn'; text: string }
   | { type: 'step-end'; id: string; ok: boolean; text?: string; ms: number }
   | { type: 'container'; action: 'created' | 'removed'; id: string; name: string; root: string }

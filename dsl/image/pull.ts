@@ -1,4 +1,5 @@
 import { emit } from '../core/events.js';
+import { shortDigest, withProgress } from '../core/progress.js';
 import { BadInputError } from '../core/errors.js';
 import { createdOf, type ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
@@ -24,7 +25,10 @@ export async function storeImage(store: Store, img: SourceImage, opts: StoreImag
   let done = 0;
   for (const l of img.layers) {
     const d = l.descriptor;
-    if (!(await store.blobs.has(d.digest))) await store.blobs.put(await l.open(), d.digest, d.size);
+    if (!(await store.blobs.has(d.digest))) {
+      const src = await l.open();
+      await store.blobs.put(opts.stepId ? withProgress(src, { id: opts.stepId, item: shortDigest(d.digest), total: d.size }) : src, d.digest, d.size);
+    }
     if (opts.extract) await store.layers.ensure({ diffID: l.diffID, digest: d.digest, size: d.size, mediaType: d.mediaType });
     if (opts.stepId) emit({ type: 'progress', id: opts.stepId, done: ++done, total: img.layers.length, unit: 'layers' });
     crashPoint('from.import.after-layer');

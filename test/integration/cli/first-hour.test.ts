@@ -1,10 +1,10 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import tarStream from 'tar-stream';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliKit, type CliKit, type CliResult } from '../../kit/cli.js';
+import { CAIRN, cliKit, type CliKit, type CliResult } from '../../kit/cli.js';
 import { smallRootfsTar, tinyRootfsTar } from '../../kit/tiny.js';
 
 /*
@@ -277,5 +277,25 @@ describe('rename and info', () => {
     expect(facts.host.node).toBe(process.version);
     expect(facts.tools['util-linux unshare']).toMatch(/util-linux/);
     expect(k.ok(['info'])).toMatch(/^store:\n {2}root: /);
+  });
+});
+
+describe('progress of long verbs', () => {
+  it('push prints its digest; each layer that takes a while gets a line on a pipe and a bar on a terminal; --quiet silences them', () => {
+    const dir = path.join(k.root, '..', `progress-${process.pid}`);
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    k.ok(['commit', '--rm', c, 'localhost/progress']);
+    // Every item counts as long here (CAIRN_PROGRESS_AFTER=0); by default a quick push prints nothing more.
+    const now = { CAIRN_PROGRESS_AFTER: '0' };
+    const piped = k.cairn(['push', 'localhost/progress', `oci:${dir}/a:x`], { env: now });
+    expect(piped.status).toBe(0);
+    expect(piped.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(piped.stderr).toMatch(/^sha256:[0-9a-f]{12}: [\d.]+ [kM]?B in [\d.]+s \([\d.]+ [kM]?B\/s\)$/m);
+    expect(k.cairn(['push', '--quiet', 'localhost/progress', `oci:${dir}/b:x`], { env: now }).stderr).toBe('');
+    expect(k.cairn(['push', 'localhost/progress', `oci:${dir}/c:x`]).stderr).toBe('');
+    const cmd = ['env', 'CAIRN_PROGRESS_AFTER=0', CAIRN, '--root', k.root, 'push', 'localhost/progress', `oci:${dir}/d:x`].join(' ');
+    const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/sha256:[0-9a-f]{12}: [\d.]+ [kM]?B in [\d.]+s/);
   });
 });
