@@ -8,7 +8,7 @@ import { formatted, parseFilters } from '../format.js';
 export const spec: VerbSpec = {
   name: 'images',
   usage: 'images [--json] [-q] [--no-trunc] [--filter reference=PATTERN|dangling=BOOL|label=KEY[=VALUE]]… [--format json|TEMPLATE]',
-  summary: 'List the images in the store; a template sees .ID, .Name, .Tag, .Digest, .CreatedAt and .Names of each name of each image.',
+  summary: 'List the images in the store; a template sees .ID, .Name, .Tag, .Digest, .CreatedAt (.Created), .Size (bytes of its layers), .ReadOnly and .Names of each name of each image.',
   example: "cairn images --filter reference='localhost/*' --format '{{.ID}} {{.Name}}:{{.Tag}}'",
   flags: {
     json: { kind: 'bool', help: 'print JSON' },
@@ -62,13 +62,20 @@ export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   if (bool(p, 'quiet')) return void (recs.length && ctx.out(recs.map(id).join('\n')));
   const json = () => recs.map((r) => ({ id: r.id, names: r.names, digest: r.manifest, created: r.imageCreated ?? r.created }));
   if (bool(p, 'json')) return ctx.out(JSON.stringify(json(), null, 2));
+  const format = str(p, 'format');
+  // A template's .Size reads each image's manifest (the layers' sizes); the table does not show it.
+  const sizes = new Map<string, number>();
+  if (format && /\.size\b/i.test(format)) {
+    for (const r of recs) sizes.set(r.id, (await (await image(r.id, { root: ctx.root })).inspect()).manifest.layers.reduce((n, l) => n + l.size, 0));
+  }
   const rows = recs.flatMap((r) =>
     (r.names.length ? r.names : ['<none>:<none>']).map((n) => {
       const i = n.lastIndexOf(':');
-      return { ID: id(r), Name: n.slice(0, i), Tag: n.slice(i + 1), Digest: r.manifest, CreatedAt: shownDate(r.imageCreated ?? r.created), Names: r.names };
+      const created = shownDate(r.imageCreated ?? r.created);
+      return { ID: id(r), Name: n.slice(0, i), Tag: n.slice(i + 1), Digest: r.manifest, CreatedAt: created, Created: created, Size: sizes.get(r.id), ReadOnly: false, Names: r.names };
     }),
   );
-  const text = formatted(str(p, 'format'), rows, json);
+  const text = formatted(format, rows, json);
   if (text !== undefined) return void (text && ctx.out(text));
   ctx.out(table(bool(p, 'noheading') ? null : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED'], rows.map((r) => [r.Name, r.Tag, r.ID, r.CreatedAt])));
 }

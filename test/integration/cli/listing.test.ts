@@ -43,6 +43,8 @@ describe('images', () => {
   it('--format renders a template per name, or JSON', () => {
     expect(k.ok(['images', '--filter', 'reference=localhost/web', '--format', '{{.ID}} {{.Name}}:{{.Tag}}'])).toBe(`${labelled.slice(0, 12)} localhost/web:1`);
     expect(JSON.parse(k.ok(['images', '--format', 'json']))).toEqual(JSON.parse(k.ok(['images', '--json'])));
+    const size = JSON.parse(k.ok(['inspect', 'localhost/web:1'])).manifest.layers.reduce((n: number, l: { size: number }) => n + l.size, 0);
+    expect(k.ok(['images', '--filter', 'reference=localhost/web', '--format', '{{.Size}} {{.ReadOnly}}'])).toBe(`${size} false`);
   });
 });
 
