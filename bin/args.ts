@@ -100,7 +100,8 @@ export function parseArgs(spec: VerbSpec, argv: string[]): Parsed {
 /** The help text of a verb. */
 export function helpText(spec: VerbSpec): string {
   const lines = [`Usage: cairn ${spec.usage}`, '', spec.summary, '', 'Options:'];
-  const all = { ...spec.flags, ...GLOBAL };
+  // The verb's flags first; a global flag the verb gives a meaning of its own (images -q) is shown once, as the verb's.
+  const all = { ...spec.flags, ...Object.fromEntries(Object.entries(GLOBAL).filter(([n]) => !(n in spec.flags))) };
   for (const [name, f] of Object.entries(all)) {
     const names = [...(f.alias ?? []), `--${name}`].join(', ') + (f.kind === 'bool' ? '' : ` ${f.arg ?? 'VALUE'}`);
     lines.push(`  ${names.padEnd(30)} ${f.help}${f.kind === 'list' ? ' (repeatable)' : ''}`);

@@ -1,4 +1,5 @@
 import { UsageError } from '../dsl/index.js';
+import type { FlagSpec } from './args.js';
 
 /*
  * --format and --filter of the listing verbs (images, containers, inspect), the subset of buildah's that
@@ -62,4 +63,16 @@ export function parseFilters(specs: string[], keys: string[]): { key: string; va
     if (i <= 0 || !keys.includes(key)) throw new UsageError(`--filter ${f}: use ${keys.map((k) => `${k}=…`).join(', ')}`);
     return { key, value: f.slice(i + 1) };
   });
+}
+
+/** The flags of a listing verb: --json, -n, -q, --no-trunc, --filter and --format, worded for what it lists. */
+export function listingFlags(what: string, filterHelp: string, template: string): Record<string, FlagSpec> {
+  return {
+    json: { kind: 'bool', help: 'print JSON' },
+    noheading: { kind: 'bool', alias: ['-n'], help: 'no heading' },
+    quiet: { kind: 'bool', alias: ['-q'], help: `print the ${what} IDs only` },
+    'no-trunc': { kind: 'bool', help: 'whole IDs' },
+    filter: { kind: 'list', alias: ['-f'], help: `only ${what}s that match (${filterHelp})`, arg: 'KEY=VALUE' },
+    format: { kind: 'string', help: `json, or a template such as ${template}`, arg: 'FORMAT' },
+  };
 }

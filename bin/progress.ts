@@ -1,3 +1,5 @@
+import { humanBytes } from '../dsl/index.js';
+
 /*
  * Progress of long verbs (pull, from, push), drawn from the engine's `progress` events for items (blobs):
  * on a terminal one bar per item in flight (bytes, rate, ETA), redrawn in place at most 10 times a second,
@@ -14,16 +16,9 @@ interface Item {
   finished: boolean;
 }
 
-/** Bytes as people read them (1000-based, as buildah and skopeo print them). */
+/** Bytes as the rest of cairn shows them (humanBytes: 1024-based, as du -h), rounded to whole bytes. */
 export function bytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+  return humanBytes(Math.round(n));
 }
 
 /** The line of one item: name, bar, bytes, rate and ETA while running; size, time and rate once finished. */

@@ -66,6 +66,8 @@ export type { CommitOptions } from './container/commit.js';
 export type { PendingEntry } from './container/pending.js';
 /** One layer of a container the dive way (Container.layers), and one path it adds, changes or deletes. */
 export type { LayerView, ChangedPath } from './container/layer-view.js';
+/** Bytes in a human unit, as du -h writes them (the shell's layer view, the CLI's progress). */
+export { humanBytes } from './container/layer-view.js';
 /** One pending change (`cairn diff`): A, C or D and the path. */
 export type { Change } from './layer/entry.js';
 /** What exportFlat, Container.export and Image.export wrote. */

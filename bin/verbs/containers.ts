@@ -2,7 +2,7 @@ import { store } from '../../dsl/index.js';
 import { bool, list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 import { table } from '../table.js';
-import { formatted, parseFilters } from '../format.js';
+import { formatted, listingFlags, parseFilters } from '../format.js';
 
 /** `cairn containers`: list working containers. */
 export const spec: VerbSpec = {
@@ -10,14 +10,7 @@ export const spec: VerbSpec = {
   usage: 'containers [--json] [-q] [--no-trunc] [--filter name=NAME|id=ID|ancestor=IMAGE]… [--format json|TEMPLATE]',
   summary: 'List the working containers; a template sees .ContainerID, .Builder, .ImageID, .ImageName and .ContainerName, as buildah\'s.',
   example: "cairn containers --format '{{.ContainerName}} {{.ImageName}}'",
-  flags: {
-    json: { kind: 'bool', help: 'print JSON' },
-    noheading: { kind: 'bool', alias: ['-n'], help: 'no heading' },
-    quiet: { kind: 'bool', alias: ['-q'], help: 'print the container IDs only' },
-    'no-trunc': { kind: 'bool', help: 'whole IDs' },
-    filter: { kind: 'list', alias: ['-f'], help: 'only containers that match (name=, id= or ancestor=, a prefix of the ID or the image\'s name)', arg: 'KEY=VALUE' },
-    format: { kind: 'string', help: 'json, or a template such as {{.ContainerID}}\\t{{.ContainerName}}', arg: 'FORMAT' },
-  },
+  flags: listingFlags('container', 'name=, id= or ancestor=, a prefix of the ID or the image\'s name', '{{.ContainerID}}\\t{{.ContainerName}}'),
   min: 0,
   max: 0,
 };

@@ -2,7 +2,7 @@ import { image, store } from '../../dsl/index.js';
 import { bool, list, str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 import { table } from '../table.js';
-import { formatted, parseFilters } from '../format.js';
+import { formatted, listingFlags, parseFilters } from '../format.js';
 
 /** `cairn images`: list stored images. */
 export const spec: VerbSpec = {
@@ -10,14 +10,7 @@ export const spec: VerbSpec = {
   usage: 'images [--json] [-q] [--no-trunc] [--filter reference=PATTERN|dangling=BOOL|label=KEY[=VALUE]]… [--format json|TEMPLATE]',
   summary: 'List the images in the store; a template sees .ID, .Name, .Tag, .Digest, .CreatedAt (.Created), .Size (bytes of its layers), .ReadOnly and .Names of each name of each image.',
   example: "cairn images --filter reference='localhost/*' --format '{{.ID}} {{.Name}}:{{.Tag}}'",
-  flags: {
-    json: { kind: 'bool', help: 'print JSON' },
-    noheading: { kind: 'bool', alias: ['-n'], help: 'no heading' },
-    quiet: { kind: 'bool', alias: ['-q'], help: 'print the image IDs only' },
-    'no-trunc': { kind: 'bool', help: 'whole image IDs' },
-    filter: { kind: 'list', alias: ['-f'], help: 'only images that match (reference=PATTERN, dangling=true|false, label=KEY[=VALUE])', arg: 'KEY=VALUE' },
-    format: { kind: 'string', help: 'json, or a template such as {{.ID}}\\t{{.Name}}', arg: 'FORMAT' },
-  },
+  flags: listingFlags('image', 'reference=PATTERN, dangling=true|false, label=KEY[=VALUE]', '{{.ID}}\\t{{.Name}}'),
   min: 0,
   max: 0,
 };

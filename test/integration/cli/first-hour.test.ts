@@ -290,12 +290,12 @@ describe('progress of long verbs', () => {
     const piped = k.cairn(['push', 'localhost/progress', `oci:${dir}/a:x`], { env: now });
     expect(piped.status).toBe(0);
     expect(piped.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
-    expect(piped.stderr).toMatch(/^sha256:[0-9a-f]{12}: [\d.]+ [kM]?B in [\d.]+s \([\d.]+ [kM]?B\/s\)$/m);
+    expect(piped.stderr).toMatch(/^sha256:[0-9a-f]{12}: [\d.]+ [KM]?B in [\d.]+s \([\d.]+ [KM]?B\/s\)$/m);
     expect(k.cairn(['push', '--quiet', 'localhost/progress', `oci:${dir}/b:x`], { env: now }).stderr).toBe('');
     expect(k.cairn(['push', 'localhost/progress', `oci:${dir}/c:x`]).stderr).toBe('');
     const cmd = ['env', 'CAIRN_PROGRESS_AFTER=0', CAIRN, '--root', k.root, 'push', 'localhost/progress', `oci:${dir}/d:x`].join(' ');
     const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8' });
     expect(tty.status).toBe(0);
-    expect(tty.stdout).toMatch(/sha256:[0-9a-f]{12}: [\d.]+ [kM]?B in [\d.]+s/);
+    expect(tty.stdout).toMatch(/sha256:[0-9a-f]{12}: [\d.]+ [KM]?B in [\d.]+s/);
   });
 });

@@ -21,15 +21,15 @@ describe('progress of long items', () => {
     delete process.env.CAIRN_PROGRESS_AFTER;
   });
 
-  it('sizes and lines read as buildah\'s: 1000-based units; bar, bytes, rate and ETA; a final line', () => {
-    expect([bytes(999), bytes(1500), bytes(2_500_000)]).toEqual(['999 B', '1.5 kB', '2.5 MB']);
-    const it = { name: 'sha256:0123456789ab', done: 5_000_000, total: 10_000_000, start: 0, finished: false };
+  it('sizes as du -h writes them; bar, bytes, rate and ETA; a final line', () => {
+    expect([bytes(999), bytes(1536), bytes(2.5 * 2 ** 20), bytes(166.7)]).toEqual(['999 B', '1.5 KB', '2.5 MB', '167 B']);
+    const it = { name: 'sha256:0123456789ab', done: 5 * 2 ** 20, total: 10 * 2 ** 20, start: 0, finished: false };
     const line = itemLine(it, 1000, 80);
-    expect(line).toMatch(/^sha256:0123456789ab \[(=+)>( +)\] 5\.0 MB \/ 10\.0 MB {2}5\.0 MB\/s {2}ETA 1s$/);
+    expect(line).toMatch(/^sha256:0123456789ab \[(=+)>( +)\] 5\.0 MB \/ 10 MB {2}5\.0 MB\/s {2}ETA 1s$/);
     const [, done, left] = /\[(=+)>( +)\]/.exec(line)!;
     expect(Math.abs(done.length - left.length)).toBeLessThanOrEqual(1);
     expect(line.length).toBeLessThanOrEqual(80);
-    expect(itemLine({ ...it, finished: true, done: 10_000_000 }, 2000, 80)).toBe('sha256:0123456789ab: 10.0 MB in 2.0s (5.0 MB/s)');
+    expect(itemLine({ ...it, finished: true, done: 10 * 2 ** 20 }, 2000, 80)).toBe('sha256:0123456789ab: 10 MB in 2.0s (5.0 MB/s)');
   });
 
   it('on a terminal: an item that takes a while gets a bar, redrawn in place, then its final line', async () => {
@@ -54,6 +54,6 @@ describe('progress of long items', () => {
     v.update('slow', 0, 2000, false);
     await vi.advanceTimersByTimeAsync(1000);
     v.update('slow', 2000, 2000, true);
-    expect(text()).toBe('slow: 2.0 kB in 1.0s (2.0 kB/s)\n');
+    expect(text()).toBe('slow: 2.0 KB in 1.0s (2.0 KB/s)\n');
   });
 });
