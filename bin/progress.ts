@@ -89,7 +89,7 @@ export class ProgressView {
     clearTimeout(this.timer);
     this.timer = undefined;
     const now = performance.now();
-    const width = this.out.columns ?? 80;
+    const width = this.out.columns || 80;
     this.erase();
     const live: string[] = [];
     for (const it of [...this.items.values()]) {

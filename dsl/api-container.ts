@@ -155,6 +155,7 @@ export class Container {
     if (verb === 'add' && opts.from) throw new BadInputError('add takes no --from', { hint: 'use copy --from to copy out of another container or image' });
     const [{ copyInto, parseMode }, { crashPoint }] = await Promise.all([import('./container/copy.js'), import('./core/crash.js')]);
     const mode = typeof opts.chmod === 'string' ? parseMode(opts.chmod) : opts.chmod;
+    let stepId = '';
     const doCopy = (sourceRoot?: string) =>
       this.with((rec, d) =>
         this.withRoot(rec, d, async (root) => {
@@ -164,6 +165,7 @@ export class Container {
             sourceRoot, contained: sourceRoot !== undefined,
             // A container the user mounted keeps its view; otherwise the next verb mounts it again.
             detachUpper: !rec.mounted && d.detachUpper ? () => d.detachUpper!(this.store, rec) : undefined,
+            progress: { id: stepId, item: `${verb} → ${dest}` },
           };
           if (verb === 'add') {
             await makeDirs(this.store.paths.tmp);
@@ -178,7 +180,8 @@ export class Container {
           await this.store.containers.save(rec);
         }),
       );
-    await step(verb, `${this.name}: ${sources.join(' ')} → ${dest}`, async () => {
+    await step(verb, `${this.name}: ${sources.join(' ')} → ${dest}`, async (id) => {
+      stepId = id;
       if (!opts.from) return doCopy();
       return withSourceRoot(this.store, opts.from, this.id, doCopy);
     });

@@ -7,6 +7,7 @@ import { elfDeps, isElf } from './deps/elf.js';
 import { glob, isGlob } from './glob.js';
 import type { Ids } from './users.js';
 import { crashArmed } from '../core/crash.js';
+import { emit } from '../core/events.js';
 import { LeafCopier, unmappedOwner } from './copy-leaves.js';
 
 /** Options of copy. */
@@ -29,6 +30,8 @@ export interface CopyOptions {
    * directly, without the view's cost per file (overlayfs doubles the cost of creating a file).
    */
   detachUpper?: () => Promise<string>;
+  /** Progress events (bytes copied) for this file set, under step id as item. */
+  progress?: { id: string; item: string };
 }
 
 /** Parses a --chmod value (octal). */
@@ -66,6 +69,16 @@ interface Copy {
   dirs: { dst: string; st: Stats }[];
   /** Directories named by the queued leaves: each is an open descriptor until the next flush. */
   open: number;
+  /** Bytes of the queued leaves, and of those copied so far (for progress). */
+  queued: number;
+  copied: number;
+}
+
+/** Emits the progress of a copy that asked for it (o.progress). */
+function report(c: Copy, finished = false): void {
+  // A copy that wrote nothing (the outer one, when the work went below the view) has no line of its own.
+  if (!c.o.progress || (finished && c.copied === 0)) return;
+  emit({ type: 'progress', id: c.o.progress.id, item: c.o.progress.item, done: c.copied, unit: 'bytes', ...(finished ? { total: c.copied, finished } : {}) });
 }
 
 /** Queued leaves may name at most this many directories (descriptors held open) before they are copied. */
@@ -76,6 +89,9 @@ async function flush(c: Copy): Promise<void> {
   for (const rel of await c.leaves.flush(fs)) c.dest.forget(rel);
   c.open = 0;
   c.dest.trim(1024);
+  c.copied += c.queued;
+  c.queued = 0;
+  report(c);
 }
 
 /** Queues a file or symlink src for the name dst (fd-anchored below a verified directory); rel is its path in the root. */
@@ -84,6 +100,7 @@ async function queueLeaf(c: Copy, src: Source, st: Stats, dst: string, rel: stri
     throw new BadInputError(`cannot copy ${src.inside ? '/' + src.inside.rel : src.path}: only files, directories and symlinks can be copied`);
   }
   const job = { src: src.path, dst, rel, symlink: st.isSymbolicLink(), mode: c.o.mode ?? st.mode & 0o7777, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 };
+  c.queued += st.size;
   if (c.leaves.add(job, st.size)) await flush(c);
 }
 
@@ -207,7 +224,10 @@ async function copyBelowView(upper: string, src: Source, st: Stats, rel: string,
 
 function newCopy(dest: InRoot, o: CopyOptions): Copy {
   const owner = process.getuid?.() === 0 ? (o.owner ?? { uid: 0, gid: 0 }) : undefined;
-  return { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [], open: 0 };
+  const c: Copy = { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [], open: 0, queued: 0, copied: 0 };
+  // The first event starts the clock of the progress line.
+  report(c);
+  return c;
 }
 
 /** Copies what is still queued, then gives the directories their owner, mode and times (their content is in). */
@@ -215,6 +235,7 @@ async function finish(c: Copy): Promise<void> {
   await flush(c);
   for (const d of c.dirs) await setDirMeta(c.dest.locate(d.dst).path, d.st, c.o);
   c.dirs = [];
+  report(c, true);
 }
 
 /** Copies the loader and shared libraries of every ELF among files into the same paths in the root. */

@@ -298,4 +298,14 @@ describe('progress of long verbs', () => {
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/sha256:[0-9a-f]{12}: [\d.]+ [KM]?B in [\d.]+s/);
   });
+
+  it('copy reports the bytes of its file set the same way', () => {
+    const c = k.ok(['from', `tarball:${smallRootfsTar()}`]);
+    const src = path.join(k.root, '..', `files-${process.pid}`);
+    mkdirSync(src, { recursive: true });
+    writeFileSync(path.join(src, 'a'), Buffer.alloc(3000, 1));
+    writeFileSync(path.join(src, 'b'), Buffer.alloc(2000, 2));
+    const r = k.cairn(['copy', c, src, '/files'], { env: { CAIRN_PROGRESS_AFTER: '0' } });
+    expect(r.stderr).toMatch(/^copy → \/files: 4\.9 KB in [\d.]+s \([\d.]+ [KM]?B\/s\)\n$/);
+  });
 });
