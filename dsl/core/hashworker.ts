@@ -16,14 +16,16 @@ const BUF = 1 << 20;
 /** Transfer buffers: at most this many MiB are in flight, which bounds memory and paces the reader. */
 const POOL = 16;
 
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const h = require('node:crypto').createHash('sha256');
+/** The worker: modules come by import(), which an eval'd worker has whether node runs it as CommonJS or as a module. */
+const WORKER_SOURCE = `(async () => {
+const { parentPort } = await import('node:worker_threads');
+const h = (await import('node:crypto')).createHash('sha256');
 parentPort.on('message', (m) => {
   if (m === null) return parentPort.postMessage({ digest: h.digest('hex') });
   h.update(new Uint8Array(m.buf, 0, m.len));
   parentPort.postMessage({ buf: m.buf }, [m.buf]);
 });
+})();
 `;
 
 /** SHA-256 of everything given to update(), hashed off the main thread for big inputs. */
@@ -107,26 +109,6 @@ export class Sha256Spill {
       buf = this.free.pop();
     }
     return buf;
-  }
-
-  /** A hash on a worker thread from the first byte (for an input known to be big: nothing is hashed twice). */
-  static async onWorker(): Promise<Sha256Spill> {
-    const h = new Sha256Spill();
-    await h.start();
-    return h;
-  }
-
-  /**
-   * Lets fill write the next bytes straight into a transfer buffer, which then goes to the worker (no copy);
-   * returns how many fill wrote (0: nothing, nothing sent). Only on a hash made by onWorker.
-   */
-  async fillAndSend(fill: (buf: Buffer) => number): Promise<number> {
-    if (this.failed) throw this.failed;
-    const buf = await this.freeBuffer();
-    const n = fill(Buffer.from(buf));
-    if (n === 0) this.free.push(buf);
-    else this.worker!.postMessage({ buf, len: n }, [buf]);
-    return n;
   }
 
   /** The hex digest. */

@@ -83,10 +83,10 @@ function number12(buf: Buffer, off: number, value: number): void {
   }
 }
 
-function checksum(block: Buffer): number {
+function checksum(block: Buffer, off = 0): number {
   let sum = 8 * 0x20;
-  for (let i = 0; i < 148; i++) sum += block[i];
-  for (let i = 156; i < BLOCK; i++) sum += block[i];
+  for (let i = off; i < off + 148; i++) sum += block[i];
+  for (let i = off + 156; i < off + BLOCK; i++) sum += block[i];
   return sum;
 }
 
@@ -106,27 +106,41 @@ function splitName(name: string): [string, string] | null {
  * cannot be split into prefix and name, or a link name over 100 bytes): those take PAX records.
  */
 export function encodeHeader(h: TarHeader): Buffer | null {
+  const buf = Buffer.alloc(BLOCK);
+  return writeHeader(buf, 0, h) ? buf : null;
+}
+
+/** Zeros for Uint8Array.prototype.fill, a builtin (Buffer#fill is a call into C++, dear for a few hundred bytes). */
+export function fillZeros(buf: Buffer, from: number, to: number): void {
+  Uint8Array.prototype.fill.call(buf, 0, from, to);
+}
+
+/**
+ * Writes encodeHeader's block at buf[off, off + 512) (straight into a caller's buffer: no allocation); false,
+ * with buf untouched, when the header does not fit a ustar block.
+ */
+export function writeHeader(buf: Buffer, off: number, h: TarHeader): boolean {
   // Only ASCII names go into the ustar fields (readers differ on other encodings there); link names are UTF-8.
-  if (Buffer.byteLength(h.name) !== h.name.length) return null;
+  for (let i = 0; i < h.name.length; i++) if (h.name.charCodeAt(i) > 0x7f) return false;
   const split = splitName(h.name);
-  if (!split || (h.linkname && Buffer.byteLength(h.linkname) > 100)) return null;
-  const buf = Buffer.allocUnsafe(BLOCK).fill(0);
-  ascii(buf, 0, split[1]);
-  octal(buf, 100, 6, (h.mode ?? 0) & 0o7777);
-  octal(buf, 108, 6, h.uid ?? 0);
-  octal(buf, 116, 6, h.gid ?? 0);
-  number12(buf, 124, h.size ?? 0);
-  number12(buf, 136, Math.floor((h.mtime?.getTime() ?? 0) / 1000));
-  buf[156] = FLAGS[h.type ?? 'file'] ?? 0x30;
-  if (h.linkname) buf.write(h.linkname, 157, 'utf8');
-  USTAR_MAGIC.copy(buf, 257);
-  if (h.uname) buf.write(h.uname, 265, 32, 'utf8');
-  if (h.gname) buf.write(h.gname, 297, 32, 'utf8');
-  octal(buf, 329, 6, h.devmajor ?? 0);
-  octal(buf, 337, 6, h.devminor ?? 0);
-  if (split[0]) ascii(buf, 345, split[0]);
-  octal(buf, 148, 6, checksum(buf));
-  return buf;
+  if (!split || (h.linkname && Buffer.byteLength(h.linkname) > 100)) return false;
+  fillZeros(buf, off, off + BLOCK);
+  ascii(buf, off, split[1]);
+  octal(buf, off + 100, 6, (h.mode ?? 0) & 0o7777);
+  octal(buf, off + 108, 6, h.uid ?? 0);
+  octal(buf, off + 116, 6, h.gid ?? 0);
+  number12(buf, off + 124, h.size ?? 0);
+  number12(buf, off + 136, Math.floor((h.mtime?.getTime() ?? 0) / 1000));
+  buf[off + 156] = FLAGS[h.type ?? 'file'] ?? 0x30;
+  if (h.linkname) buf.write(h.linkname, off + 157, 'utf8');
+  USTAR_MAGIC.copy(buf, off + 257);
+  if (h.uname) buf.write(h.uname, off + 265, 32, 'utf8');
+  if (h.gname) buf.write(h.gname, off + 297, 32, 'utf8');
+  octal(buf, off + 329, 6, h.devmajor ?? 0);
+  octal(buf, off + 337, 6, h.devminor ?? 0);
+  if (split[0]) ascii(buf, off + 345, split[0]);
+  octal(buf, off + 148, 6, checksum(buf, off));
+  return true;
 }
 
 /** Encodes PAX records ('<len> <key>=<value>\n', the length counting itself); values are bytes or UTF-8. */
