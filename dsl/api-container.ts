@@ -202,13 +202,13 @@ export class Container {
   /** Seals pending changes into a layer; returns its diffID. */
   async checkpoint(message?: string, opts: Omit<CheckpointOptions, 'message'> = {}): Promise<string> {
     const { sealCheckpoint } = await import('./container/checkpoint.js');
-    return step('checkpoint', this.name, () =>
+    return step('checkpoint', this.name, (id) =>
       this.with(async (rec, d) => {
         // An empty layer is no boundary worth keeping: say so rather than seal one.
         if (!(await d.dirty(this.store, rec))) {
           throw new BadInputError(`nothing to seal: ${this.name} has no changes since its last checkpoint`, { hint: 'change something first (run, copy), or commit it as it is' });
         }
-        return (await sealCheckpoint(this.store, rec, d, { ...opts, message })).diffID;
+        return (await sealCheckpoint(this.store, rec, d, { ...opts, message, progress: { id, item: `layer of ${this.name}` } })).diffID;
       }),
     );
   }
@@ -267,7 +267,7 @@ export class Container {
     const given = typeof name === 'string' ? { ...opts, names: [name, ...(opts.names ?? [])] } : { ...(name ?? {}), ...opts };
     const o: CommitOptions = { ...given, timestamp: await epochOption(given.timestamp) };
     const { commitContainer } = await import('./container/commit.js');
-    const rec = await step('commit', this.name, () => this.with((r, d) => commitContainer(this.store, r, d, o)));
+    const rec = await step('commit', this.name, (id) => this.with((r, d) => commitContainer(this.store, r, d, { ...o, progress: { id, item: `layer of ${this.name}` } })));
     emit({ type: 'image', action: 'committed', id: rec.id, names: rec.names });
     return new Image(this.store, rec.id);
   }

@@ -1,3 +1,4 @@
+import type { ProgressTarget } from '../core/progress.js';
 import { BadInputError } from '../core/errors.js';
 import type { Change } from '../layer/entry.js';
 import { promises as fsp } from 'node:fs';
@@ -14,6 +15,8 @@ import { crashPoint } from '../core/crash.js';
 export interface CheckpointOptions {
   message?: string;
   timestamp?: number;
+  /** Progress events of the layer being sealed. */
+  progress?: ProgressTarget;
 }
 
 /** The created_by text of the verbs applied since the last checkpoint. */
@@ -67,7 +70,7 @@ export async function recoverSeal(store: Store, rec: ContainerRecord, driver: Dr
 export async function sealCheckpoint(store: Store, rec: ContainerRecord, driver: Driver, opts: CheckpointOptions = {}): Promise<CheckpointRecord> {
   const ts = buildTimestamp(opts.timestamp);
   crashPoint('checkpoint.seal.before');
-  const layer = await driver.seal(store, rec, { timestamp: ts });
+  const layer = await driver.seal(store, rec, { timestamp: ts, progress: opts.progress });
   crashPoint('checkpoint.seal.after-layer');
   const checkpoint: CheckpointRecord = {
     diffID: layer.diffID,

@@ -8,6 +8,7 @@ import { createdOf, type ImageRecord } from '../store/images.js';
 import type { CheckpointRecord, ContainerRecord, LayerRef } from '../store/containers.js';
 import type { Store } from '../store/store.js';
 import { buildTimestamp, isoDate } from '../core/timestamp.js';
+import type { ProgressTarget } from '../core/progress.js';
 import { pendingCreatedBy, sealCheckpoint } from './checkpoint.js';
 import type { Driver } from './drivers/driver.js';
 import { crashPoint } from '../core/crash.js';
@@ -21,6 +22,8 @@ export interface CommitOptions {
   squash?: boolean;
   /** Clamp times to this epoch (else $SOURCE_DATE_EPOCH) for a reproducible image. */
   timestamp?: number;
+  /** Progress events of a layer sealed on the way. */
+  progress?: ProgressTarget;
 }
 
 function toRef(l: WrittenLayer): LayerRef {
@@ -65,7 +68,7 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
   const created = isoDate(ts);
   const dirty = await driver.dirty(store, rec);
   const configChange = rec.pending.length > 0 && !dirty ? pendingCreatedBy(rec) : undefined;
-  if (dirty) await sealCheckpoint(store, rec, driver, { message: '', timestamp: ts });
+  if (dirty) await sealCheckpoint(store, rec, driver, { message: '', timestamp: ts, progress: opts.progress });
   let layers: LayerRef[];
   let history: History[];
   if (opts.squash) {

@@ -194,13 +194,14 @@ export class TarFill {
     this.fill.takeBack(b.buffer as ArrayBuffer);
   }
 
-  /** The sha256 digest and size of the whole tar, each segment hashed here in order. */
-  async digest(): Promise<{ digest: string; size: number }> {
+  /** The sha256 digest and size of the whole tar, each segment hashed here in order (onBytes told the running size). */
+  async digest(onBytes?: (size: number) => void): Promise<{ digest: string; size: number }> {
     const hash = createHash('sha256');
     let size = 0;
     for (let b = await this.next(); b; b = await this.next()) {
       hash.update(b);
       size += b.length;
+      onBytes?.(size);
       this.release(b);
     }
     return { digest: 'sha256:' + hash.digest('hex'), size };

@@ -168,11 +168,11 @@ export function packEntries(entries: LayerEntry[], opts: { timestamp?: number } 
  * here in order; a small one is packed and hashed here, buffer by buffer, the event loop getting a turn after
  * every buffer.
  */
-export async function digestEntries(entries: LayerEntry[], opts: { timestamp?: number } = {}): Promise<{ digest: string; size: number }> {
+export async function digestEntries(entries: LayerEntry[], opts: { timestamp?: number; onBytes?: (size: number) => void } = {}): Promise<{ digest: string; size: number }> {
   if (fillsInParallel(entries)) {
     const fill = new TarFill(entries, opts.timestamp);
     try {
-      return await fill.digest();
+      return await fill.digest(opts.onBytes);
     } finally {
       fill.close();
     }
@@ -185,6 +185,7 @@ export async function digestEntries(entries: LayerEntry[], opts: { timestamp?: n
     for (let n = packer.fill(buf); n > 0; n = packer.fill(buf)) {
       hash.update(buf.subarray(0, n));
       size += n;
+      opts.onBytes?.(size);
       await new Promise(setImmediate);
     }
     return { digest: 'sha256:' + hash.digest('hex'), size };

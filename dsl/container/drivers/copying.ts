@@ -55,7 +55,8 @@ export const copyDriver: Driver = {
     const d = dirs(store, rec);
     const { scanTreeDiff, loadSnapshot, packEntries, writeLayer, snapshotTree, saveSnapshot } = await lib();
     const { entries } = await scanTreeDiff(d.rootfs, await loadSnapshot(d.snapshot));
-    const layer = await writeLayer(packEntries(entries, { timestamp: opts.timestamp }), store.blobs, 'none');
+    const tar = packEntries(entries, { timestamp: opts.timestamp });
+    const layer = await writeLayer(opts.progress ? (await import('../../core/progress.js')).withProgress(tar, opts.progress) : tar, store.blobs, 'none');
     await saveSnapshot(d.next, await snapshotTree(d.rootfs));
     return layer;
   },

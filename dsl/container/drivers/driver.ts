@@ -1,3 +1,4 @@
+import type { ProgressTarget } from '../../core/progress.js';
 import type { Change } from '../../layer/entry.js';
 import type { WrittenLayer } from '../../store/write-layer.js';
 import type { ContainerRecord, LayerRef } from '../../store/containers.js';
@@ -6,6 +7,8 @@ import type { Store } from '../../store/store.js';
 /** Options for sealing pending changes into a layer. */
 export interface SealOptions {
   timestamp?: number;
+  /** Progress events of the layer being sealed (bytes of its tar). */
+  progress?: ProgressTarget;
 }
 
 /** How a working container's root filesystem is kept: overlayfs or a plain copy. */

@@ -89,7 +89,9 @@ export const overlayDriver: Driver = {
     await pruneCopiedUp(d.upper, (await lowers(store, rec)).map((l) => path.join(store.paths.layers, l)), store.flavor);
     // The upper dir becomes the layer's tree, so no blob is written: the deterministic tar is only hashed here
     // and packed again whenever the layer's bytes are needed (push, export).
-    const { digest: diffID, size } = await digestEntries(await scanUpper(d.upper, store.flavor), { timestamp: opts.timestamp });
+    const report = opts.progress ? (await import('../../core/progress.js')).progressOf(opts.progress) : undefined;
+    const { digest: diffID, size } = await digestEntries(await scanUpper(d.upper, store.flavor), { timestamp: opts.timestamp, onBytes: report });
+    report?.(size, true);
     return { diffID, digest: diffID, size, uncompressedSize: size, mediaType: MediaType.layerTar };
   },
 

@@ -299,7 +299,7 @@ describe('progress of long verbs', () => {
     expect(tty.stdout).toMatch(/sha256:[0-9a-f]{12}: [\d.]+ [KM]?B in [\d.]+s/);
   });
 
-  it('copy reports the bytes of its file set the same way', () => {
+  it('copy reports the bytes of its file set the same way, and a seal those of its layer', () => {
     const c = k.ok(['from', `tarball:${smallRootfsTar()}`]);
     const src = path.join(k.root, '..', `files-${process.pid}`);
     mkdirSync(src, { recursive: true });
@@ -307,5 +307,8 @@ describe('progress of long verbs', () => {
     writeFileSync(path.join(src, 'b'), Buffer.alloc(2000, 2));
     const r = k.cairn(['copy', c, src, '/files'], { env: { CAIRN_PROGRESS_AFTER: '0' } });
     expect(r.stderr).toMatch(/^copy → \/files: 4\.9 KB in [\d.]+s \([\d.]+ [KM]?B\/s\)\n$/);
+    // Sealing the layer, by checkpoint or by commit, reports the bytes of its tar.
+    const sealed = k.cairn(['checkpoint', c], { env: { CAIRN_PROGRESS_AFTER: '0' } });
+    expect(sealed.stderr).toMatch(new RegExp(`^layer of ${c}: [\\d.]+ KB in [\\d.]+s \\([\\d.]+ [KM]?B/s\\)\\n$`));
   });
 });
