@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { emit, step } from './core/events.js';
+import { emit, step, warn } from './core/events.js';
 import { BadInputError, CairnError } from './core/errors.js';
 import type { Change } from './layer/entry.js';
 import type { ContainerRecord } from './store/containers.js';
@@ -204,9 +204,12 @@ export class Container {
     const { sealCheckpoint } = await import('./container/checkpoint.js');
     return step('checkpoint', this.name, (id) =>
       this.with(async (rec, d) => {
-        // An empty layer is no boundary worth keeping: say so rather than seal one.
+        // An empty layer is no boundary worth keeping: say so rather than seal one. The boundary asked for is
+        // already there (the last layer), so this succeeds: a checkpoint run again (after a kill that had
+        // sealed it, or in a make rule) finds its work done.
         if (!(await d.dirty(this.store, rec))) {
-          throw new BadInputError(`nothing to seal: ${this.name} has no changes since its last checkpoint`, { hint: 'change something first (run, copy), or commit it as it is' });
+          warn(`nothing to seal: ${this.name} has no changes since its last checkpoint`);
+          return rec.checkpoints.at(-1)?.diffID ?? rec.baseLayers.at(-1)?.diffID ?? '';
         }
         return (await sealCheckpoint(this.store, rec, d, { ...opts, message, progress: { id, item: `layer of ${this.name}` } })).diffID;
       }),

@@ -63,7 +63,7 @@ export async function recoverSeal(store: Store, rec: ContainerRecord, driver: Dr
 
 /**
  * Seals pending changes into a new layer on top of rec (the caller holds the container lock), saves the
- * record and returns the checkpoint (Container.checkpoint refuses when nothing is pending; commit seals what
+ * record and returns the checkpoint (Container.checkpoint seals nothing when nothing is pending; commit seals what
  * there is). Killed at any point, the container keeps its changes: before the
  * journal is written they are still pending, after it recoverSeal finishes the job.
  */

@@ -93,11 +93,18 @@ describe('run steps', () => {
     expect(steps).not.toContain('failed-step');
   });
 
-  it('checkpoint with nothing pending says there is nothing to seal and seals no layer', () => {
+  it('checkpoint with nothing pending says there is nothing to seal, seals no layer, and prints the last one', () => {
     const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
     const before = JSON.parse(k.ok(['inspect', c]));
-    expect(oneLine(k.cairn(['checkpoint', c]), 'checkpoint')).toBe(`cairn checkpoint: nothing to seal: ${c} has no changes since its last checkpoint`);
+    const r = k.cairn(['checkpoint', c]);
+    expect(r.stderr).toBe(`cairn: warning: nothing to seal: ${c} has no changes since its last checkpoint\n`);
+    expect([r.status, r.stdout.trim()]).toEqual([0, before.layers.at(-1)]);
     expect(JSON.parse(k.ok(['inspect', c]))).toEqual(before);
+    k.ok(['run', c, 'touch', '/x']);
+    const sealed = k.ok(['checkpoint', c]);
+    // Run again (as after a kill that had sealed it): the same boundary, no new layer.
+    expect(k.ok(['checkpoint', c])).toBe(sealed);
+    expect(JSON.parse(k.ok(['inspect', c])).checkpoints).toHaveLength(1);
   });
 });
 
