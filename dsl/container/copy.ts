@@ -7,7 +7,7 @@ import { elfDeps, isElf } from './deps/elf.js';
 import { glob, isGlob } from './glob.js';
 import type { Ids } from './users.js';
 import { crashArmed } from '../core/crash.js';
-import { emit } from '../core/events.js';
+import { progressOf, type ProgressTarget } from '../core/progress.js';
 import { LeafCopier, unmappedOwner } from './copy-leaves.js';
 
 /** Options of copy. */
@@ -31,7 +31,7 @@ export interface CopyOptions {
    */
   detachUpper?: () => Promise<string>;
   /** Progress events (bytes copied) for this file set, under step id as item. */
-  progress?: { id: string; item: string };
+  progress?: ProgressTarget;
 }
 
 /** Parses a --chmod value (octal). */
@@ -72,13 +72,15 @@ interface Copy {
   /** Bytes of the queued leaves, and of those copied so far (for progress). */
   queued: number;
   copied: number;
+  /** The reporter of o.progress (throttled), when asked for. */
+  reporter?: (done: number, finished?: boolean) => void;
 }
 
 /** Emits the progress of a copy that asked for it (o.progress). */
 function report(c: Copy, finished = false): void {
   // A copy that wrote nothing (the outer one, when the work went below the view) has no line of its own.
-  if (!c.o.progress || (finished && c.copied === 0)) return;
-  emit({ type: 'progress', id: c.o.progress.id, item: c.o.progress.item, done: c.copied, unit: 'bytes', ...(finished ? { total: c.copied, finished } : {}) });
+  if (!c.reporter || (finished && c.copied === 0)) return;
+  c.reporter(c.copied, finished);
 }
 
 /** Queued leaves may name at most this many directories (descriptors held open) before they are copied. */
@@ -224,7 +226,7 @@ async function copyBelowView(upper: string, src: Source, st: Stats, rel: string,
 
 function newCopy(dest: InRoot, o: CopyOptions): Copy {
   const owner = process.getuid?.() === 0 ? (o.owner ?? { uid: 0, gid: 0 }) : undefined;
-  const c: Copy = { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [], open: 0, queued: 0, copied: 0 };
+  const c: Copy = { dest, o, leaves: new LeafCopier(owner, crashArmed('copy.into.after-file')), dirs: [], open: 0, queued: 0, copied: 0, reporter: o.progress && progressOf(o.progress) };
   // The first event starts the clock of the progress line.
   report(c);
   return c;

@@ -110,23 +110,11 @@ export function linkHardlinksBy(entries: LayerEntry[], inodeOf: (path: string) =
  * One object found by walkLayer: what its layer entry needs, taken from its lstat at once (ten thousand kept
  * BigIntStats, each with a score of bigints and dates, cost more in garbage collection than the walk itself).
  */
-export interface Found {
-  /** Relative path, '/'-separated. */
-  path: string;
+export interface Found extends Omit<LayerEntry, 'type' | 'xattrs' | 'source'> {
   /** Host path. */
   abs: string;
   /** undefined for a socket. */
   type: EntryType | undefined;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** A regular file's size (else 0). */
-  size: number;
-  /** Modification time, whole seconds. */
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
   /** dev:ino of a non-directory with more than one name. */
   inode?: string;
   /** The lstat of what may be an overlay whiteout (a character device or an empty file), for isWhiteout. */
