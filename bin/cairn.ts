@@ -56,12 +56,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (verb === 'help') return main([...argv.slice(0, i), argv[i + 1], '--help']);
   const load = VERBS[verb];
-  if (!load) {
-    // The shell's rule for a mistyped verb (loaded only on this path).
-    const near = (await import('../shell/commands.js')).didYouMean(verb, Object.keys(VERBS));
-    process.stderr.write(`cairn: unknown verb ${verb}${near ? `: did you mean \`${near}\`?` : ''}\n  hint: run \`cairn help\` for the list of verbs\n`);
-    return 125;
-  }
+  // The shell's rule for a mistyped verb (loaded only on this path).
+  if (!load) return (await import('./dispatch.js')).unknownVerb(verb, Object.keys(VERBS));
   const [{ runVerb }, mod] = await Promise.all([import('./dispatch.js'), load()]);
   return runVerb(verb, mod, argv.slice(i + 1), root);
 }
@@ -75,8 +71,20 @@ function verbOf(argv: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * argv with the verb a script file implies: `cairn FILE.build.mjs ARG…` (a `#!/usr/bin/env cairn` script) is
+ * `cairn build FILE.build.mjs ARG…`, and `cairn FILE.cairn` is `cairn shell FILE.cairn`.
+ */
+function withScriptVerb(argv: string[]): string[] {
+  const verb = verbOf(argv);
+  if (verb === undefined || VERBS[verb] || !/\.(m?js|cairn)$/.test(verb)) return argv;
+  const i = argv.indexOf(verb);
+  return [...argv.slice(0, i), verb.endsWith('.cairn') ? 'shell' : 'build', ...argv.slice(i)];
+}
+
 /** Non-root users run verbs inside their cairn namespace; the `cairn` wrapper joins it directly when it exists. */
-async function entry(argv: string[]): Promise<number> {
+async function entry(given: string[]): Promise<number> {
+  const argv = withScriptVerb(given);
   const verb = verbOf(argv);
   // Help, the version, a mistyped verb, and verbs that touch no store (verify, key) need no namespace: a
   // service user verifying a file starts no pause process.

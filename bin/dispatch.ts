@@ -1,4 +1,4 @@
-import { UsageError, asCairnError, isCairnError, reexecInNamespace } from '../dsl/index.js';
+import { UsageError, asCairnError, didYouMean, isCairnError, reexecInNamespace } from '../dsl/index.js';
 import { helpText, parseArgs } from './args.js';
 import { attachLogger } from './log.js';
 import { out, type VerbModule } from './verb.js';
@@ -46,4 +46,11 @@ export async function reexec(argv: string[]): Promise<number> {
     process.stderr.write(`cairn: ${isCairnError(err) ? err.message : String(err)}\n`);
     return 125;
   }
+}
+
+/** Says that verb is not one of names, with the closest one when there is one; returns the status (125). */
+export function unknownVerb(verb: string, names: string[]): number {
+  const near = didYouMean(verb, names);
+  process.stderr.write(`cairn: unknown verb ${verb}${near ? `: did you mean \`${near}\`?` : ''}\n  hint: run \`cairn help\` for the list of verbs\n`);
+  return 125;
 }

@@ -64,3 +64,22 @@ export function syntaxPlace(script: string, shown: string): { where: string; lin
   }
   return { where: `${shown}:${m[1]}`, lines };
 }
+
+/**
+ * Where a module that failed to link is wrong (an import of a name a module does not export): node puts the
+ * place at the head of the error's stack (`file:///…:LINE`, the line, carets). Undefined when the stack has none.
+ */
+export function linkPlace(err: Error, script: string, shown: string): { where: string; lines: string[] } | undefined {
+  const [head, code, carets] = (err.stack ?? '').split('\n');
+  const m = /^(file:\/\/\S+):(\d+)$/.exec(head ?? '');
+  if (!m || code === undefined) return undefined;
+  let file: string;
+  try {
+    file = fileURLToPath(m[1]);
+  } catch {
+    return undefined;
+  }
+  const lines = [`  ${code}`];
+  if (carets !== undefined && /^\s*\^+\s*$/.test(carets)) lines.push(`  ${carets}`);
+  return { where: `${file === script ? shown : path.relative(process.cwd(), file) || file}:${m[2]}`, lines };
+}

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { emit, step, warn } from './core/events.js';
-import { BadInputError, CairnError } from './core/errors.js';
+import { BadInputError, NotFoundError } from './core/errors.js';
 import type { Change } from './layer/entry.js';
 import type { ContainerRecord } from './store/containers.js';
 import type { Store } from './store/store.js';
@@ -9,57 +9,56 @@ import type { CheckpointOptions } from './container/checkpoint.js';
 import type { CommitOptions } from './container/commit.js';
 import type { ConfigEdits } from './container/config.js';
 import type { Driver } from './container/drivers/driver.js';
-import type { RunOptions } from './container/run.js';
-import type { RunResult } from './sandbox/run.js';
-import { Image, epochOption, type ExportCallOptions } from './api-image.js';
+import { RunOutput, RunPromise, runSettings, templateText, type Interpolation, type RunCallOptions, type StepControl } from './api-run.js';
+import { shq } from './core/shquote.js';
+import { EXPORT_OPTIONS, Image, epochOption, type ExportCallOptions } from './api-image.js';
 import type { ExportResult } from './container/export.js';
 import type { PendingEntry } from './container/pending.js';
 import type { LayerView } from './container/layer-view.js';
 import { makeDirs } from './core/fsutil.js';
+import { checkOptions, keyValues, type OptionKind } from './core/options.js';
 
 /*
  * The engine behind each method is loaded when the method is called (import()), not with this file: every
  * CLI verb loads the public API, and `cairn from` must not load what `run` or `commit` need.
  */
 
-/** The outcome of a run step that exited non-zero. */
-export class RunError extends CairnError {
-  constructor(readonly status: number, readonly stdout: string, readonly stderr: string, command: string, why?: { message: string; hint: string }) {
-    super(why?.message ?? `command exited ${status}: ${command}`, { hint: why?.hint ?? 'its output is above; the stderr property holds it too' });
-  }
-}
-
-/** Why a command never started, in words (undefined when it ran). */
-function notStarted(r: RunResult, argv0: string, template: boolean): { message: string; hint: string } | undefined {
-  if (r.notFound === 'missing' && template) {
-    return { message: `the container has no /bin/sh, which a template run needs (exit ${r.status})`, hint: "give the command as an array instead: c.run(['/path/to/cmd', 'arg'])" };
-  }
-  if (r.notFound === 'missing') return { message: `command not found in the container: ${argv0} (exit ${r.status})`, hint: "check the command's path, or the PATH of the image's config" };
-  if (r.notFound === 'not-executable') return { message: `${argv0} is not an executable file in the container (exit ${r.status})`, hint: 'make it executable (copy --chmod 0755), or run it with its interpreter' };
-  return undefined;
-}
-
 /** Options of Container.copy. */
 export interface CopyCallOptions {
+  /** Owner of every copied file, `USER[:GROUP]` (names from the container's /etc/passwd, or numbers). */
   chown?: string;
   /** The mode of every copied file: a number (0o755) or octal text as `--chmod` takes it ('0755'). */
   chmod?: number | string;
-  /** A container name or image reference to copy from (paths are then inside it). */
-  from?: string;
+  /** Copy from another container or image instead of the host (paths are then inside it): a Container, an Image, or a name or reference. */
+  from?: string | Container | Image;
+  /** With every ELF program copied, the dynamic loader and every shared library it needs (the whitelist way). */
   withDeps?: boolean;
+  /** Libraries the programs load with dlopen (sonames or paths), copied with their own libraries (needs withDeps). */
+  extraLibs?: readonly string[];
 }
+
+/** What Container.config takes: ConfigEdits, with env, labels and annotations also as objects. */
+export type ConfigCallEdits = Omit<ConfigEdits, 'env' | 'labels' | 'annotations'> & {
+  env?: readonly string[] | Readonly<Record<string, string>>;
+  labels?: readonly string[] | Readonly<Record<string, string>>;
+  annotations?: readonly string[] | Readonly<Record<string, string>>;
+};
+
+const CONFIG_OPTIONS: Readonly<Record<keyof ConfigEdits, OptionKind>> = {
+  env: 'strings-or-map', entrypoint: 'string-or-strings', cmd: 'string-or-strings', workingdir: 'string', user: 'string', labels: 'strings-or-map',
+  ports: 'strings', volumes: 'strings', author: 'string', stopSignal: 'string', annotations: 'strings-or-map', arch: 'string', os: 'string',
+  healthcheck: 'string', shell: 'string', onbuild: 'strings',
+};
+
+const COMMIT_OPTIONS: Readonly<Record<keyof CommitCallOptions, OptionKind>> = { names: 'strings', squash: 'boolean', timestamp: 'number-or-string' };
+
+const COPY_OPTIONS: Readonly<Record<keyof CopyCallOptions, OptionKind>> = {
+  chown: 'string', chmod: 'number-or-string', withDeps: 'boolean', extraLibs: 'strings',
+  from: (v) => (typeof v === 'string' || v instanceof Container || v instanceof Image ? undefined : 'must be a Container, an Image, or a name or reference'),
+};
 
 /** Options of Container.commit: CommitOptions, with the timestamp also as text (as `--timestamp` takes it). */
-export type CommitCallOptions = Omit<CommitOptions, 'timestamp'> & { timestamp?: number | string };
-
-/** What run returns: the command's status and its captured output (stdio 'pipe'). */
-export interface RunOutput {
-  status: number;
-  stdout: string;
-  stderr: string;
-  /** Set when the command never started: not in the container (status 127), or not executable (126). */
-  notFound?: 'missing' | 'not-executable';
-}
+export type CommitCallOptions = Omit<CommitOptions, 'timestamp' | 'progress'> & { timestamp?: number | string };
 
 /** A working container, as scripts and the CLI use it. */
 export class Container {
@@ -73,7 +72,13 @@ export class Container {
 
   private async with<T>(fn: (rec: ContainerRecord, d: Driver) => Promise<T>, storeLock = true): Promise<T> {
     const { withContainer } = await import('./container/engine.js');
-    return withContainer(this.store, this.id, fn, { storeLock });
+    return withContainer(this.store, this.id, fn, { storeLock }).catch(async (err) => Promise.reject((await this.removed(err)) ?? err));
+  }
+
+  /** The error to give for err when this container no longer exists (a value held after its container was removed). */
+  private async removed(err: unknown): Promise<NotFoundError | undefined> {
+    if (!(err instanceof NotFoundError) || (await this.store.containers.get(this.id))) return undefined;
+    return new NotFoundError(`container ${this.name} (${this.id.slice(0, 12)}) was removed`, { hint: 'this value stands for a container that is gone: make a new one with from()' });
   }
 
   /**
@@ -86,57 +91,66 @@ export class Container {
 
   /** The record as stored now. */
   async record(): Promise<ContainerRecord> {
-    return this.store.containers.reload(this.id);
+    return this.store.containers.reload(this.id).catch(async (err) => Promise.reject((await this.removed(err)) ?? err));
   }
 
   /**
    * Runs a command in the container. As a tagged template (`` c.run`apt-get install -y ${pkg}` ``) the text is
-   * run by /bin/sh -c with every interpolation quoted; with an array it is the argv. Rejects with RunError on
-   * a non-zero status unless opts.nothrow.
+   * run by /bin/sh -c with every interpolation quoted; with an array it is the argv; with options alone
+   * (`` c.run({ env: { A: '1' } })`…` ``) it returns the template function. The step resolves to its output, or
+   * rejects with a RunError on a non-zero status unless .nothrow() (or the nothrow option).
    */
-  async run(cmd: TemplateStringsArray | string[], ...rest: unknown[]): Promise<RunOutput> {
-    const [{ runInContainer }, { shq }, { holdSignals }, { crashPoint }] = await Promise.all([
-      import('./container/run.js'), import('./core/shquote.js'), import('./sandbox/interrupt.js'), import('./core/crash.js'),
-    ]);
-    let argv: string[];
-    let opts: Partial<RunOptions> & { nothrow?: boolean } = {};
+  run(pieces: TemplateStringsArray, ...values: Interpolation[]): RunPromise;
+  run(argv: readonly string[] & { readonly raw?: never }, opts?: RunCallOptions): RunPromise;
+  run(opts: RunCallOptions): (pieces: TemplateStringsArray, ...values: Interpolation[]) => RunPromise;
+  run(cmd: TemplateStringsArray | readonly string[] | RunCallOptions, ...rest: unknown[]): RunPromise | ((pieces: TemplateStringsArray, ...values: Interpolation[]) => RunPromise) {
     const template = Array.isArray(cmd) && 'raw' in cmd;
-    if (template) {
-      const t = cmd as TemplateStringsArray;
-      let text = t[0];
-      rest.forEach((v, i) => {
-        text += (Array.isArray(v) ? v.map((x) => shq(String(x))).join(' ') : shq(String(v))) + t[i + 1];
-      });
-      argv = ['/bin/sh', '-c', text];
-    } else {
-      argv = cmd as string[];
-      opts = (rest[0] as typeof opts) ?? {};
+    if (template) return this.step(['/bin/sh', '-c', templateText(cmd as TemplateStringsArray, rest)], {}, true);
+    if (Array.isArray(cmd)) {
+      if (cmd.length === 0 || !cmd.every((a) => typeof a === 'string')) {
+        throw new BadInputError('run: the command must be a non-empty array of strings', { hint: "c.run(['ls', '-l', dir]) or c.run`ls -l ${dir}`" });
+      }
+      if (rest.length > 1) throw new BadInputError('run: an array command takes one options object', { hint: "c.run(['ls', '-l'], { workdir: '/srv' })" });
+      return this.step([...cmd], rest[0] as RunCallOptions | undefined, false);
     }
-    const text = argv[0] === '/bin/sh' && argv[1] === '-c' ? argv.slice(0, 2).join(' ') + ' ' + argv[2] : argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shq(a))).join(' ');
-    // Once the lock is held, a signal for cairn waits until the step is gone, its scaffolding removed and the lock released (interrupt.ts).
-    let release = () => {};
-    return this.with((rec, d) =>
-      step('run', `${this.name}: ${text}`, (stepId) =>
-        this.withRoot(rec, d, async (root) => {
-          release = holdSignals();
-          await makeDirs(this.store.paths.tmp);
-          const r = await runInContainer(rec, root, argv, { stdio: 'pipe', stepId, ...opts, scratchDir: this.store.paths.tmp });
-          crashPoint('run.step.before-record');
-          // Only a step that succeeded is history; what a failed one changed stays pending, unnamed.
-          if (r.status === 0) {
-            rec.pending.push(text);
-            await this.store.containers.save(rec);
-          }
-          if (r.status !== 0 && !opts.nothrow) throw new RunError(r.status, r.stdout, r.stderr, text, notStarted(r, argv[0], template));
-          return r;
-        }),
-      ),
-      false,
-    ).finally(() => release());
+    if (typeof cmd === 'object' && cmd !== null && rest.length === 0) {
+      runSettings(cmd as RunCallOptions);
+      return (pieces: TemplateStringsArray, ...values: Interpolation[]) => this.step(['/bin/sh', '-c', templateText(pieces, values)], cmd as RunCallOptions, true);
+    }
+    throw new BadInputError(`run: cannot run ${typeof cmd === 'string' ? 'a string' : String(cmd)}`, { hint: "use a template (c.run`ls -l ${dir}`) or an array (c.run(['ls', '-l', dir]))" });
+  }
+
+  /** One run step: the argv, checked options, and whether it came from a template (for the error of a missing /bin/sh). */
+  private step(argv: string[], opts: RunCallOptions | undefined, template: boolean): RunPromise {
+    const settings = runSettings(opts);
+    const text = argv[0] === '/bin/sh' && argv[1] === '-c' && argv.length === 3 ? `/bin/sh -c ${argv[2]}` : argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shq(a))).join(' ');
+    const exec = async (ctl: StepControl): Promise<RunOutput> => {
+      const [{ runInContainer }, { holdSignals }, { crashPoint }] = await Promise.all([import('./container/run.js'), import('./sandbox/interrupt.js'), import('./core/crash.js')]);
+      // Once the lock is held, a signal for cairn waits until the step is gone, its scaffolding removed and the lock released (interrupt.ts).
+      let release = () => {};
+      return this.with((rec, d) =>
+        step('run', `${this.name}: ${text}`, (stepId) =>
+          this.withRoot(rec, d, async (root) => {
+            release = holdSignals();
+            await makeDirs(this.store.paths.tmp);
+            const r = await runInContainer(rec, root, argv, { ...settings, stdio: settings.stdio ?? 'pipe', stepId, input: ctl.input, quiet: ctl.quiet, onStdout: ctl.onStdout, scratchDir: this.store.paths.tmp });
+            crashPoint('run.step.before-record');
+            // Only a step that succeeded is history; what a failed one changed stays pending, unnamed.
+            if (r.status === 0) {
+              rec.pending.push(text);
+              await this.store.containers.save(rec);
+            }
+            return new RunOutput(r.status, r.stdout, r.stderr, r.notFound);
+          }),
+        ),
+        false,
+      ).finally(() => release());
+    };
+    return new RunPromise(exec, { text, argv0: argv[0], template }, { nothrow: opts?.nothrow, quiet: opts?.quiet, input: settings.input });
   }
 
   /** Copies host paths (or, with opts.from, paths of another container or image) into the container. */
-  async copy(src: string | string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
+  async copy(src: string | readonly string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
     return this.place('copy', src, dest, opts);
   }
 
@@ -144,15 +158,20 @@ export class Container {
    * As copy, and as buildah's add: a URL is fetched (mode 0600 unless opts.chmod), a local tar archive (plain,
    * gzip, bzip2, xz, zstd) is unpacked into dest with its own owners and modes.
    */
-  async add(src: string | string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
+  async add(src: string | readonly string[], dest: string, opts: CopyCallOptions = {}): Promise<void> {
     return this.place('add', src, dest, opts);
   }
 
   /** copy and add: the sources placed in the tree, then one history line. */
-  private async place(verb: 'copy' | 'add', src: string | string[], dest: string, opts: CopyCallOptions): Promise<void> {
-    const sources = Array.isArray(src) ? src : [src];
-    if (sources.length === 0) throw new BadInputError(`${verb} needs at least one source`);
-    if (verb === 'add' && opts.from) throw new BadInputError('add takes no --from', { hint: 'use copy --from to copy out of another container or image' });
+  private async place(verb: 'copy' | 'add', src: string | readonly string[], dest: string, given: CopyCallOptions): Promise<void> {
+    checkOptions(verb, given, COPY_OPTIONS);
+    const sources = Array.isArray(src) ? [...src] : [src];
+    if (sources.length === 0 || !sources.every((x) => typeof x === 'string')) throw new BadInputError(`${verb} needs a source path or an array of them`);
+    if (typeof dest !== 'string') throw new BadInputError(`${verb}: the destination must be a path in the container, not ${typeof dest}`);
+    if (verb === 'add' && given.from) throw new BadInputError('add takes no --from', { hint: 'use copy --from to copy out of another container or image' });
+    if (given.extraLibs?.length && !given.withDeps) throw new BadInputError(`${verb}: extraLibs needs withDeps`, { hint: 'give withDeps: true (--with-deps) with the libraries a program loads itself' });
+    const source = given.from === undefined ? undefined : await this.copySource(given.from);
+    const opts = { ...given, from: source?.key };
     const [{ copyInto, parseMode }, { crashPoint }] = await Promise.all([import('./container/copy.js'), import('./core/crash.js')]);
     const mode = typeof opts.chmod === 'string' ? parseMode(opts.chmod) : opts.chmod;
     let stepId = '';
@@ -161,7 +180,7 @@ export class Container {
         this.withRoot(rec, d, async (root) => {
           const owner = opts.chown ? await (await import('./container/users.js')).resolveUser(root, opts.chown) : undefined;
           const o = {
-            owner, mode, withDeps: opts.withDeps, workdir: rec.config.config?.WorkingDir,
+            owner, mode, withDeps: opts.withDeps, extraLibs: opts.extraLibs as string[] | undefined, workdir: rec.config.config?.WorkingDir,
             sourceRoot, contained: sourceRoot !== undefined,
             // A container the user mounted keeps its view; otherwise the next verb mounts it again.
             detachUpper: !rec.mounted && d.detachUpper ? () => d.detachUpper!(this.store, rec) : undefined,
@@ -171,7 +190,7 @@ export class Container {
             await makeDirs(this.store.paths.tmp);
             await (await import('./container/add.js')).addInto(root, sources, dest, { ...o, detachUpper: undefined, tmpDir: this.store.paths.tmp });
           } else await copyInto(root, sources, dest, o);
-          const flags = [opts.chown && `--chown=${opts.chown}`, mode !== undefined && `--chmod=${mode.toString(8)}`, opts.from && `--from=${opts.from}`].filter(Boolean);
+          const flags = [opts.chown && `--chown=${opts.chown}`, mode !== undefined && `--chmod=${mode.toString(8)}`, source && `--from=${source.label}`].filter(Boolean);
           // Host paths stay out of the image: an absolute source is named by its last component only, so the
           // same build in two checkouts gives the same history (and image ID).
           const named = opts.from ? sources : sources.map((x) => (x.startsWith('/') ? path.basename(x) || '/' : x));
@@ -187,13 +206,31 @@ export class Container {
     });
   }
 
-  /** Edits the image config the next commit writes. */
-  async config(edits: ConfigEdits): Promise<void> {
+  /**
+   * A copy source as the engine finds it (key: a name or reference; a Container or an Image by ID, checked to be
+   * of this store and still there) and as the history names it (label: a container by its name, for the same
+   * history in every build).
+   */
+  private async copySource(from: string | Container | Image): Promise<{ key: string; label: string }> {
+    if (typeof from === 'string') return { key: from, label: from };
+    if (from.store.paths.root !== this.store.paths.root) throw new BadInputError(`copy: the ${from instanceof Container ? 'container' : 'image'} to copy from is in another store (${from.store.paths.root})`);
+    if (from instanceof Container) {
+      const rec = await from.record();
+      return { key: rec.id, label: rec.name };
+    }
+    const rec = await from.record();
+    return { key: rec.id, label: rec.id };
+  }
+
+  /** Edits the image config the next commit writes (env, labels and annotations as `K=V` lists or objects). */
+  async config(edits: ConfigCallEdits): Promise<void> {
+    checkOptions('config', edits, CONFIG_OPTIONS);
+    const e: ConfigEdits = { ...edits, env: keyValues(edits.env), labels: keyValues(edits.labels), annotations: keyValues(edits.annotations) } as ConfigEdits;
     const { applyConfig, editMap } = await import('./container/config.js');
     await this.with(async (rec) => {
-      const { config, createdBy } = applyConfig(rec.config, edits);
+      const { config, createdBy } = applyConfig(rec.config, e);
       rec.config = config;
-      if (edits.annotations?.length) rec.annotations = editMap(rec.annotations, edits.annotations, '--annotation');
+      if (e.annotations?.length) rec.annotations = editMap(rec.annotations, e.annotations, '--annotation');
       if (createdBy) rec.pending.push(createdBy);
       await this.store.containers.save(rec);
     });
@@ -267,6 +304,8 @@ export class Container {
 
   /** Writes an image from the container; returns it. */
   async commit(name?: string | CommitCallOptions, opts: CommitCallOptions = {}): Promise<Image> {
+    if (typeof name !== 'string') checkOptions('commit', name, COMMIT_OPTIONS);
+    checkOptions('commit', opts, COMMIT_OPTIONS);
     const given = typeof name === 'string' ? { ...opts, names: [name, ...(opts.names ?? [])] } : { ...(name ?? {}), ...opts };
     const o: CommitOptions = { ...given, timestamp: await epochOption(given.timestamp) };
     const { commitContainer } = await import('./container/commit.js');
@@ -277,6 +316,7 @@ export class Container {
 
   /** Writes the container's tree (pending changes included) as one flat tarball, signed unless opts.sign is false (docs/export.md). */
   async export(file: string, opts: ExportCallOptions = {}): Promise<ExportResult> {
+    checkOptions('export', opts, EXPORT_OPTIONS);
     const o = { ...opts, timestamp: await epochOption(opts.timestamp) };
     const { exportContainer } = await import('./container/export.js');
     return step('export', `${this.name} → ${file}`, () => this.with((rec, d) => exportContainer(this.store, rec, d, file, o)));

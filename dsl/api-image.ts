@@ -1,5 +1,6 @@
 import { step } from './core/events.js';
 import { ConflictError } from './core/errors.js';
+import { checkOptions, type OptionKind } from './core/options.js';
 import type { Store } from './store/store.js';
 import type { ImageRecord } from './store/images.js';
 import type { ImageConfig, Manifest } from './oci/types.js';
@@ -8,6 +9,9 @@ import type { ExportOptions, ExportResult } from './container/export.js';
 
 /** Options of export: ExportOptions, with the timestamp also as text (as `--timestamp` takes it: whole seconds since 1970). */
 export type ExportCallOptions = Omit<ExportOptions, 'timestamp'> & { timestamp?: number | string };
+
+/** The kinds of export's options, checked for scripts that are not type-checked. */
+export const EXPORT_OPTIONS: Readonly<Record<keyof ExportCallOptions, OptionKind>> = { sign: 'boolean', compression: ['gzip', 'none'], timestamp: 'number-or-string' };
 
 /** A timestamp option as a number: text is parsed as `--timestamp` is (whole seconds since 1970); a number is kept. */
 export async function epochOption(ts: number | string | undefined): Promise<number | undefined> {
@@ -32,7 +36,7 @@ export class Image {
   /** The image's record (names, manifest). */
   async record(): Promise<ImageRecord> {
     const r = await this.store.images.get(this.id);
-    if (!r) throw new ConflictError(`image ${this.id} was removed`);
+    if (!r) throw new ConflictError(`image ${this.id.slice(0, 12)} was removed`, { hint: 'this value stands for an image that is gone: commit or pull it again' });
     return r;
   }
 
@@ -58,6 +62,7 @@ export class Image {
    * Layers are compressed as asked (default gzip, as buildah pushes); docker-archive holds plain tars.
    */
   async push(dest: string, opts: { compression?: Compression } = {}): Promise<{ digest: string }> {
+    checkOptions('push', opts, { compression: ['gzip', 'zstd', 'none'] });
     const { parseReference } = await import('./oci/reference.js');
     const ref = parseReference(dest);
     const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
@@ -75,6 +80,7 @@ export class Image {
 
   /** Writes the image as one flat root filesystem tarball, signed with the local key unless opts.sign is false (docs/export.md). */
   async export(file: string, opts: ExportCallOptions = {}): Promise<ExportResult> {
+    checkOptions('export', opts, EXPORT_OPTIONS);
     const o = { ...opts, timestamp: await epochOption(opts.timestamp) };
     const { exportImage } = await import('./container/export.js');
     return step('export', `${this.id.slice(0, 12)} → ${file}`, () => this.store.locked([], async () => exportImage(this.store, await this.record(), file, o)));

@@ -1,6 +1,7 @@
 import { Container } from './api-container.js';
 import { Image, epochOption, type ExportCallOptions } from './api-image.js';
-import { ConflictError, NotFoundError } from './core/errors.js';
+import { BadInputError, ConflictError, NotFoundError } from './core/errors.js';
+import { checkOptions } from './core/options.js';
 import { emit } from './core/events.js';
 import type { CheckOptions, CheckResult } from './store/check.js';
 import type { ExportResult } from './container/export.js';
@@ -15,7 +16,9 @@ import type { Store } from './store/store.js';
  */
 
 /** A working container and the error of a failed run step. */
-export { Container, RunError, type CommitCallOptions, type CopyCallOptions, type RunOutput } from './api-container.js';
+export { Container, type CommitCallOptions, type CopyCallOptions } from './api-container.js';
+/** A run step, its output and the error of a failed one. */
+export { RunPromise, RunOutput, RunError, type RunCallOptions } from './api-run.js';
 /** A stored image. */
 export { Image, type ExportCallOptions, type ImageInfo } from './api-image.js';
 /** The error family: the CLI prints `cairn VERB: message` and the hint of each. */
@@ -47,8 +50,18 @@ export async function store(opts: StoreOptions = {}): Promise<Store> {
   return openStore(opts.root);
 }
 
+/** Options of from(): the store, the container's name (default: one made from the image's), the pull policy, a signature policy file. */
+export interface FromOptions extends StoreOptions {
+  name?: string;
+  /** missing (default), always or never (buildah's true and false are taken too). */
+  pull?: PullPolicy | 'true' | 'false' | 'ifmissing';
+  signaturePolicy?: string;
+}
+
 /** Creates a working container from an image reference (`scratch`, a stored name, `oci:DIR`, `tarball:FILE`…). */
-export async function from(image: string, opts: StoreOptions & { name?: string; pull?: PullPolicy | string; signaturePolicy?: string } = {}): Promise<Container> {
+export async function from(image: string, opts: FromOptions = {}): Promise<Container> {
+  if (typeof image !== 'string') throw new BadInputError(`from: the image must be a reference string, not ${image === null ? 'null' : typeof image}`, { hint: "from('scratch'), from('localhost/app:1'), from('oci:DIR'), from('tarball:FILE')" });
+  checkOptions('from', opts, { root: 'string', name: 'string', pull: 'string', signaturePolicy: 'string' });
   const [s, { checkPullPolicy, resolveImage }, { createContainer }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./container/engine.js')]);
   const img = await resolveImage(s, image, checkPullPolicy(opts.pull), { signaturePolicy: opts.signaturePolicy });
   const rec = await createContainer(s, img, image, opts.name);

@@ -9,9 +9,11 @@ export { store, type StoreOptions } from './api.js';
 /** The storage root a call uses: `root`, else $CAIRN_ROOT, else /var/lib/cairn for root and the XDG data dir for others. */
 export { storeRoot } from './api.js';
 /** Creates a working container from an image reference (`scratch`, a stored name, `oci:DIR`, `tarball:FILE`…). */
-export { from } from './api.js';
+export { from, type FromOptions } from './api.js';
 /** Opens a working container by name or ID, or all of them. */
 export { container, containers } from './api.js';
+/** The containers a failed build script left, kept for inspection (cairn build): list, record, remove. */
+export { failedBuildContainers, keepFailedBuildContainers, removeBuildContainers, setAsideFailedBuild, type LeftContainer } from './api-build.js';
 /** Opens a stored image by name or ID, or all of them. */
 export { image, images } from './api.js';
 /** Copies an image from a transport into the store. */
@@ -38,8 +40,10 @@ export { resolveInRoot } from './layer/inroot.js';
 export { inspect, type InspectOptions } from './inspect.js';
 /** Facts about this installation and host for a bug report (`cairn info`). */
 export { info, type InfoFacts } from './info.js';
-/** A working container (run, copy, config, checkpoint, rollback, diff, pending, layers, mount, commit, export, remove) and a failed run step's error. */
-export { Container, RunError, type CommitCallOptions, type CopyCallOptions, type RunOutput } from './api-container.js';
+/** A working container (run, copy, add, config, checkpoint, rollback, diff, pending, layers, mount, commit, export, rename, remove). */
+export { Container, type CommitCallOptions, type ConfigCallEdits, type CopyCallOptions } from './api-container.js';
+/** A run step as zx shapes one (chain .nothrow(), .quiet(), .pipe()), its output (stdout, stderr, exitCode, lines(), json()), a failed step's error, and its options. */
+export { RunPromise, RunOutput, RunError, type RunCallOptions, type Interpolation } from './api-run.js';
 /** A stored image (inspect, tag, push, export, remove). */
 export { Image, type ExportCallOptions, type ImageInfo } from './api-image.js';
 /** The local signing key and the trusted keys: generate, show, trust, list. */
@@ -56,8 +60,10 @@ export { events, type CairnEvent } from './core/events.js';
 export { makeDirs, makeDirsSync } from './core/fsutil.js';
 /** Writes a file whole or not at all (temp file + rename), for files a verb writes for automation (--iidfile). */
 export { writeFileAtomic } from './core/atomic.js';
-/** zx's `$` for host commands in build scripts. */
-export { $ } from './script.js';
+/** zx's `$` for host commands in build scripts, with its `cd` and `within`, and the script's arguments parsed as zx parses them (`argv._` the rest). */
+export { $, cd, within, argv } from './script.js';
+/** The name closest to a mistyped one (within two edits), if any: how cairn suggests a verb or an option. */
+export { didYouMean } from './core/nearest.js';
 /** What Container.config may edit. */
 export type { ConfigEdits } from './container/config.js';
 /** Options of Container.commit. */

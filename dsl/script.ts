@@ -4,5 +4,7 @@
  * the bundler keeps wherever the importing file is included).
  */
 
-/** zx's `$` for host commands in build scripts. */
-export { $ } from 'zx/core';
+/** zx's `$` for host commands in build scripts, its `cd` (the working directory of later commands) and `within` (settings for a callback's commands). */
+export { $, cd, within } from 'zx/core';
+/** The script's arguments (those after FILE in `cairn build FILE ARG…`), parsed as zx parses them: flags by name, the rest in `argv._`. */
+export { argv } from 'zx';

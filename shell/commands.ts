@@ -1,5 +1,5 @@
 import type { ParsedLine } from './line.js';
-import { NotFoundError } from '../dsl/index.js';
+import { NotFoundError, didYouMean } from '../dsl/index.js';
 import type { VerbSpecLike, VerbTable } from './types.js';
 
 /*
@@ -64,28 +64,6 @@ export interface PlanContext {
 }
 
 const NO_CONTAINER = 'no container yet: start with `from IMAGE`';
-
-/** The edit distance between a and b (insertions, deletions, substitutions). */
-export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** The name closest to word within an edit distance of 2, and of half the word's length (`ls` is no `gc`), if any. */
-export function didYouMean(word: string, names: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = Math.min(2, Math.floor(word.length / 2)) + 1;
-  for (const n of names) {
-    const d = levenshtein(word, n);
-    if (d < bestD && d > 0) [best, bestD] = [n, d];
-  }
-  return best;
-}
 
 /** Every verb a line may start with: the CLI's (less those the shell does not run) and the shell's. */
 export function shellVerbNames(cliVerbs: string[]): string[] {

@@ -149,7 +149,7 @@ function scriptText(kept: Kept[], base: string | undefined): string {
       case 'run': {
         const argv = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
         const o = {
-          env: list(p, 'env'), workingdir: str(p, 'workingdir'), user: str(p, 'user'), volumes: list(p, 'volume'), tmpfs: list(p, 'tmpfs'),
+          env: list(p, 'env'), workdir: str(p, 'workingdir'), user: str(p, 'user'), volumes: list(p, 'volume'), tmpfs: list(p, 'tmpfs'),
           secrets: list(p, 'secret'), network: str(p, 'network'), pid: str(p, 'pid'),
         };
         lines.push(`await c.run(${js(argv)}${optsArg(o)});`);

@@ -1,4 +1,4 @@
-import { from } from '../../dsl/index.js';
+import { type FromOptions, from } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 
@@ -19,6 +19,6 @@ export const spec: VerbSpec = {
 
 /** Creates the container and prints its name. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
-  const c = await from(p.args[0], { root: ctx.root, name: str(p, 'name'), pull: str(p, 'pull'), signaturePolicy: str(p, 'signature-policy') });
+  const c = await from(p.args[0], { root: ctx.root, name: str(p, 'name'), pull: str(p, 'pull') as FromOptions['pull'], signaturePolicy: str(p, 'signature-policy') });
   ctx.out(c.name);
 }

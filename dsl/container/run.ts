@@ -23,7 +23,12 @@ export interface RunOptions {
   network?: 'host' | 'none';
   pid?: 'private' | 'host';
   stdio?: 'inherit' | 'pipe';
-  input?: string | Buffer;
+  /** The command's standard input: text, bytes or a stream (default: empty). */
+  input?: string | Buffer | NodeJS.ReadableStream;
+  /** Emit no output events (the output is still collected). */
+  quiet?: boolean;
+  /** Receives the command's standard output as it comes (a script's pipe()). */
+  onStdout?: (d: Buffer) => void;
   stepId?: string;
   /** Directory for the step's scratch files (the store's tmp dir). */
   scratchDir: string;
@@ -177,7 +182,7 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
       root, argv, env, cwd, uid: ids.uid, gid: ids.gid,
       network: o.network ?? 'host', pid: o.pid ?? 'private',
       binds, tmpfs, mountPoints,
-      stdio: o.stdio ?? 'inherit', input: o.input, stepId: o.stepId, scratchDir: o.scratchDir,
+      stdio: o.stdio ?? 'inherit', input: o.input, quiet: o.quiet, onStdout: o.onStdout, stepId: o.stepId, scratchDir: o.scratchDir,
     });
   } finally {
     await scaffold.cleanup();

@@ -55,7 +55,11 @@ export interface RunSpec {
   mountPoints: { proc: boolean; dev: boolean; sys: boolean };
   /** 'inherit' passes the terminal through; 'pipe' emits output events and collects stdout. */
   stdio: 'inherit' | 'pipe';
-  input?: string | Buffer;
+  input?: string | Buffer | NodeJS.ReadableStream;
+  /** Emit no output events (the output is still collected). */
+  quiet?: boolean;
+  /** Receives standard output as it comes. */
+  onStdout?: (d: Buffer) => void;
   stepId?: string;
   /** A directory on the store's filesystem for the step's scratch files. */
   scratchDir: string;
@@ -201,15 +205,21 @@ function spawnLauncher(s: RunSpec, script: string): Promise<RunResult> {
     });
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d;
-      emit({ type: 'output', id: s.stepId, stream: 'stdout', data: d });
+      s.onStdout?.(d);
+      if (!s.quiet) emit({ type: 'output', id: s.stepId, stream: 'stdout', data: d });
     });
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d;
-      emit({ type: 'output', id: s.stepId, stream: 'stderr', data: d });
+      if (!s.quiet) emit({ type: 'output', id: s.stepId, stream: 'stderr', data: d });
     });
     if (child.stdin) {
       child.stdin.on('error', () => undefined);
-      child.stdin.end(s.input ?? '');
+      if (typeof s.input === 'object' && !Buffer.isBuffer(s.input)) {
+        // A stream that fails ends the command's input rather than leaving it waiting.
+        s.input.on('error', () => child.stdin?.end());
+        s.input.pipe(child.stdin);
+      }
+      else child.stdin.end(s.input ?? '');
     }
     child.on('error', (e) => {
       stop();

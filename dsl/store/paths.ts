@@ -28,6 +28,8 @@ export class StorePaths {
   container(id: string): string { return path.join(this.containers, id); }
   /** Directory of lock files. */
   get locks(): string { return path.join(this.root, 'locks'); }
+  /** Directory of the records of build scripts whose last run failed (the containers it left). */
+  get builds(): string { return path.join(this.root, 'builds'); }
   /** Directory for temporary files (same filesystem as everything else, so renames are atomic). */
   get tmp(): string { return path.join(this.root, 'tmp'); }
 }

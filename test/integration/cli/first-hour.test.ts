@@ -121,19 +121,31 @@ describe('build scripts', () => {
     expect(oneLine(r, 'build')).toBe('cairn build: build script no-such.build.mjs does not exist');
   });
 
-  it('a failing step names the script\'s line; the containers it made are removed, so it runs again; --keep keeps them', () => {
-    const f = script('failing', `import { from } from 'cairn';\nconst c = await from(${JSON.stringify(`tarball:${tinyRootfsTar()}`)}, { name: 'scripted' });\n\nawait c.run\`exit 4\`;\n`);
-    for (let i = 0; i < 2; i++) {
-      const r = k.cairn(['build', f]);
-      expect(r.status).toBe(125);
-      const lines = r.stderr.trimEnd().split('\n');
-      expect(lines[0]).toBe(`cairn build: ${f}:4: command exited 4: /bin/sh -c exit 4`);
-      expect(lines.at(-1)).toBe('cairn build: removed the containers the script made (scripted); --keep keeps them');
-      expect(names()).not.toContain('scripted');
-    }
-    expect(k.cairn(['build', '--keep', f]).status).toBe(125);
+  it('a failing step names the script\'s line; its containers are kept and listed, set aside by the next run, removed by a successful one or --rm', () => {
+    const body = (fail: boolean) => `import { from } from 'cairn';\nconst c = await from(${JSON.stringify(`tarball:${tinyRootfsTar()}`)}, { name: 'scripted' });\n\nawait c.run\`exit ${fail ? 4 : 0}\`;\nawait c.remove();\n`;
+    const f = script('failing', body(true));
+    const kept = (r: { stderr: string }) => r.stderr.trimEnd().split('\n').slice(-2);
+    const r = k.cairn(['build', f]);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toBe(`cairn build: ${f}:4: command exited 4: /bin/sh -c exit 4`);
+    expect(kept(r)).toEqual([
+      'cairn build: kept the containers the script made, to look into: scripted',
+      `  hint: \`cairn run NAME sh\` or \`cairn diff NAME\` to look; the next successful run of ${f} removes them, --rm removes them at once`,
+    ]);
     expect(names()).toContain('scripted');
-    k.ok(['rm', 'scripted']);
+    // Run again: the kept container gives up its name (the script wants it again) and stays.
+    expect(k.cairn(['build', f]).status).toBe(125);
+    expect(names()).toEqual(expect.arrayContaining(['scripted', 'scripted-failed']));
+    // --rm removes what this run made at once; what earlier runs left waits for a successful run.
+    const rm = k.cairn(['build', '--rm', f]);
+    expect(rm.stderr.trimEnd().split('\n').at(-1)).toBe('cairn build: removed the containers the script made (scripted)');
+    expect(names()).toEqual(expect.arrayContaining(['scripted-failed', 'scripted-failed-2']));
+    expect(names()).not.toContain('scripted');
+    writeFileSync(f, body(false));
+    const ok = k.cairn(['build', f]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toBe('cairn build: removed the containers an earlier failed run left (scripted-failed, scripted-failed-2)\n');
+    expect(names().filter((n) => n.startsWith('scripted'))).toEqual([]);
   });
 
   it('a template run in an image without /bin/sh says so', () => {

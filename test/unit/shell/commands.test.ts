@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { didYouMean, helpIndex, levenshtein, notFoundHint, planLine, shellVerbNames, type Plan } from '../../../shell/commands.js';
+import { helpIndex, notFoundHint, planLine, shellVerbNames, type Plan } from '../../../shell/commands.js';
+import { didYouMean, levenshtein } from '../../../dsl/core/nearest.js';
 import { parseLine } from '../../../shell/line.js';
 import { VERBS } from './verbs.js';
 
