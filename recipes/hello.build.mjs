@@ -19,9 +19,12 @@ try {
   } finally {
     await check.remove();
   }
-  const layers = (await image.inspect()).manifest.layers.length;
+  // Only the files listed, and what they need: a few MB, not a distribution.
+  const { layers } = (await image.inspect()).manifest;
+  const bytes = layers.reduce((n, l) => n + l.size, 0);
+  if (bytes > 8 << 20) throw new Error(`expected a few MB, the layers hold ${bytes} bytes`);
   const host = (await $`uname -sm`).stdout.trim();
-  console.log(`${name} has ${layers} layers, built on ${host}`);
+  console.log(`${name} has ${layers.length} layers (${(bytes / 1048576).toFixed(1)} MB of layers), built on ${host}`);
 } finally {
   await c.remove();
 }
