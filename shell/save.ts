@@ -158,7 +158,7 @@ function scriptText(kept: Kept[], base: string | undefined): string {
       case 'copy':
       case 'add': {
         const srcs = p.args.slice(0, -1);
-        const o = { chown: str(p, 'chown'), chmod: str(p, 'chmod'), from: str(p, 'from'), withDeps: bool(p, 'with-deps') };
+        const o = { chown: str(p, 'chown'), chmod: str(p, 'chmod'), from: str(p, 'from'), withDeps: bool(p, 'with-deps'), extraLibs: list(p, 'extra-lib') };
         lines.push(`await c.${verb}(${js(srcs)}, ${js(p.args[p.args.length - 1])}${optsArg(o)});`);
         break;
       }

@@ -2,8 +2,9 @@ import fs, { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, BadInputError } from '../core/errors.js';
 import { lstatOrUndefined } from '../core/fsutil.js';
-import { InRoot } from '../layer/inroot.js';
-import { elfDeps, isElf } from './deps/elf.js';
+import { InRoot, type Located } from '../layer/inroot.js';
+import { elfDeps, isElf, type ElfProgram } from './deps/elf.js';
+import { depLayout, type DepLayout } from './deps/layout.js';
 import { glob, isGlob } from './glob.js';
 import type { Ids } from './users.js';
 import { crashArmed } from '../core/crash.js';
@@ -22,6 +23,11 @@ export interface CopyOptions {
   contained?: boolean;
   /** Bring ELF programs' loader and shared libraries along. */
   withDeps?: boolean;
+  /**
+   * With withDeps: libraries the programs dlopen() (no DT_NEEDED names them), as sonames found the way the
+   * program's dlopen() finds them or as absolute paths in the source; each comes with its own libraries.
+   */
+  extraLibs?: string[];
   /** The container's working dir, for a relative dest. */
   workdir?: string;
   /**
@@ -173,6 +179,9 @@ async function sourceStat(src: Source): Promise<{ src: Source; st: Stats }> {
  * inside its root by the in-root resolver.
  */
 export async function copyInto(root: string, sources: string[], dest: string, o: CopyOptions = {}): Promise<string[]> {
+  if (o.extraLibs?.length && !o.withDeps) {
+    throw new BadInputError('extra libraries (--extra-lib) are copied only with their programs\' dependencies', { hint: 'add --with-deps (withDeps: true)' });
+  }
   const to = InRoot.open(root);
   const from = o.contained && o.sourceRoot ? InRoot.open(o.sourceRoot) : undefined;
   try {
@@ -182,6 +191,8 @@ export async function copyInto(root: string, sources: string[], dest: string, o:
     const intoDir = dest.endsWith('/') || srcs.length > 1 || (destLoc.stat?.isDirectory() ?? false);
     const c = newCopy(to, o);
     const placed: string[] = [];
+    /** The files copied (not directories): the programs whose libraries withDeps brings, and where each went. */
+    const programs: { src: Source; at: string }[] = [];
     try {
       for (const { src: s0, name } of srcs) {
         const { src, st } = await sourceStat(s0);
@@ -196,11 +207,12 @@ export async function copyInto(root: string, sources: string[], dest: string, o:
           const parent = to.mkdirp(path.posix.dirname(target));
           const loc = to.locate(path.posix.join('/', parent.rel, path.posix.basename(target)));
           await queueLeaf(c, src.inside ? src : { path: await fsp.realpath(src.path) }, st, loc.path, loc.rel);
+          programs.push({ src, at: '/' + loc.rel });
         }
         placed.push(s0.path);
       }
       await finish(c);
-      if (o.withDeps) await copyDeps(to, srcs.map((x) => x.src), o);
+      if (o.withDeps) await copyDeps(to, programs, o, from);
     } finally {
       await c.leaves.close();
     }
@@ -240,24 +252,89 @@ async function finish(c: Copy): Promise<void> {
   report(c, true);
 }
 
-/** Copies the loader and shared libraries of every ELF among files into the same paths in the root. */
-async function copyDeps(to: InRoot, files: Source[], o: CopyOptions): Promise<void> {
-  const elves: string[] = [];
-  for (const f of files) {
-    // elfDeps reads a --from container's files as a sysroot: it takes plain paths below that root.
-    const p = f.inside && o.sourceRoot ? path.join(o.sourceRoot, f.inside.rel) : f.path;
-    if ((await fsp.stat(f.path)).isFile() && (await isElf(f.path))) elves.push(p);
+/**
+ * Copies the loader and shared libraries of every ELF program among the copied files (and the extra libraries
+ * they dlopen) to the paths the loader will open in the root: libraries found through $ORIGIN next to where
+ * the program went, the others at their own paths, each laid out as in the source (see deps/layout.ts).
+ */
+async function copyDeps(to: InRoot, programs: { src: Source; at: string }[], o: CopyOptions, from?: InRoot): Promise<void> {
+  const elves: ElfProgram[] = [];
+  for (const p of programs) {
+    // elfDeps reads a --from container's files as a sysroot: it takes their paths inside that root.
+    if ((await fsp.stat(p.src.path)).isFile() && (await isElf(p.src.path))) elves.push({ file: p.src.inside ? '/' + p.src.inside.rel : p.src.path, at: p.at });
   }
-  if (elves.length === 0) return;
-  const deps = await elfDeps(elves, o.contained && o.sourceRoot ? { sysroot: o.sourceRoot } : undefined);
+  if (elves.length === 0 && !o.extraLibs?.length) return;
+  const deps = await elfDeps(elves, { sysroot: from ? o.sourceRoot : undefined, extraLibs: o.extraLibs });
+  const src = from ?? InRoot.open('/');
   const c = newCopy(to, { owner: { uid: 0, gid: 0 } });
   try {
-    for (const d of deps) {
-      to.mkdirp(path.posix.dirname(d.path));
-      await copyEntry(c, { path: d.real }, await fsp.stat(d.real), d.path);
+    const layouts = deps.map((d) => depLayout(src, d));
+    const done = new Set<string>();
+    for (const l of layouts) {
+      for (const link of l.links) {
+        if (done.has(link.at)) continue;
+        done.add(link.at);
+        await copyLink(to, link.at, src.locate(link.src));
+      }
+      if (done.has(l.file.at)) continue;
+      done.add(l.file.at);
+      to.mkdirp(path.posix.dirname(l.file.at));
+      const s = src.locate(l.file.src);
+      await copyEntry(c, { path: s.path }, s.stat!, l.file.at);
     }
     await finish(c);
+    for (const l of layouts) await ensureReaches(to, l);
   } finally {
     await c.leaves.close();
+    if (!from) src.close();
   }
+}
+
+/**
+ * Copies the source symlink src to the root's path at, at once (a later path may go through it). The root's
+ * own object there stays when it is the same link, or a directory (or a link to one) holding the image's own
+ * files; a file or another link is replaced, as copy does.
+ */
+async function copyLink(to: InRoot, at: string, src: Located): Promise<void> {
+  to.mkdirp(path.posix.dirname(at));
+  const loc = to.locate(at);
+  const target = await fsp.readlink(src.path);
+  if (loc.stat?.isDirectory()) return;
+  if (loc.stat?.isSymbolicLink() && ((await fsp.readlink(loc.path)) === target || leadsToDir(to, at))) return;
+  if (loc.stat) await fsp.rm(loc.path, { force: true });
+  await fsp.symlink(target, loc.path);
+  if (process.getuid?.() === 0) await fsp.lchown(loc.path, 0, 0);
+  await fsp.lutimes(loc.path, src.stat!.atime, src.stat!.mtime);
+}
+
+/** True when the root's path at (followed inside the root) is a directory. */
+function leadsToDir(to: InRoot, at: string): boolean {
+  try {
+    return to.locate(at, { follow: true }).stat?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure the loader's path reaches the copied file. When the root kept a directory of its own where the
+ * source had a symlink (a /lib that is a real directory), the path gets a symlink to the file instead.
+ */
+async function ensureReaches(to: InRoot, l: DepLayout): Promise<void> {
+  const file = to.locate(l.file.at, { follow: true });
+  let reached: string | undefined;
+  try {
+    const got = to.locate(l.path, { follow: true });
+    if (got.stat?.isFile()) reached = got.rel;
+  } catch {
+    // A loop or a file on the way: the path gets its own link below.
+  }
+  if (reached === file.rel) return;
+  to.mkdirp(path.posix.dirname(l.path));
+  const loc = to.locate(l.path);
+  if (loc.stat?.isDirectory()) throw new BadInputError(`cannot copy library ${l.path}: a directory is in the way`, { hint: 'remove it from the container first' });
+  if (loc.stat) await fsp.rm(loc.path, { force: true });
+  await fsp.symlink('/' + file.rel, loc.path);
+  if (process.getuid?.() === 0) await fsp.lchown(loc.path, 0, 0);
+  to.forget(loc.rel);
 }

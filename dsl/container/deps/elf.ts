@@ -1,15 +1,37 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { BadInputError, CairnError, NotFoundError } from '../../core/errors.js';
-import { InRoot } from '../../layer/inroot.js';
+import { BadInputError, NotFoundError } from '../../core/errors.js';
+import { ldSoConf } from './ldconf.js';
+import { resolveIn, rootRel } from './sysroot.js';
 
 /** One file an ELF program needs at run time. */
 export interface ElfDep {
-  /** The absolute path the loader looks for (e.g. /lib/x86_64-linux-gnu/libc.so.6, /lib64/ld-linux-x86-64.so.2). */
+  /** The absolute path the loader looks for (e.g. /lib/x86_64-linux-gnu/libc.so.6, /lib64/ld-linux-x86-64.so.2), where the program is copied to. */
   path: string;
+  /** Where it was found in the source root (path itself, unless found through $ORIGIN of an object copied elsewhere). */
+  from: string;
   /** The host file it resolves to (realpath). */
   real: string;
+}
+
+/** A program to find the libraries of: its path (in the sysroot, when there is one), and where it will live if it is copied elsewhere ($ORIGIN). */
+export interface ElfProgram {
+  file: string;
+  /** The program's absolute path in the image it is copied into (default: where it is). */
+  at?: string;
+}
+
+/** Options of elfDeps. */
+export interface ElfDepsOptions {
+  /** The root the programs and their libraries are found in (default '/'); symlinks never leave it. */
+  sysroot?: string;
+  /**
+   * Libraries the programs dlopen() (no DT_NEEDED names them): a soname, searched as the program's own dlopen
+   * call would search it (RPATH/RUNPATH, ld.so.conf dirs, default dirs), or an absolute path in the root.
+   * Each comes with its own dependencies; one that no program finds is an error.
+   */
+  extraLibs?: string[];
 }
 
 const PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3;
@@ -23,8 +45,17 @@ interface Elf {
   rpath: string[]; runpath: string[] | null;
 }
 
-/** One object in the load graph: the names it answers to (like ld.so's l_libname), and its DT_RPATH expanded against its origin. */
-interface Loaded { at: string; real: string; names: string[]; elf: Elf; rpath: string[]; loader?: Loaded }
+/**
+ * One search directory: where it is in the source root, and where the loader looks for it once the objects are
+ * copied (the two differ only for $ORIGIN, when an object is copied to another directory).
+ */
+interface Dir { src: string; dst: string }
+
+/**
+ * One object in the load graph: where it is (at) and will be (dest), the names it answers to (like ld.so's
+ * l_libname), and its DT_RPATH expanded against its origin.
+ */
+interface Loaded { at: string; dest: string; real: string; names: string[]; elf: Elf; rpath: Dir[]; loader?: Loaded }
 
 /** True when the file starts with the ELF magic. */
 export async function isElf(file: string): Promise<boolean> {
@@ -37,73 +68,116 @@ export async function isElf(file: string): Promise<boolean> {
   }
 }
 
-/** The loader and shared libraries (transitively) the ELF files need, found under sysroot (default '/'), sorted and deduplicated; [] for static or non-ELF files. */
-export async function elfDeps(files: string[], opts: { sysroot?: string } = {}): Promise<ElfDep[]> {
+/**
+ * The loader and shared libraries (transitively) the ELF programs need, found under the sysroot (default '/'),
+ * sorted by path and deduplicated; [] for static or non-ELF files. A program is a path, or a path and where it
+ * will be copied to (libraries found through its $ORIGIN then get paths next to that place).
+ */
+export async function elfDeps(files: (string | ElfProgram)[], opts: ElfDepsOptions = {}): Promise<ElfDep[]> {
   const root = await fs.realpath(opts.sysroot ?? '/').catch((e) => Promise.reject(new NotFoundError(`sysroot ${opts.sysroot} not found`, { cause: e })));
-  const out = new Map<string, string>();
+  const out = new Map<string, { from: string; real: string }>();
   const where = root === '/' ? '' : ` under ${root}`;
   const conf = await ldSoConf(root);
-  for (const file of files) {
+  const extras = (opts.extraLibs ?? []).map(checkExtraLib);
+  const found = new Set<string>();
+  let dynamic = 0;
+  for (const f of files) {
+    const { file, at } = typeof f === 'string' ? { file: f, at: undefined } : f;
     const inRoot = root === '/' ? path.resolve(file) : path.posix.resolve('/', file);
     const real = await resolveIn(root, inRoot);
     if (!real) throw new NotFoundError(`${file} not found${where}`);
     if (!(await isElf(real))) continue;
     const elf = await readElf(real);
     if (!elf.interp && elf.needed.length === 0) continue;
-    const prog: Loaded = { at: rootRel(root, real), real, names: [], elf, rpath: [] };
+    dynamic++;
+    const progAt = rootRel(root, real);
+    const prog: Loaded = { at: progAt, dest: at ? path.posix.resolve('/', at) : progAt, real, names: [], elf, rpath: [] };
     const env = await archEnv(root, elf);
-    prog.rpath = expand(elf.rpath, prog.at, env);
+    prog.rpath = expand(elf.rpath, prog, env);
     const loaded: Loaded[] = [prog];
     if (elf.interp) {
       const ireal = await resolveIn(root, elf.interp);
       if (!ireal) throw new NotFoundError(`loader ${elf.interp} of ${file} not found${where}`);
-      out.set(elf.interp, ireal);
+      out.set(elf.interp, { from: elf.interp, real: ireal });
       const ld = await readElf(ireal);
-      loaded.push({ at: elf.interp, real: ireal, names: [elf.interp, ...(ld.soname ? [ld.soname] : [])], elf: ld, rpath: [] });
+      loaded.push({ at: elf.interp, dest: elf.interp, real: ireal, names: [elf.interp, ...(ld.soname ? [ld.soname] : [])], elf: ld, rpath: [] });
     }
+    /** Adds the object `name` that obj asks for (as DT_NEEDED, or by dlopen when obj is the program); false when missing. */
+    const add = async (name: string, obj: Loaded): Promise<boolean> => {
+      if (loaded.some((l) => l.names.includes(name))) return true;
+      const hit = await findLib(root, name, obj, elf, env, conf);
+      if (!hit) return false;
+      out.set(hit.dest, { from: hit.at, real: hit.real });
+      // ld.so opens the path, then reuses an object already loaded from the same file.
+      // (Copied elsewhere through $ORIGIN, the same file becomes two files, which ld.so loads twice.)
+      const same = loaded.find((l) => l.real === hit.real && (l.dest === hit.dest || (l.at === l.dest && hit.at === hit.dest)));
+      if (same) { same.names.push(name); return true; }
+      const names = [name, ...(hit.elf.soname ? [hit.elf.soname] : [])];
+      const obj2: Loaded = { at: hit.at, dest: hit.dest, real: hit.real, names, elf: hit.elf, rpath: [], loader: obj };
+      obj2.rpath = expand(hit.elf.rpath, obj2, env);
+      loaded.push(obj2);
+      return true;
+    };
     // Breadth-first, like ld.so: an object's DT_RPATH chain runs through the object that first needed it.
-    for (let i = 0; i < loaded.length; i++) {
-      const obj = loaded[i];
-      for (const name of obj.elf.needed) {
-        if (loaded.some((l) => l.names.includes(name))) continue;
-        const hit = await findLib(root, name, obj, elf, env, conf);
-        if (!hit) {
+    const walk = async (from: number): Promise<void> => {
+      for (let i = from; i < loaded.length; i++) {
+        const obj = loaded[i];
+        for (const name of obj.elf.needed) {
+          if (await add(name, obj)) continue;
           const via = obj === prog ? '' : ` (via ${obj.at})`;
           throw new NotFoundError(`library ${name} needed by ${file}${via} not found${where}`, {
             hint: 'install the library on the host, or copy it into the image yourself',
           });
         }
-        out.set(hit.at, hit.real);
-        // ld.so opens the path, then reuses an object already loaded from the same file.
-        const same = loaded.find((l) => l.real === hit.real);
-        if (same) { same.names.push(name); continue; }
-        const names = [name, ...(hit.elf.soname ? [hit.elf.soname] : [])];
-        loaded.push({ at: hit.at, real: hit.real, names, elf: hit.elf, rpath: expand(hit.elf.rpath, hit.at, env), loader: obj });
       }
-    }
+    };
+    await walk(0);
+    // dlopen() runs once the program is up: its libraries come after the load-time ones, searched as the program's own call.
+    const before = loaded.length;
+    for (const name of extras) if (await add(name, prog)) found.add(name);
+    await walk(before);
   }
-  return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, real]) => ({ path: p, real }));
+  if (extras.length > 0 && dynamic === 0) {
+    throw new BadInputError('extra libraries need a dynamically linked ELF program among the sources', {
+      hint: 'an extra library is found the way the program\'s dlopen() finds it: copy the program with it',
+    });
+  }
+  const missing = extras.filter((n) => !found.has(n));
+  if (missing.length > 0) {
+    throw new NotFoundError(`extra library ${missing.join(', ')} not found${where} for ${files.map((f) => (typeof f === 'string' ? f : f.file)).join(', ')}`, {
+      hint: 'give the soname the program passes to dlopen() (searched in its RUNPATH/RPATH, the ld.so.conf dirs and the default dirs), or the library\'s absolute path',
+    });
+  }
+  return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, d]) => ({ path: p, from: d.from, real: d.real }));
+}
+
+/** An extraLibs entry, checked: a soname or an absolute path (dlopen would take a relative one from its working directory). */
+function checkExtraLib(name: string): string {
+  if (!name || name.includes('\0') || (name.includes('/') && !name.startsWith('/'))) {
+    throw new BadInputError(`extra library ${JSON.stringify(name)} is neither a soname nor an absolute path`, { hint: 'give a name such as libnss_dns.so.2, or the library\'s absolute path in the source' });
+  }
+  return name;
 }
 
 /** Where ld.so would find `name` for `obj`: RPATH chain (without RUNPATH), RUNPATH, ld.so.conf dirs, default dirs. */
-async function findLib(root: string, name: string, obj: Loaded, prog: Elf, env: ArchEnv, conf: string[]): Promise<{ at: string; real: string; elf: Elf } | null> {
-  const cands: string[] = [];
+async function findLib(root: string, name: string, obj: Loaded, prog: Elf, env: ArchEnv, conf: string[]): Promise<{ at: string; dest: string; real: string; elf: Elf } | null> {
+  const cands: Dir[] = [];
   if (name.includes('/')) {
-    cands.push(...expand([name], obj.at, env));
+    cands.push(...expand([name], obj, env));
   } else {
-    const dirs: string[] = [];
+    const dirs: Dir[] = [];
     if (obj.elf.runpath === null) for (let l: Loaded | undefined = obj; l; l = l.loader) dirs.push(...l.rpath);
-    dirs.push(...expand(obj.elf.runpath ?? [], obj.at, env), ...conf, ...env.defaults);
-    for (const d of dirs) cands.push(path.posix.join(d, name));
+    dirs.push(...expand(obj.elf.runpath ?? [], obj, env), ...[...conf, ...env.defaults].map((d) => ({ src: d, dst: d })));
+    for (const d of dirs) cands.push({ src: path.posix.join(d.src, name), dst: path.posix.join(d.dst, name) });
   }
-  for (const at of cands) {
-    if (!at.startsWith('/')) continue;
-    const real = await resolveIn(root, at);
+  for (const c of cands) {
+    if (!c.src.startsWith('/')) continue;
+    const real = await resolveIn(root, c.src);
     if (!real || !(await fs.stat(real).catch(() => null))?.isFile()) continue;
     const id = await readElf(real, true).catch(() => null);
     // ld.so skips candidates of another class or machine (a 32-bit libc next to a 64-bit program).
     if (!id || id.cls !== prog.cls || id.le !== prog.le || id.machine !== prog.machine) continue;
-    return { at: path.posix.normalize(at), real, elf: await readElf(real) };
+    return { at: path.posix.normalize(c.src), dest: path.posix.normalize(c.dst), real, elf: await readElf(real) };
   }
   return null;
 }
@@ -140,84 +214,29 @@ async function archEnv(root: string, e: Elf): Promise<ArchEnv> {
   return { defaults: [...multi, '/lib64', '/usr/lib64', '/lib', '/usr/lib'], lib, platform };
 }
 
-/** Expands $ORIGIN/${ORIGIN}, $LIB and $PLATFORM; glibc drops an entry whose token has no value. */
-function expand(entries: string[], objAt: string, env: ArchEnv): string[] {
-  const vals: Record<string, string | undefined> = { ORIGIN: path.posix.dirname(objAt), LIB: env.lib, PLATFORM: env.platform };
-  const out: string[] = [];
-  for (const e of entries) {
+/**
+ * Expands $ORIGIN/${ORIGIN}, $LIB and $PLATFORM, once with the object's origin in the source and once with its
+ * origin where it is copied to; glibc drops an entry whose token has no value.
+ */
+function expand(entries: string[], obj: { at: string; dest: string }, env: ArchEnv): Dir[] {
+  const subst = (e: string, origin: string): string | undefined => {
+    const vals: Record<string, string | undefined> = { ORIGIN: origin, LIB: env.lib, PLATFORM: env.platform };
     let ok = true;
     const s = e.replace(/\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g, (_m, a?: string, b?: string) => {
       const v = vals[(a ?? b)!];
       if (v === undefined) ok = false;
       return v ?? '';
     });
+    return ok ? s : undefined;
+  };
+  const out: Dir[] = [];
+  for (const e of entries) {
+    const src = subst(e, path.posix.dirname(obj.at));
+    const dst = subst(e, path.posix.dirname(obj.dest));
     // Empty and relative entries name the loader's working directory, which has no meaning for an image.
-    if (ok && s.startsWith('/')) out.push(path.posix.normalize(s));
+    if (src?.startsWith('/') && dst?.startsWith('/')) out.push({ src: path.posix.normalize(src), dst: path.posix.normalize(dst) });
   }
   return out;
-}
-
-/** The directories of /etc/ld.so.conf under root, following `include` globs; a missing file is no directories. */
-async function ldSoConf(root: string): Promise<string[]> {
-  const dirs: string[] = [];
-  const seen = new Set<string>();
-  const visit = async (file: string): Promise<void> => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const real = await resolveIn(root, file);
-    const text = real ? await fs.readFile(real, 'utf8').catch(() => '') : '';
-    for (const raw of text.split('\n')) {
-      const line = raw.replace(/#.*/, '').trim();
-      if (!line || line.startsWith('hwcap ')) continue;
-      const inc = /^include\s+(.*)$/.exec(line);
-      if (!inc) {
-        const d = path.posix.normalize(line).replace(/(.)\/$/, '$1');
-        if (d.startsWith('/') && !dirs.includes(d)) dirs.push(d);
-        continue;
-      }
-      for (const pat of inc[1].split(/\s+/)) {
-        for (const f of await glob(root, path.posix.resolve(path.posix.dirname(file), pat))) await visit(f);
-      }
-    }
-  };
-  await visit('/etc/ld.so.conf');
-  return dirs;
-}
-
-/** Expands `*`, `?` and `[...]` in an absolute in-root pattern, sorted like glob(3). */
-async function glob(root: string, pattern: string): Promise<string[]> {
-  let acc = ['/'];
-  for (const part of pattern.split('/').filter(Boolean)) {
-    if (!/[*?[]/.test(part)) { acc = acc.map((a) => path.posix.join(a, part)); continue; }
-    const src = part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.').replace(/\[!/g, '[^');
-    const re = (() => { try { return new RegExp(`^${src}$`); } catch { return /$^/; } })();
-    const next: string[] = [];
-    for (const a of acc) {
-      const real = await resolveIn(root, a);
-      const names = real ? await fs.readdir(real).catch(() => [] as string[]) : [];
-      for (const n of names.sort()) if (!n.startsWith('.') && re.test(n)) next.push(path.posix.join(a, n));
-    }
-    acc = next;
-  }
-  return acc;
-}
-
-/** The host path of in-root path `p` (symlinks followed inside root by the in-root resolver); null when missing. */
-async function resolveIn(root: string, p: string): Promise<string | null> {
-  if (root === '/') return fs.realpath(p).catch(() => null);
-  try {
-    return await InRoot.with(root, (r) => {
-      const loc = r.locate(p, { follow: true });
-      return loc.stat ? path.join(root, loc.rel) : null;
-    });
-  } catch (err) {
-    if (err instanceof CairnError) return null;
-    throw err;
-  }
-}
-
-function rootRel(root: string, real: string): string {
-  return root === '/' ? real : '/' + path.relative(root, real).split(path.sep).join('/');
 }
 
 /** Reads the ELF header, then (unless identOnly) PT_INTERP and DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, with positioned reads. */

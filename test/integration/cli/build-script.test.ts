@@ -53,6 +53,14 @@ describe('running scripts', () => {
     expect(k.ok([f, 'y'])).toBe('y,');
   });
 
+  it('`cairn FILE.cairn` runs a shell script, as `cairn shell FILE.cairn` does', () => {
+    const f = script('lines.cairn', `from --name cairn-lines ${`tarball:${tinyRootfsTar()}`}\nrun echo from-a-cairn-script\n`);
+    const r = k.cairn([f]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('from-a-cairn-script');
+    k.ok(['rm', 'cairn-lines']);
+  });
+
   it("resolves `import from 'cairn'` when cairn is installed globally (npm's prefix layout) and the script has no node_modules", () => {
     const prefix = mkdtempSync(path.join(os.tmpdir(), 'cairn-prefix-'));
     mkdirSync(path.join(prefix, 'lib', 'node_modules'), { recursive: true });

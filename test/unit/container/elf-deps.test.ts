@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { elfDeps, isElf } from '../../../dsl/container/deps/elf.js';
-import { NotFoundError } from '../../../dsl/core/errors.js';
+import { depLayout, symlinkChain } from '../../../dsl/container/deps/layout.js';
+import { BadInputError, NotFoundError } from '../../../dsl/core/errors.js';
+import { InRoot } from '../../../dsl/layer/inroot.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cairn-elfdeps-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -171,5 +173,122 @@ describe('elfDeps under a sysroot', () => {
       `/usr/lib/${triplet}/libfoo.so.1`,
       `/usr/lib/${triplet}/private/libbaz.so.3`,
     ].sort());
+  });
+});
+
+describe('elfDeps: programs copied elsewhere and extra libraries', () => {
+  const id = { cls: 2 as const, le: true, machine: 183 };
+  const triplet = 'aarch64-linux-gnu';
+  /** A sysroot with a loader, libc in the multiarch dir, and an app whose RUNPATH is $ORIGIN/../lib. */
+  function app(): string {
+    const root = dir();
+    put(root, '/lib/ld-linux-aarch64.so.1', fakeElf({ ...id, soname: 'ld-linux-aarch64.so.1' }));
+    put(root, `/usr/lib/${triplet}/libc.so.6`, fakeElf({ ...id, soname: 'libc.so.6' }));
+    put(root, '/opt/app/bin/prog', fakeElf({ ...id, interp: '/lib/ld-linux-aarch64.so.1', needed: ['libfoo.so.1', 'libc.so.6'], runpath: '$ORIGIN/../lib:/opt/app/lib/abs' }));
+    put(root, '/opt/app/lib/libfoo.so.1', fakeElf({ ...id, needed: ['libc.so.6'], soname: 'libfoo.so.1' }));
+    put(root, '/opt/app/lib/abs/libabs.so.1', fakeElf({ ...id, soname: 'libabs.so.1' }));
+    put(root, '/opt/app/plugins/libplug.so', fakeElf({ ...id, needed: ['libdeep.so.2'], runpath: '$ORIGIN/deps' }));
+    put(root, '/opt/app/plugins/deps/libdeep.so.2', fakeElf({ ...id, needed: ['libc.so.6'] }));
+    put(root, `/usr/lib/${triplet}/libnss_demo.so.2`, fakeElf({ ...id, needed: ['libabs.so.1'] }));
+    return root;
+  }
+  const table = (deps: { path: string; from: string }[]) => deps.map((d) => `${d.path} <- ${d.from}`);
+
+  it('places libraries found through $ORIGIN next to where the program goes, the others where they are', async () => {
+    const root = app();
+    const deps = await elfDeps([{ file: '/opt/app/bin/prog', at: '/usr/bin/prog' }], { sysroot: root });
+    expect(table(deps)).toEqual([
+      '/lib/ld-linux-aarch64.so.1 <- /lib/ld-linux-aarch64.so.1',
+      `/usr/lib/${triplet}/libc.so.6 <- /usr/lib/${triplet}/libc.so.6`,
+      '/usr/lib/libfoo.so.1 <- /opt/app/lib/libfoo.so.1',
+    ]);
+    expect(deps.every((d) => d.real.startsWith(root + '/'))).toBe(true);
+    // Without a destination, every path is the source's.
+    expect((await elfDeps(['/opt/app/bin/prog'], { sysroot: root })).map((d) => d.path)).toContain('/opt/app/lib/libfoo.so.1');
+  });
+
+  it('finds extra libraries as the program\'s dlopen() would, with their own dependencies', async () => {
+    const root = app();
+    const deps = await elfDeps([{ file: '/opt/app/bin/prog', at: '/srv/bin/prog' }], { sysroot: root, extraLibs: ['libabs.so.1', 'libnss_demo.so.2', '/opt/app/plugins/libplug.so'] });
+    expect(table(deps)).toEqual([
+      '/lib/ld-linux-aarch64.so.1 <- /lib/ld-linux-aarch64.so.1',
+      '/opt/app/lib/abs/libabs.so.1 <- /opt/app/lib/abs/libabs.so.1',
+      '/opt/app/plugins/deps/libdeep.so.2 <- /opt/app/plugins/deps/libdeep.so.2',
+      '/opt/app/plugins/libplug.so <- /opt/app/plugins/libplug.so',
+      '/srv/lib/libfoo.so.1 <- /opt/app/lib/libfoo.so.1',
+      `/usr/lib/${triplet}/libc.so.6 <- /usr/lib/${triplet}/libc.so.6`,
+      `/usr/lib/${triplet}/libnss_demo.so.2 <- /usr/lib/${triplet}/libnss_demo.so.2`,
+    ]);
+  });
+
+  it('names a missing extra library, and refuses a relative one or one with no program', async () => {
+    const root = app();
+    const err = await elfDeps(['/opt/app/bin/prog'], { sysroot: root, extraLibs: ['libfoo.so.1', 'libgone.so.3'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toMatch(/^extra library libgone\.so\.3 not found under .* for \/opt\/app\/bin\/prog$/);
+    expect(err.hint).toMatch(/dlopen/);
+    // A library of a plugin that is not there names the plugin.
+    put(root, '/opt/app/plugins/libbroken.so', fakeElf({ ...id, needed: ['libnothere.so.1'] }));
+    await expect(elfDeps(['/opt/app/bin/prog'], { sysroot: root, extraLibs: ['/opt/app/plugins/libbroken.so'] })).rejects.toThrow(/libnothere\.so\.1 needed by \/opt\/app\/bin\/prog \(via \/opt\/app\/plugins\/libbroken\.so\)/);
+    await expect(elfDeps(['/opt/app/bin/prog'], { sysroot: root, extraLibs: ['plugins/libplug.so'] })).rejects.toBeInstanceOf(BadInputError);
+    put(root, '/bin/script', Buffer.from('#!/bin/sh\n'));
+    await expect(elfDeps(['/bin/script'], { sysroot: root, extraLibs: ['libabs.so.1'] })).rejects.toThrow(/need a dynamically linked ELF program/);
+  });
+});
+
+describe('depLayout: the symlinks on the way to a library', () => {
+  /** A usrmerged sysroot: /lib -> usr/lib, a soname link, and hostile links. */
+  function merged(): string {
+    const root = dir();
+    put(root, '/usr/lib/x/libfoo.so.1.2.3', Buffer.from('foo'));
+    symlinkSync('usr/lib', path.join(root, 'lib'));
+    symlinkSync('libfoo.so.1.2.3', path.join(root, 'usr/lib/x/libfoo.so.1'));
+    symlinkSync('../../../../../../etc/passwd', path.join(root, 'usr/lib/x/libescape.so.1'));
+    symlinkSync('/usr/lib/x/libfoo.so.1', path.join(root, 'usr/lib/x/libabs.so.1'));
+    put(root, '/opt/app/lib/libbar.so.2.0', Buffer.from('bar'));
+    symlinkSync('libbar.so.2.0', path.join(root, 'opt/app/lib/libbar.so.2'));
+    symlinkSync('../../../usr/lib/x/libfoo.so.1.2.3', path.join(root, 'opt/app/lib/libother.so.1'));
+    return root;
+  }
+  const layout = (root: string, p: string, from = p) => InRoot.with(root, (r) => depLayout(r, { path: p, from, real: '' }));
+
+  it('keeps every link met where the loader looks: the usrmerge directory link, then the soname link', async () => {
+    expect(await layout(merged(), '/lib/x/libfoo.so.1')).toEqual({
+      path: '/lib/x/libfoo.so.1',
+      links: [{ at: '/lib', src: '/lib' }, { at: '/usr/lib/x/libfoo.so.1', src: '/usr/lib/x/libfoo.so.1' }],
+      file: { at: '/usr/lib/x/libfoo.so.1.2.3', src: '/usr/lib/x/libfoo.so.1.2.3' },
+    });
+  });
+
+  it('resolves absolute and climbing links inside the root, never on the host', async () => {
+    const root = merged();
+    expect((await layout(root, '/usr/lib/x/libabs.so.1')).file.src).toBe('/usr/lib/x/libfoo.so.1.2.3');
+    // ../../../../../../etc/passwd is /etc/passwd of the root, which does not exist there (the host's does).
+    await expect(layout(root, '/usr/lib/x/libescape.so.1')).rejects.toBeInstanceOf(NotFoundError);
+    put(root, '/etc/passwd', Buffer.from('in-root'));
+    expect((await layout(root, '/usr/lib/x/libescape.so.1')).file).toEqual({ at: '/etc/passwd', src: '/etc/passwd' });
+  });
+
+  it('moves the soname links of a library copied elsewhere with it; other shapes become the file', async () => {
+    const root = merged();
+    expect(await layout(root, '/srv/lib/libbar.so.2', '/opt/app/lib/libbar.so.2')).toEqual({
+      path: '/srv/lib/libbar.so.2',
+      links: [{ at: '/srv/lib/libbar.so.2', src: '/opt/app/lib/libbar.so.2' }],
+      file: { at: '/srv/lib/libbar.so.2.0', src: '/opt/app/lib/libbar.so.2.0' },
+    });
+    expect(await layout(root, '/srv/lib/libother.so.1', '/opt/app/lib/libother.so.1')).toEqual({
+      path: '/srv/lib/libother.so.1',
+      links: [],
+      file: { at: '/srv/lib/libother.so.1', src: '/usr/lib/x/libfoo.so.1.2.3' },
+    });
+  });
+
+  it('follows links as the kernel does: .. after a link climbs from its target', async () => {
+    const root = dir();
+    put(root, '/a/b/lib.so', Buffer.from('b'));
+    put(root, '/lib.so', Buffer.from('top'));
+    symlinkSync('a/b', path.join(root, 'l'));
+    await expect(InRoot.with(root, (r) => symlinkChain(r, '/l/../b/lib.so'))).resolves.toEqual({ links: ['/l'], file: '/a/b/lib.so' });
+    await expect(InRoot.with(root, (r) => symlinkChain(r, '/lib.so/'))).resolves.toBeNull();
   });
 });
