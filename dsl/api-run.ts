@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { BadInputError, CairnError } from './core/errors.js';
 import { checkOptions, keyValues, type OptionKind } from './core/options.js';
 import { shq } from './core/shquote.js';
+import type { RunOptions } from './container/run.js';
 
 /*
  * A script's run step as zx's `$` shapes one: a value that is started on the next turn of the event loop (or
@@ -55,18 +56,7 @@ export const RUN_OPTIONS: Readonly<Record<keyof RunCallOptions, OptionKind>> = {
 };
 
 /** RunCallOptions as the engine takes them (lists of `K=V` and `id=ID,src=FILE` strings). */
-export interface RunSettings {
-  env?: string[];
-  workingdir?: string;
-  user?: string;
-  volumes?: string[];
-  tmpfs?: string[];
-  secrets?: string[];
-  network?: 'host' | 'none';
-  pid?: 'private' | 'host';
-  stdio?: 'inherit' | 'pipe';
-  input?: string | Buffer | NodeJS.ReadableStream;
-}
+export type RunSettings = Pick<RunOptions, 'env' | 'workingdir' | 'user' | 'volumes' | 'tmpfs' | 'secrets' | 'network' | 'pid' | 'stdio' | 'input'>;
 
 /** Checks a run's options and turns them into the engine's settings. */
 export function runSettings(opts: RunCallOptions | undefined): RunSettings {
