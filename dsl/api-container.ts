@@ -62,7 +62,14 @@ export type CommitCallOptions = Omit<CommitOptions, 'timestamp' | 'progress'> & 
 
 /** A working container, as scripts and the CLI use it. */
 export class Container {
-  constructor(readonly store: Store, readonly id: string, readonly name: string) {}
+  constructor(
+    /** The store the container is in. */
+    readonly store: Store,
+    /** The container's ID (64 hex digits). */
+    readonly id: string,
+    /** The container's name when this value was made (rename() gives a value under the new one). */
+    readonly name: string,
+  ) {}
 
   /** Opens an existing container by name or ID. */
   static async open(store: Store, nameOrId: string): Promise<Container> {

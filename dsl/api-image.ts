@@ -31,7 +31,12 @@ export interface ImageInfo {
 
 /** An image in the store, as scripts and the CLI use it (the engine behind each method is loaded when it is called). */
 export class Image {
-  constructor(readonly store: Store, readonly id: string) {}
+  constructor(
+    /** The store the image is in. */
+    readonly store: Store,
+    /** The image's ID: the sha256 of its config, 64 hex digits. */
+    readonly id: string,
+  ) {}
 
   /** The image's record (names, manifest). */
   async record(): Promise<ImageRecord> {

@@ -142,7 +142,16 @@ export class RunOutput {
 
 /** The outcome of a run step that exited non-zero (or never started), with the command's output. */
 export class RunError extends CairnError {
-  constructor(readonly status: number, readonly stdout: string, readonly stderr: string, command: string, why?: { message: string; hint: string }) {
+  constructor(
+    /** The command's exit status (126: not executable, 127: not found). */
+    readonly status: number,
+    /** What the command wrote on standard output. */
+    readonly stdout: string,
+    /** What the command wrote on standard error. */
+    readonly stderr: string,
+    command: string,
+    why?: { message: string; hint: string },
+  ) {
     super(why?.message ?? `command exited ${status}: ${command}`, { hint: why?.hint ?? 'its output is above; the stderr property holds it too' });
   }
 
@@ -187,6 +196,7 @@ export class RunPromise implements PromiseLike<RunOutput> {
   private ends: (() => void)[] = [];
   private readonly site = callSite();
 
+  /** @internal Made by Container.run. */
   constructor(
     private readonly exec: (ctl: StepControl) => Promise<RunOutput>,
     private readonly command: { text: string; argv0: string; template: boolean },

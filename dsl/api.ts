@@ -34,6 +34,7 @@ export type { Change } from './layer/entry.js';
 
 /** Options every call takes: the storage root (default: $CAIRN_ROOT or the per-user default). */
 export interface StoreOptions {
+  /** The storage root (default: $CAIRN_ROOT, else /var/lib/cairn for root and the XDG data dir for others). */
   root?: string;
 }
 
@@ -52,9 +53,11 @@ export async function store(opts: StoreOptions = {}): Promise<Store> {
 
 /** Options of from(): the store, the container's name (default: one made from the image's), the pull policy, a signature policy file. */
 export interface FromOptions extends StoreOptions {
+  /** The container's name (default: the image's name plus `-working-container`, made unique). */
   name?: string;
-  /** missing (default), always or never (buildah's true and false are taken too). */
+  /** Whether to fetch the image: missing (default), always or never (buildah's true and false are taken too). */
   pull?: PullPolicy | 'true' | 'false' | 'ifmissing';
+  /** A containers-policy.json file the image's signatures must satisfy (default: the system's). */
   signaturePolicy?: string;
 }
 

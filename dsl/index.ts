@@ -2,6 +2,8 @@
  * The cairn library: working containers, images and transports, and flat signed images, for build scripts
  * and the CLI (bin/ imports nothing else of dsl/). What a call needs of the engine is loaded when it is made,
  * so importing this file stays cheap for every verb.
+ *
+ * @packageDocumentation
  */
 
 /** Opens the store (`root`, else $CAIRN_ROOT, else the per-user default). */

@@ -7,8 +7,11 @@ export interface ConfigEdits {
   env?: string[];
   /** A JSON array, or a shell-form string run by /bin/sh -c; '' clears. */
   entrypoint?: string | string[];
+  /** As entrypoint: the default arguments (or command). */
   cmd?: string | string[];
+  /** The working directory of the container's processes. */
   workingdir?: string;
+  /** The user (and group) the container's processes run as, `U[:G]`. */
   user?: string;
   /** `K=V` sets, `K-` removes. */
   labels?: string[];
@@ -16,11 +19,15 @@ export interface ConfigEdits {
   ports?: string[];
   /** `PATH` adds, `PATH-` removes. */
   volumes?: string[];
+  /** The image's author. */
   author?: string;
+  /** The signal that stops the container (SIGTERM, 15…). */
   stopSignal?: string;
   /** Manifest annotations written at commit: `K=V` sets, `K-` removes. */
   annotations?: string[];
+  /** The architecture the image is for (amd64, arm64…). */
   arch?: string;
+  /** The operating system the image is for (linux). */
   os?: string;
   /** `CMD command…` (run by the shell), `CMD ["prog","arg"]`, or `NONE`; '' clears. */
   healthcheck?: string;

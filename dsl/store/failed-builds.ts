@@ -13,7 +13,9 @@ import type { Store } from './store.js';
 
 /** A container a failed script run left. */
 export interface LeftContainer {
+  /** The container's ID. */
   id: string;
+  /** Its name when it was recorded. */
   name: string;
 }
 
