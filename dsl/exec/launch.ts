@@ -161,7 +161,8 @@ function supervise(start: string): string {
     'exec 9<&-',
     '[ -z "$p" ] || kill -"$p" "$c" 2>/dev/null',
     // wait returns early for each trapped signal; the child is gone when kill -0 fails.
-    'while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || break; done',
+    // (Quietly: sh reports a job a signal ended, as "Terminated", on its stderr, which is the service's.)
+    'while :; do wait "$c" 2>/dev/null; s=$?; kill -0 "$c" 2>/dev/null || break; done',
   ].join('\n');
 }
 

@@ -128,7 +128,8 @@ export function launcherScript(s: RunSpec, fstab: string): string {
     'exec 9<&- </dev/null',
     '[ -z "$p" ] || fwd "$p"',
     // wait returns early for each signal caught; the command is gone when kill -0 fails. Orphans are reaped meanwhile.
-    'while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || break; done',
+    // (Quietly: sh would report a command a signal ended, as "Terminated", on the step's stderr.)
+    'while :; do wait "$c" 2>/dev/null; s=$?; kill -0 "$c" 2>/dev/null || break; done',
     'exit "$s"',
   ].join('\n');
 }

@@ -61,12 +61,14 @@ describe('signals to cairn run', () => {
   ] as const)('%s: ends the whole step, cleans up, then exits 1 as buildah run does', async (_name, sig, group, want) => {
     const c = k.ok(['from', `tarball:${tiny}`]);
     const tag = `${300 + (process.pid % 500)}.${Date.now() % 100000}`;
-    const { child, ended } = await startRun(k, [c, '--', 'sh', '-c', stubborn(tag)]);
+    const { child, ended, err } = await startRun(k, [c, '--', 'sh', '-c', stubborn(tag)]);
     for (let i = 0; i < 100 && tagged(tag).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
     expect(tagged(tag).length).toBe(2);
     process.kill(group ? -child.pid! : child.pid!, sig);
     const r = await ended;
     expect(r).toEqual({ status: want, leftover: [] });
+    // cairn's one line, and nothing of the step's own shell ("Terminated", "Hangup").
+    expect(err()).toBe(`cairn run: interrupted by ${sig}: the step and all its processes were stopped\n`);
     // The lock is free and nothing of the step's scaffolding is left as a pending change.
     expect(k.ok(['run', c, 'true'])).toBe('');
     expect(k.ok(['diff', c])).toBe('');

@@ -370,6 +370,16 @@ describe('cairn exec replaces itself', () => {
     expect(status).toBe(0);
   });
 
+  it('a service that SIGTERM ends leaves nothing on stderr and ends by that signal, as systemd expects of a clean stop', async () => {
+    const child = await spawnCairn(['--root', store, 'exec', '--key', key.pubFile, files['img.tar.gz'], '--', 'sh', '-c', 'echo ready; exec sleep 1000'], { env: env() });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d) => String(d).includes('ready') && resolve()));
+    process.kill(child.pid!, 'SIGTERM');
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, sig) => resolve([c, sig])));
+    expect([code, signal, err]).toEqual([null, 'SIGTERM', '']);
+  });
+
   // As root the service IS cairn: kill -9 ends it as it ends any service (its own children are the cgroup's to end).
   it.skipIf(REAL_ROOT)('no process of the image outlives the forwarding parent when it is killed', async () => {
     const tag = `1000.${process.pid}`;
