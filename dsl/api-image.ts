@@ -6,6 +6,7 @@ import type { ImageRecord } from './store/images.js';
 import type { ImageConfig, Manifest } from './oci/types.js';
 import type { Compression } from './layer/compress.js';
 import type { ExportOptions, ExportResult } from './container/export.js';
+import type { LayerView } from './container/layer-view.js';
 
 /** Options of export: ExportOptions, with the timestamp also as text (as `--timestamp` takes it: whole seconds since 1970). */
 export type ExportCallOptions = Omit<ExportOptions, 'timestamp'> & { timestamp?: number | string };
@@ -50,6 +51,13 @@ export class Image {
     const [rec, { loadImage }] = await Promise.all([this.record(), import('./image/store-image.js')]);
     const { manifest, config } = await loadImage(this.store, rec);
     return { id: rec.id, names: rec.names, digest: rec.manifest, manifest, config };
+  }
+
+  /** The image's layers the dive way, base first: what each adds, changes and deletes, and what it wastes. */
+  async layers(): Promise<LayerView[]> {
+    const [rec, { loadImage, layerRefs }, { imageLayers }] = await Promise.all([this.record(), import('./image/store-image.js'), import('./container/layer-read.js')]);
+    const { manifest, config } = await loadImage(this.store, rec);
+    return this.store.locked([], () => imageLayers(this.store, layerRefs(manifest, config)));
   }
 
   /** Adds names (tags) to the image, taking them from any other image. */

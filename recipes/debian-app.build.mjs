@@ -25,7 +25,7 @@ try {
   const check = await from(name);
   try {
     // The base and one layer per checkpoint; none carries a file of apt's lists or caches.
-    const layers = await check.layers();
+    const layers = await image.layers();
     if (layers.length !== 4) throw new Error(`expected 4 layers, found ${layers.length}`);
     const apt = /^\/var\/(lib\/apt\/lists|cache\/apt)\//;
     for (const [i, l] of layers.entries()) {

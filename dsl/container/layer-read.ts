@@ -78,3 +78,9 @@ export async function containerLayers(store: Store, rec: ContainerRecord, d: Dri
   if (pending.entries.length) inputs.push({ kind: 'pending', entries: pending.items });
   return analyzeLayers(inputs);
 }
+
+/** The dive view of a stored image's layers (its manifest's, base first). */
+export async function imageLayers(store: Store, refs: LayerRef[]): Promise<LayerView[]> {
+  const items = await Promise.all(refs.map((l) => layerItems(store, l)));
+  return analyzeLayers(refs.map((l, i): LayerInput => ({ kind: 'base', diffID: l.diffID, entries: items[i] })));
+}

@@ -192,6 +192,10 @@ describe.runIf(IN_PROCESS)('values held after removal', () => {
     const src = await from(`tarball:${tinyRootfsTar()}`, { root: k.root, name: 'copy-src' });
     await src.run`echo from-the-container > /made`.quiet();
     const img = await src.commit('localhost/runapi-src:1');
+    // The image's layers the dive way, without a container: the base, then the one that added /made.
+    const layers = await img.layers();
+    expect(layers.map((l) => l.diffID)).toEqual((await img.inspect()).config.rootfs.diff_ids);
+    expect(layers.at(-1)!.added.map((p) => p.path)).toEqual(['/made']);
     const dest = await from('scratch', { root: k.root });
     try {
       await dest.copy('/made', '/a', { from: src });
