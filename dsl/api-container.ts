@@ -63,7 +63,7 @@ export type CommitCallOptions = Omit<CommitOptions, 'timestamp' | 'progress'> & 
 /** A working container, as scripts and the CLI use it. */
 export class Container {
   constructor(
-    /** The store the container is in. */
+    /** @internal The store the container is in. */
     readonly store: Store,
     /** The container's ID (64 hex digits). */
     readonly id: string,
@@ -96,7 +96,7 @@ export class Container {
     return fn(await d.mount(this.store, rec));
   }
 
-  /** The record as stored now. */
+  /** @internal The record as stored now. */
   async record(): Promise<ContainerRecord> {
     return this.store.containers.reload(this.id).catch(async (err) => Promise.reject((await this.removed(err)) ?? err));
   }

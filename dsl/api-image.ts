@@ -33,13 +33,13 @@ export interface ImageInfo {
 /** An image in the store, as scripts and the CLI use it (the engine behind each method is loaded when it is called). */
 export class Image {
   constructor(
-    /** The store the image is in. */
+    /** @internal The store the image is in. */
     readonly store: Store,
     /** The image's ID: the sha256 of its config, 64 hex digits. */
     readonly id: string,
   ) {}
 
-  /** The image's record (names, manifest). */
+  /** @internal The image's record (names, manifest). */
   async record(): Promise<ImageRecord> {
     const r = await this.store.images.get(this.id);
     if (!r) throw new ConflictError(`image ${this.id.slice(0, 12)} was removed`, { hint: 'this value stands for an image that is gone: commit or pull it again' });

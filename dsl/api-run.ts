@@ -179,7 +179,7 @@ export interface StepControl {
 }
 
 /** Something a step's stdout can be piped into: a writable stream, another run step, or zx's ProcessPromise (its stdin). */
-type PipeTarget = NodeJS.WritableStream | RunPromise | (PromiseLike<unknown> & { readonly stdin: NodeJS.WritableStream });
+export type PipeTarget = NodeJS.WritableStream | RunPromise | (PromiseLike<unknown> & { readonly stdin: NodeJS.WritableStream });
 
 /** The frames of the place a step was called from (appended to its errors, so a failure names the script's line). */
 function callSite(): string {

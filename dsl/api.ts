@@ -45,7 +45,7 @@ export async function storeRoot(opts: StoreOptions = {}): Promise<string> {
   return defaultRoot();
 }
 
-/** Opens the store these options name. */
+/** @internal Opens the store these options name (the CLI's listings read it directly). */
 export async function store(opts: StoreOptions = {}): Promise<Store> {
   const { openStore } = await import('./store/store.js');
   return openStore(opts.root);

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-/** Opens the store (`root`, else $CAIRN_ROOT, else the per-user default). */
+/** @internal Opens the store (`root`, else $CAIRN_ROOT, else the per-user default). */
 export { store, type StoreOptions } from './api.js';
 /** The storage root a call uses: `root`, else $CAIRN_ROOT, else /var/lib/cairn for root and the XDG data dir for others. */
 export { storeRoot } from './api.js';
@@ -88,3 +88,23 @@ export type { CheckOptions, CheckResult } from './store/check.js';
 export type { VerifyOptions, VerifyResult } from './exec/verify-file.js';
 /** Options and result of prepareExec() and exec(). */
 export type { ExecOptions, PreparedExec } from './exec/start.js';
+/** What a run step's stdout can be piped into: a writable stream, another run step, or a zx `$` command. */
+export type { PipeTarget } from './api-run.js';
+/** An OCI image manifest and image config, as inspect gives them. */
+export type { Manifest, ImageConfig, RunConfig, History, Descriptor } from './oci/types.js';
+/** When from() fetches an image: missing, always or never. */
+export type { PullPolicy } from './image/resolve.js';
+/** The compression of pushed layers: gzip, zstd or none. */
+export type { Compression } from './layer/compress.js';
+/** Options of checkpoint (beyond its message) and of export. */
+export type { CheckpointOptions } from './container/checkpoint.js';
+/** Options of an export (sign, compression, timestamp). */
+export type { ExportOptions, FlatCompression } from './container/export.js';
+/** Which kind of bad input an error reports, for callers that tell kinds apart (never the message). */
+export type { ErrorKind } from './core/errors.js';
+/** Options of writeFileAtomic. */
+export type { AtomicWriteOptions } from './core/atomic.js';
+/** Where a long item's progress events go (a step's ID and the item's name). */
+export type { ProgressTarget } from './core/progress.js';
+/** The prepared command that runs a flat image in place (prepareExec, runExec). */
+export type { Launch } from './exec/launch.js';
