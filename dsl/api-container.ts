@@ -62,6 +62,7 @@ export type CommitCallOptions = Omit<CommitOptions, 'timestamp' | 'progress'> & 
 
 /** A working container, as scripts and the CLI use it. */
 export class Container {
+  /** @internal Made by from(), container() and containers(). */
   constructor(
     /** @internal The store the container is in. */
     readonly store: Store,

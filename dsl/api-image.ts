@@ -32,6 +32,7 @@ export interface ImageInfo {
 
 /** An image in the store, as scripts and the CLI use it (the engine behind each method is loaded when it is called). */
 export class Image {
+  /** @internal Made by commit(), image(), images() and pull(). */
   constructor(
     /** @internal The store the image is in. */
     readonly store: Store,
