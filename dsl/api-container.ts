@@ -72,7 +72,7 @@ export class Container {
     readonly name: string,
   ) {}
 
-  /** Opens an existing container by name or ID. */
+  /** @internal Opens an existing container by name or ID (container() is the public way). */
   static async open(store: Store, nameOrId: string): Promise<Container> {
     const r = await store.containers.require(nameOrId);
     return new Container(store, r.id, r.name);
