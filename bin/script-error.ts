@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { didYouMean, isCairnError } from '../dsl/index.js';
+import { printFailure } from './dispatch.js';
 
 /** A place in a script: file (as the user named it when it is the script), line and column (1-based). */
 export interface ScriptPlace {
@@ -82,4 +84,32 @@ export function linkPlace(err: Error, script: string, shown: string): { where: s
   const lines = [`  ${code}`];
   if (carets !== undefined && /^\s*\^+\s*$/.test(carets)) lines.push(`  ${carets}`);
   return { where: `${file === script ? shown : path.relative(process.cwd(), file) || file}:${m[2]}`, lines };
+}
+
+/**
+ * Prints a script's failure at its place in the user's code: `cairn build: FILE:LINE: message` (cairn's errors,
+ * with their hint: 125), or the line and node's carets (the script's own errors, a syntax error, an import of a
+ * name the library does not export, with the closest one: 1). Returns the status.
+ */
+export function printScriptFailure(err: unknown, o: { file: string; shown: string; install: string; exports: string[]; usage: string }): number {
+  const place = userFrame(err, o.file, o.shown, o.install);
+  if (isCairnError(err)) {
+    if (place) err.message = `${place.file}:${place.line}: ${err.message}`;
+    printFailure('build', err, o.usage);
+    return 125;
+  }
+  const e = err as Error | undefined;
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(err);
+  const syntax = !place && e instanceof SyntaxError ? (linkPlace(e, o.file, o.shown) ?? syntaxPlace(o.file, o.shown)) : undefined;
+  const where = place ? `${place.file}:${place.line}` : syntax?.where;
+  process.stderr.write(`cairn build: ${where ? `${where}: ` : `${o.shown} failed: `}${what}\n`);
+  const lines = place ? sourceLines(place) : syntax?.lines ?? [];
+  if (lines.length) process.stderr.write(lines.join('\n') + '\n');
+  const missing = e instanceof SyntaxError ? /module 'cairn' does not provide an export named '([^']+)'/.exec(e.message) : null;
+  if (missing) {
+    const near = didYouMean(missing[1], o.exports);
+    process.stderr.write(`  hint: ${near ? `did you mean \`${near}\`? ` : ''}the library's exports are listed in docs/api\n`);
+  }
+  if (!where || process.env.CAIRN_DEBUG === '1') process.stderr.write(`${e?.stack ?? ''}\n`);
+  return 1;
 }

@@ -1,5 +1,6 @@
 import { Container } from './api-container.js';
-import { store, type StoreOptions } from './api.js';
+import { store, storeRoot, type StoreOptions } from './api.js';
+import { events, type CairnEvent } from './core/events.js';
 import type { LeftContainer } from './store/failed-builds.js';
 
 /*
@@ -66,4 +67,59 @@ export async function setAsideFailedBuild(script: string, opts: StoreOptions = {
   await clearFailedBuild(s, script);
   if (kept.length) await keepFailedBuild(s, script, kept);
   return kept;
+}
+
+/**
+ * One run of a build script in this process: what it makes is followed through the engine's events, and when it
+ * ends its containers are settled: a success removes what earlier failed runs left; a failure keeps what it made
+ * (recorded for the next run) or, with rm, removes it.
+ */
+export class BuildRun {
+  /** The containers the script made and has not removed, by ID. */
+  readonly made = new Map<string, LeftContainer & { root: string }>();
+  /** The ID of the last image the script committed. */
+  lastImage?: string;
+  private readonly follow = (ev: CairnEvent) => {
+    if (ev.type === 'image') this.lastImage = ev.id;
+    if (ev.type !== 'container') return;
+    if (ev.action === 'created') this.made.set(ev.id, { id: ev.id, name: ev.name, root: ev.root });
+    else this.made.delete(ev.id);
+  };
+
+  private constructor(readonly script: string) {}
+
+  /** Starts following a run of script (its real path), after freeing the names an earlier failed run's containers hold. */
+  static async start(script: string): Promise<BuildRun> {
+    await setAsideFailedBuild(script);
+    const run = new BuildRun(script);
+    events.on('event', run.follow);
+    return run;
+  }
+
+  /** The script succeeded: removes what its earlier failed runs left, in every store it used; returns their names. */
+  async succeeded(): Promise<string[]> {
+    events.off('event', this.follow);
+    const names: string[] = [];
+    for (const root of new Set([await storeRoot(), ...[...this.made.values()].map((c) => c.root)])) {
+      const left = await failedBuildContainers(this.script, { root });
+      if (left.length) names.push(...(await removeBuildContainers(this.script, left, { root })));
+    }
+    return names;
+  }
+
+  /** The script failed: keeps its containers for inspection (recorded for its next run), or removes them (rm); returns their names. */
+  async failed(rm: boolean): Promise<{ kept: string[]; removed: string[] }> {
+    events.off('event', this.follow);
+    const byRoot = new Map<string, LeftContainer[]>();
+    for (const c of this.made.values()) byRoot.set(c.root, [...(byRoot.get(c.root) ?? []), { id: c.id, name: c.name }]);
+    const out = { kept: [] as string[], removed: [] as string[] };
+    for (const [root, left] of byRoot) {
+      if (rm) out.removed.push(...(await removeBuildContainers(undefined, left, { root })));
+      else {
+        await keepFailedBuildContainers(this.script, left, { root });
+        out.kept.push(...left.map((c) => c.name));
+      }
+    }
+    return out;
+  }
 }

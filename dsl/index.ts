@@ -14,8 +14,8 @@ export { storeRoot } from './api.js';
 export { from, type FromOptions } from './api.js';
 /** Opens a working container by name or ID, or all of them. */
 export { container, containers } from './api.js';
-/** The containers a failed build script left, kept for inspection (cairn build): list, record, remove. */
-export { failedBuildContainers, keepFailedBuildContainers, removeBuildContainers, setAsideFailedBuild, type LeftContainer } from './api-build.js';
+/** A run of a build script (cairn build): what it made, and its containers settled when it ends; and those failed runs left, kept for inspection. */
+export { BuildRun, failedBuildContainers, type LeftContainer } from './api-build.js';
 /** Opens a stored image by name or ID, or all of them. */
 export { image, images } from './api.js';
 /** Copies an image from a transport into the store. */
