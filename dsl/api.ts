@@ -8,6 +8,7 @@ import type { ExportResult } from './container/export.js';
 import type { GcResult } from './store/gc.js';
 import type { PullPolicy } from './image/resolve.js';
 import type { Store } from './store/store.js';
+import type { RegistryOptions } from './transport/transports.js';
 
 /*
  * The calls on the store: containers, images, transports, gc and check. The engine behind them is loaded
@@ -51,8 +52,22 @@ export async function store(opts: StoreOptions = {}): Promise<Store> {
   return openStore(opts.root);
 }
 
-/** Options of from(): the store, the container's name (default: one made from the image's), the pull policy, a signature policy file. */
-export interface FromOptions extends StoreOptions {
+/** The kinds of a registry's options (RegistryOptions), checked for scripts that are not type-checked. */
+const REGISTRY_OPTIONS = { creds: 'string', authfile: 'string', tlsVerify: 'boolean', certDir: 'string', platform: 'string' } as const;
+
+/** The registry options among opts. */
+function registryOptions(opts: RegistryOptions): RegistryOptions {
+  const { creds, authfile, tlsVerify, certDir, platform } = opts;
+  return { creds, authfile, tlsVerify, certDir, platform };
+}
+
+/** Loads the registry client when ref is a docker:// reference (no other call pays for it). */
+async function registryFor(ref: string): Promise<void> {
+  if (ref.startsWith('docker://')) (await import('./registry/plug.js')).plugRegistry();
+}
+
+/** Options of from(): the store, the container's name (default: one made from the image's), the pull policy, a signature policy file, a registry's options. */
+export interface FromOptions extends StoreOptions, RegistryOptions {
   /** The container's name (default: the image's name plus `-working-container`, made unique). */
   name?: string;
   /** Whether to fetch the image: missing (default), always or never (buildah's true and false are taken too). */
@@ -64,9 +79,9 @@ export interface FromOptions extends StoreOptions {
 /** Creates a working container from an image reference (`scratch`, a stored name, `oci:DIR`, `tarball:FILE`…). */
 export async function from(image: string, opts: FromOptions = {}): Promise<Container> {
   if (typeof image !== 'string') throw new BadInputError(`from: the image must be a reference string, not ${image === null ? 'null' : typeof image}`, { hint: "from('scratch'), from('localhost/app:1'), from('oci:DIR'), from('tarball:FILE')" });
-  checkOptions('from', opts, { root: 'string', name: 'string', pull: 'string', signaturePolicy: 'string' });
-  const [s, { checkPullPolicy, resolveImage }, { createContainer }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./container/engine.js')]);
-  const img = await resolveImage(s, image, checkPullPolicy(opts.pull), { signaturePolicy: opts.signaturePolicy });
+  checkOptions('from', opts, { root: 'string', name: 'string', pull: 'string', signaturePolicy: 'string', ...REGISTRY_OPTIONS });
+  const [s, { checkPullPolicy, resolveImage }, { createContainer }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./container/engine.js'), registryFor(image)]);
+  const img = await resolveImage(s, image, checkPullPolicy(opts.pull), { signaturePolicy: opts.signaturePolicy, registry: registryOptions(opts) });
   const rec = await createContainer(s, img, image, opts.name);
   emit({ type: 'container', action: 'created', id: rec.id, name: rec.name, root: s.paths.root });
   return new Container(s, rec.id, rec.name);
@@ -97,25 +112,32 @@ export async function images(opts: StoreOptions = {}): Promise<Image[]> {
   return (await s.images.list()).map((r) => new Image(s, r.id));
 }
 
+/** Options of pull(): the store, a signature policy file, a registry's options. */
+export interface PullCallOptions extends StoreOptions, RegistryOptions {
+  /** A containers-policy.json file the image must satisfy (default: the system's). */
+  signaturePolicy?: string;
+}
+
 /** Copies an image from any transport into the store. */
-export async function pull(ref: string, opts: StoreOptions & { signaturePolicy?: string } = {}): Promise<Image> {
-  const [s, { resolveImage, pullRef }, { parseReference }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./oci/reference.js')]);
+export async function pull(ref: string, opts: PullCallOptions = {}): Promise<Image> {
+  checkOptions('pull', opts, { root: 'string', signaturePolicy: 'string', ...REGISTRY_OPTIONS });
+  const [s, { resolveImage, pullRef }, { parseReference }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./oci/reference.js'), registryFor(ref)]);
   const r = parseReference(ref);
-  const rec = r.transport === 'store' || r.transport === 'scratch' ? await resolveImage(s, ref) : await pullRef(s, r, { signaturePolicy: opts.signaturePolicy });
+  const rec = r.transport === 'store' || r.transport === 'scratch' ? await resolveImage(s, ref) : await pullRef(s, r, { signaturePolicy: opts.signaturePolicy, registry: registryOptions(opts) });
   if (!rec) throw new NotFoundError('scratch is not an image that can be pulled');
   return new Image(s, rec.id);
 }
 
-/** Copies an image from any transport to any other, like `skopeo copy` (stored images by name or ID). */
-export async function copyImage(src: string, dest: string, opts: StoreOptions = {}): Promise<void> {
-  const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js')]);
+/** Copies an image from any transport to any other, like `skopeo copy` (stored images by name or ID; a registry as the source only, for now). */
+export async function copyImage(src: string, dest: string, opts: StoreOptions & RegistryOptions = {}): Promise<void> {
+  const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js'), registryFor(src)]);
   const r = parseReference(src);
   if (r.transport === 'store') {
     await (await image(r.name, opts)).push(dest);
     return;
   }
   const { openSource, writeImage } = await import('./transport/transports.js');
-  const img = await openSource(r, { tmpDir: s.paths.tmp });
+  const img = await openSource(r, { tmpDir: s.paths.tmp, registry: registryOptions(opts) });
   try {
     await writeImage(parseReference(dest), img, { tmpDir: s.paths.tmp, names: img.names });
   } finally {

@@ -19,7 +19,9 @@ export { BuildRun, failedBuildContainers, type LeftContainer } from './api-build
 /** Opens a stored image by name or ID, or all of them. */
 export { image, images } from './api.js';
 /** Copies an image from a transport into the store. */
-export { pull } from './api.js';
+export { pull, type PullCallOptions } from './api.js';
+/** Options of a docker:// registry (credentials, auth file, TLS verification, certificate directory, platform), as skopeo spells them. */
+export type { RegistryOptions } from './transport/transports.js';
 /** Copies an image from any transport to any other, like `skopeo copy`. */
 export { copyImage } from './api.js';
 /** Removes stored images, refusing one a container was made from unless forced, then collects garbage. */

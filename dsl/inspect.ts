@@ -1,8 +1,9 @@
 import { NotFoundError } from './core/errors.js';
 import type { Store } from './store/store.js';
+import type { RegistryOptions } from './transport/transports.js';
 
-/** Options of inspect. */
-export interface InspectOptions {
+/** Options of inspect (a registry's options for a docker:// reference). */
+export interface InspectOptions extends RegistryOptions {
   /** The storage root (default: $CAIRN_ROOT or the per-user default). */
   root?: string;
   /** Look for a container only, or an image only (default: a container, else an image). */
@@ -12,11 +13,11 @@ export interface InspectOptions {
 /** JSON-ready description of a working container, a stored image, or an image at a transport reference (`oci:DIR`…). */
 export async function inspect(text: string, opts: InspectOptions = {}): Promise<object> {
   const { openStore } = await import('./store/store.js');
-  return inspectAny(await openStore(opts.root), text, opts.type);
+  return inspectAny(await openStore(opts.root), text, opts.type, opts);
 }
 
 /** JSON-ready description of a container, a stored image, or an image at a transport reference. */
-async function inspectAny(store: Store, text: string, type?: string): Promise<object> {
+async function inspectAny(store: Store, text: string, type: string | undefined, registry: RegistryOptions): Promise<object> {
   if (type !== 'image') {
     const c = await store.containers.find(text);
     if (c) {
@@ -50,9 +51,13 @@ async function inspectAny(store: Store, text: string, type?: string): Promise<ob
     return { type: 'image', id: rec.id, names: rec.names, digest: rec.manifest, manifest, config, history: config.history ?? [] };
   }
   const { openSource } = await import('./transport/transports.js');
-  const img = await openSource(ref, { tmpDir: store.paths.tmp });
+  // A registry image: its manifest and config only are fetched (layers are fetched when opened, and are not).
+  if (ref.transport === 'docker') (await import('./registry/plug.js')).plugRegistry();
+  const { creds, authfile, tlsVerify, certDir, platform } = registry;
+  const img = await openSource(ref, { tmpDir: store.paths.tmp, registry: { creds, authfile, tlsVerify, certDir, platform } });
   try {
-    return { type: 'image', reference: text, names: img.names ?? [], manifest: img.manifest, config: img.config, history: img.config.history ?? [] };
+    const digest = (img as { digest?: unknown }).digest;
+    return { type: 'image', reference: text, names: img.names ?? [], ...(typeof digest === 'string' ? { digest } : {}), manifest: img.manifest, config: img.config, history: img.config.history ?? [] };
   } finally {
     await img.close();
   }

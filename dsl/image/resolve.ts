@@ -1,8 +1,9 @@
-import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
+import { BadInputError, NotFoundError } from '../core/errors.js';
 import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import { step } from '../core/events.js';
-import { formatReference, normalizeName, parseReference, type ImageRef } from '../oci/reference.js';
+import { formatReference, normalizeName, parseReference, splitName, type ImageRef } from '../oci/reference.js';
+import type { RegistryOptions } from '../transport/transports.js';
 
 /** When to fetch an image from its transport: as buildah's --pull. */
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -26,9 +27,27 @@ export async function findStored(store: Store, name: string): Promise<ImageRecor
   return store.images.find(name, normalized);
 }
 
-/** Options of pulling: the signature policy file to judge the source by (else the default places). */
+/** Options of pulling: the signature policy file to judge the source by (else the default places), and a registry's options. */
 export interface PullOptions {
   signaturePolicy?: string;
+  /** Options of a docker:// source (credentials, TLS, platform). */
+  registry?: RegistryOptions;
+}
+
+/** Layers fetched at once from a registry (other transports read one at a time). */
+const REGISTRY_PARALLEL = 3;
+
+/**
+ * The store name of a registry image pulled by tag, as docker and buildah name it (`debian` →
+ * `docker.io/library/debian:latest`); undefined for a reference pinned by digest, which names no tag.
+ */
+export function dockerStoreName(text: string): string | undefined {
+  const p = splitName(text);
+  if (p.digest) return undefined;
+  let host = p.host ?? 'docker.io';
+  if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
+  const path = host === 'docker.io' && !p.path.includes('/') ? `library/${p.path}` : p.path;
+  return `${host}/${path}:${p.tag ?? 'latest'}`;
 }
 
 /** Copies an image from any non-store transport into the store, as the signature policy allows. */
@@ -36,10 +55,11 @@ export async function pullRef(store: Store, ref: ImageRef, opts: PullOptions = {
   const text = formatReference(ref);
   const [{ storeImage }, { openSource }] = await Promise.all([import('./pull.js'), import('../transport/transports.js')]);
   return step('pull', text, async (id) => {
-    const img = await openSource(ref, { tmpDir: store.paths.tmp, signaturePolicy: opts.signaturePolicy });
+    const img = await openSource(ref, { tmpDir: store.paths.tmp, signaturePolicy: opts.signaturePolicy, registry: opts.registry });
     try {
-      const names = ref.transport === 'docker-archive' && img.names ? img.names.map((n) => normalizeName(n)) : [];
-      return await storeImage(store, img, { names, extract: true, stepId: id });
+      const docker = ref.transport === 'docker' ? dockerStoreName(ref.ref) : undefined;
+      const names = ref.transport === 'docker-archive' && img.names ? img.names.map((n) => normalizeName(n)) : docker ? [docker] : [];
+      return await storeImage(store, img, { names, extract: true, stepId: id, parallel: ref.transport === 'docker' ? REGISTRY_PARALLEL : 1 });
     } finally {
       await img.close();
     }
@@ -58,6 +78,12 @@ export async function resolveImage(store: Store, text: string, pull: PullPolicy 
     if (rec) return rec;
     throw new NotFoundError(`image ${ref.name} not found in the store`, { hint: 'see `cairn images`; for other places use a transport such as oci:DIR or docker-archive:FILE' });
   }
-  if (ref.transport === 'docker' && pull === 'never') throw new CairnError(`image ${text} is not in the store and --pull never was given`);
+  if (ref.transport === 'docker' && pull !== 'always') {
+    // As buildah: an image pulled by this name before is used as it is, without asking the registry.
+    const name = dockerStoreName(ref.ref);
+    const rec = name ? await store.images.find(name, name) : undefined;
+    if (rec) return rec;
+    if (pull === 'never') throw new NotFoundError(`image ${text} is not in the store and --pull never was given`, { hint: 'pull it first, or use --pull missing' });
+  }
   return pullRef(store, ref, opts);
 }

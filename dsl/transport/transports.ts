@@ -7,12 +7,43 @@ import { readLayout, writeLayout } from './oci-layout.js';
 import { formatReference, type ImageRef } from '../oci/reference.js';
 import { readTarball } from './tarball.js';
 
+/** Options of a docker:// registry, as skopeo spells them (docs/registries.md). */
+export interface RegistryOptions {
+  /** `USER:PASS` for the registry (--creds). */
+  creds?: string;
+  /** The auth file to read credentials from, instead of the default places (--authfile). */
+  authfile?: string;
+  /** Verify the registry's TLS certificate (default true); false also allows plain HTTP (--tls-verify=false). */
+  tlsVerify?: boolean;
+  /** A directory of *.crt CAs and NAME.cert/NAME.key client pairs for the registry (--cert-dir). */
+  certDir?: string;
+  /** The platform to choose from an index, `os/arch[/variant]` (default: this machine's). */
+  platform?: string;
+}
+
 /** Options every transport call takes. */
 export interface TransportOptions {
   /** Where sources that must unpack (archives) keep their files until close(); same filesystem as the store is best. */
   tmpDir: string;
   /** The signature policy file to judge sources by (--signature-policy); else the default places (docs/signing.md). */
   signaturePolicy?: string;
+  /** Options of docker:// sources. */
+  registry?: RegistryOptions;
+}
+
+/** Opens a docker:// reference (the text after `docker://`) for reading. */
+export type DockerSourceOpener = (ref: string, opts: TransportOptions) => Promise<SourceImage>;
+
+/*
+ * The registry client sits above transport/ (overview.md): it plugs its docker:// reader in here when a
+ * caller above both loads it (dsl/registry/plug.ts), so that nothing here imports it and no verb that does
+ * not use a registry loads it.
+ */
+let dockerSource: DockerSourceOpener | undefined;
+
+/** Registers the docker:// reader (called by dsl/registry/plug.ts). */
+export function registerDockerSource(open: DockerSourceOpener): void {
+  dockerSource = open;
 }
 
 /** Applies the signature policy to a source that carries no cairn signature; loaded only when used. */
@@ -21,11 +52,13 @@ async function admit(transport: string, location: string, ref: string | undefine
   admitUnsignable(transport, location, ref, policy);
 }
 
-function registryUnavailable(): CairnError {
-  return new CairnError('registry transport docker:// is not available in this version', { hint: 'use oci:, oci-archive: or docker-archive:' });
+function registryUnavailable(reading: boolean): CairnError {
+  return reading
+    ? new CairnError('registry transport docker:// is not available in this version', { hint: 'the public API (from, pull, inspect, copyImage) loads it; else use oci:, oci-archive: or docker-archive:' })
+    : new CairnError('pushing to a registry (docker://) is not built yet', { hint: 'write to oci:, oci-archive: or docker-archive:, and copy it with skopeo' });
 }
 
-/** Opens the image r names for reading (oci, oci-archive, docker-archive, tarball, scratch), as the signature policy allows. Call close() when done. */
+/** Opens the image r names for reading (oci, oci-archive, docker-archive, tarball, scratch, and docker once registered), as the signature policy allows. Call close() when done. */
 export async function openSource(r: ImageRef, opts: TransportOptions): Promise<SourceImage> {
   switch (r.transport) {
     case 'scratch':
@@ -42,7 +75,8 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
     case 'tarball':
       return readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
     case 'docker':
-      throw registryUnavailable();
+      if (!dockerSource) throw registryUnavailable(true);
+      return dockerSource(r.ref, opts);
     case 'store':
       throw new CairnError(`store image ${r.name} cannot be opened by the transport layer`, { hint: 'open store images through the image store' });
   }
@@ -62,7 +96,7 @@ export async function writeImage(r: ImageRef, img: SourceImage, opts: TransportO
       if (r.ref?.startsWith('@')) throw new BadInputError(`cannot write to ${formatReference(r)}`, { hint: 'name the image docker-archive:FILE:NAME:TAG, or leave the name out' });
       return writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
     case 'docker':
-      throw registryUnavailable();
+      throw registryUnavailable(false);
     case 'scratch':
     case 'tarball':
       throw new BadInputError(`cannot write an image to ${formatReference(r)}`, { hint: r.transport === 'tarball' ? 'use cairn export to write a flat tarball' : 'write to oci:, oci-archive: or docker-archive:' });

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BadInputError } from '../core/errors.js';
+import type { Descriptor } from '../oci/types.js';
+import type { RegistryClient } from './client.js';
+import { digestMismatch, networkError } from './errors.js';
+import { header, readBody, type HttpResponse } from './http.js';
+import { retryableError } from './retry.js';
+
+/*
+ * Blobs from a registry. A small one (a config) is read whole and checked; a layer is streamed, its sha256
+ * and size checked as the bytes pass. A body cut short (a reset, a timeout, an early end) is resumed from the
+ * bytes already passed on with `Range: bytes=N-`; a registry that answers 200 instead of 206 sends the blob
+ * again from its start, and the bytes already passed on are skipped, so the consumer sees one clean stream.
+ */
+
+/** The blob's path below the API root. */
+function blobPath(client: RegistryClient, digest: string): string {
+  return `/v2/${client.ref.repository}/blobs/${digest}`;
+}
+
+/** Reads a small blob (a config) whole: at most limit bytes, size and digest checked. */
+export async function readBlob(client: RegistryClient, d: Descriptor, what: string, limit: number): Promise<Buffer> {
+  if (d.size > limit) throw new BadInputError(`${what} ${d.digest} declares ${d.size} bytes, more than cairn accepts (${limit})`, { hint: 'the image is corrupt or hostile' });
+  const res = await client.get(blobPath(client, d.digest), { what: `${what} ${d.digest}` });
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readBody(res, d.size);
+  } catch (err) {
+    throw networkError(client.host, err);
+  }
+  if (!bytes) throw digestMismatch(d.digest, `${what}: more bytes than its descriptor's ${d.size}`);
+  if (bytes.length !== d.size || createHash('sha256').update(bytes).digest('hex') !== d.digest.slice(7)) throw digestMismatch(d.digest, what);
+  return bytes;
+}
+
+/** Where a 206 answer starts (its Content-Range `bytes START-END/TOTAL`), or undefined when unreadable. */
+export function rangeStart(contentRange: string | undefined): number | undefined {
+  const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(contentRange?.trim() ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Streams a layer blob: the returned stream carries exactly d.size bytes hashing to d.digest, or errors
+ * (BadInputError for a mismatch or a blob still short after the retries, the registry's error otherwise).
+ */
+export function openBlob(client: RegistryClient, d: Descriptor, what: string): Readable {
+  return Readable.from(blobChunks(client, d, what), { objectMode: false });
+}
+
+async function* blobChunks(client: RegistryClient, d: Descriptor, what: string): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  const label = `${what} ${d.digest}`;
+  let sent = 0;
+  let lastError: unknown;
+  for (let attempt = 0; ; attempt++) {
+    let res: HttpResponse | undefined;
+    try {
+      res = await client.get(blobPath(client, d.digest), { what: label, ...(sent > 0 ? { range: `bytes=${sent}-` } : {}), ok: [200, 206] });
+      // Bytes of this answer that were already passed on (a 200 to a ranged request starts over).
+      let skip = 0;
+      if (res.status === 206) {
+        if (sent === 0 || rangeStart(header(res, 'content-range')) !== sent) throw new BadInputError(`the registry answered ${label} with a range cairn did not ask for`, { hint: 'the registry is misbehaving' });
+      } else skip = sent;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        let c = chunk;
+        if (skip > 0) {
+          const n = Math.min(skip, c.length);
+          skip -= n;
+          c = c.subarray(n);
+          if (c.length === 0) continue;
+        }
+        if (sent + c.length > d.size) throw digestMismatch(d.digest, `${what}: more bytes than its descriptor's ${d.size}`);
+        hash.update(c);
+        sent += c.length;
+        yield c;
+      }
+      if (sent === d.size) break;
+      lastError = new Error(`the answer ended after ${sent} of ${d.size} bytes`);
+    } catch (err) {
+      res?.body.destroy();
+      // Only a body cut short is resumed here: statuses were already retried by the client.
+      if (!retryableError(err) || res === undefined) throw err;
+      lastError = err;
+    }
+    const wait = client.retryWait(attempt);
+    if (wait === undefined) {
+      throw new BadInputError(`${label} is truncated: the registry sent ${sent} of ${d.size} bytes in ${attempt + 1} tries (${(lastError as Error).message})`, { hint: 'the connection keeps breaking: try again later' });
+    }
+    await sleep(wait);
+  }
+  if ('sha256:' + hash.digest('hex') !== d.digest) throw digestMismatch(d.digest, what);
+}

@@ -1,0 +1,150 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Authenticator, pullScope } from './auth.js';
+import { findCredentials, type CredentialOptions } from './credentials.js';
+import { networkError, RegistryError, statusError } from './errors.js';
+import { drain, header, readBody, RegistryHttp, type HttpRequest, type HttpResponse } from './http.js';
+import { apiHost, type RegistryRef } from './reference.js';
+import { retryableError, retryableStatus, retryDelay, retryPolicy, type RetryPolicy } from './retry.js';
+import { tlsSettings, type TlsOptions } from './tls.js';
+
+/*
+ * A distribution-spec client for one repository: finds the scheme (https; plain http only with
+ * --tls-verify=false, as skopeo), learns the registry's challenge from GET /v2/, then sends requests with
+ * authorization, bounded retries (network errors, 408/429/5xx, Retry-After honoured) and one re-authorization
+ * on a 401. Pulling uses get(); pushing will use the same send path with its own scope.
+ */
+
+/** Options of a registry connection, as skopeo's flags: credentials, auth file, TLS verification, certificates. */
+export interface ClientOptions extends CredentialOptions, TlsOptions {}
+
+/** How much of an error answer's body is read for its message. */
+const ERROR_BODY_LIMIT = 64 << 10;
+/** How much of a token server's answer is read. */
+const TOKEN_LIMIT = 1 << 20;
+
+/** What a GET is about and which statuses it takes as success. */
+export interface GetOptions {
+  /** Names the thing in errors: `image docker://…`, `blob sha256:… of docker://…`. */
+  what: string;
+  accept?: string;
+  range?: string;
+  /** Statuses returned to the caller (default 200); any other is an error. */
+  ok?: number[];
+}
+
+/** A connection to one repository of one registry. */
+export class RegistryClient {
+  private base?: string;
+  private readonly auth: Authenticator;
+  private readonly scope: string;
+
+  private constructor(
+    readonly ref: RegistryRef,
+    private readonly http: RegistryHttp,
+    private readonly insecure: boolean,
+    private readonly policy: RetryPolicy,
+    opts: ClientOptions,
+  ) {
+    this.scope = pullScope(ref.repository);
+    this.auth = new Authenticator(ref.registry, () => findCredentials(ref.registry, ref.repository, opts), (url, authorization) => this.token(url, authorization));
+  }
+
+  /** Opens a client for ref's repository (nothing is sent until the first request). */
+  static async open(ref: RegistryRef, opts: ClientOptions = {}): Promise<RegistryClient> {
+    const tls = await tlsSettings(ref.registry, opts);
+    return new RegistryClient(ref, new RegistryHttp(tls), !tls.verify, retryPolicy(), opts);
+  }
+
+  /** The host the API is served from. */
+  get host(): string {
+    return apiHost(this.ref.registry);
+  }
+
+  /** GETs path (below the API root, `/v2/…`) with authorization and retries; a status outside o.ok is an error. */
+  async get(path: string, o: GetOptions): Promise<HttpResponse> {
+    const base = await this.ready();
+    const headers: Record<string, string> = {};
+    if (o.accept) headers.accept = o.accept;
+    if (o.range) headers.range = o.range;
+    let answered = false;
+    for (;;) {
+      const res = await this.exchange({ method: 'GET', url: base + path, headers }, this.scope);
+      if (res.status === 401 && !answered) {
+        answered = true;
+        await drain(res);
+        if (await this.auth.answer(header(res, 'www-authenticate'), this.scope)) continue;
+        throw statusError(401, o.what, undefined, this.auth.hasCredentials);
+      }
+      if ((o.ok ?? [200]).includes(res.status)) return res;
+      const body = await readBody(res, ERROR_BODY_LIMIT).catch(() => undefined);
+      throw statusError(res.status, o.what, body, this.auth.hasCredentials);
+    }
+  }
+
+  /** Closes the connections. */
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  /** The API root (`https://host`), found once by GET /v2/, which also gives the registry's challenge. */
+  private async ready(): Promise<string> {
+    if (this.base) return this.base;
+    const host = this.host;
+    let res: HttpResponse;
+    let base = `https://${host}`;
+    try {
+      // Insecure: one quick https try, then plain http (a plain-HTTP registry resets or garbles a TLS hello).
+      res = await this.exchange({ method: 'GET', url: `${base}/v2/` }, undefined, !this.insecure);
+    } catch (err) {
+      if (!this.insecure) throw err;
+      base = `http://${host}`;
+      res = await this.exchange({ method: 'GET', url: `${base}/v2/` });
+    }
+    await drain(res);
+    if (res.status === 401) await this.auth.learn(header(res, 'www-authenticate'));
+    else if (res.status !== 200) {
+      const e = new RegistryError(`${host} does not answer as a container registry (GET /v2/ gave HTTP ${res.status})`, { hint: 'check the registry host and port' });
+      e.status = res.status;
+      throw e;
+    }
+    this.base = base;
+    return base;
+  }
+
+  /** Sends one request, retried by the policy; scope, when given, picks the Authorization. */
+  private async exchange(req: HttpRequest, scope?: string, retries = true): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        res = await this.http.send(scope ? { ...req, authorization: this.auth.header(scope) } : req);
+      } catch (err) {
+        const wait = retries && retryableError(err) ? retryDelay(attempt, this.policy) : undefined;
+        if (wait === undefined) throw networkError(new URL(req.url).host, err);
+        await sleep(wait);
+        continue;
+      }
+      if (retries && retryableStatus(res.status)) {
+        const wait = retryDelay(attempt, this.policy, header(res, 'retry-after'));
+        if (wait !== undefined) {
+          await drain(res);
+          await sleep(wait);
+          continue;
+        }
+      }
+      return res;
+    }
+  }
+
+  /** Sends a token request (for the authenticator), retried as any other. */
+  private async token(url: string, authorization: string | undefined): Promise<{ status: number; body: Buffer }> {
+    const res = await this.exchange({ method: 'GET', url, authorization });
+    const body = await readBody(res, TOKEN_LIMIT);
+    if (!body) throw new RegistryError(`the token answer of ${new URL(url).host} is larger than ${TOKEN_LIMIT} bytes`, { hint: 'the registry is misbehaving' });
+    return { status: res.status, body };
+  }
+
+  /** Retries a blob read cut short: the same policy as requests (exposed for the blob reader). */
+  retryWait(attempt: number): number | undefined {
+    return retryDelay(attempt, this.policy);
+  }
+}

@@ -1,0 +1,27 @@
+import { registerDockerSource, type TransportOptions } from '../transport/transports.js';
+import type { SourceImage } from '../transport/source.js';
+import { formatRegistryRef, parseRegistryRef, policyScopes } from './reference.js';
+
+/**
+ * Applies the signature policy to a registry image before anything of it is fetched: cairn verifies no
+ * registry signatures yet, so a policy that requires one for this scope refuses it (a policy that rejects
+ * it refuses it too); `insecureAcceptAnything` admits it.
+ */
+export async function admitRegistryImage(text: string, policy: string | undefined): Promise<void> {
+  const [{ loadPolicy, refusalError }, { judgeUnsignable, requirementsFor }] = await Promise.all([import('../sign/trust.js'), import('../sign/policy-judge.js')]);
+  const ref = parseRegistryRef(text);
+  const j = judgeUnsignable(requirementsFor(loadPolicy(policy), 'docker', policyScopes(ref)), 'docker');
+  if (!j.ok) throw refusalError(j, `docker://${formatRegistryRef(ref)}`);
+}
+
+/** Opens docker://text for reading, as the signature policy allows. */
+async function openDocker(text: string, opts: TransportOptions): Promise<SourceImage> {
+  await admitRegistryImage(text, opts.signaturePolicy);
+  const { openRegistrySource } = await import('./source.js');
+  return openRegistrySource(text, opts.registry);
+}
+
+/** Plugs the registry's docker:// reader into the transports (idempotent); callers above registry/ call it before using a docker:// reference. */
+export function plugRegistry(): void {
+  registerDockerSource(openDocker);
+}
