@@ -4,7 +4,12 @@
  * the bundler keeps wherever the importing file is included).
  */
 
+import minimist from 'minimist';
+
 /** zx's `$` for host commands in build scripts, its `cd` (the working directory of later commands) and `within` (settings for a callback's commands). */
 export { $, cd, within } from 'zx/core';
-/** The script's arguments (those after FILE in `cairn build FILE ARG…`), parsed as zx parses them: flags by name, the rest in `argv._`. */
-export { argv } from 'zx';
+/**
+ * The script's arguments (those after FILE in `cairn build FILE ARG…`), parsed as zx parses them (minimist): flags
+ * by name, the rest in `argv._`. minimist itself rather than zx's main module, which loads all of zx's extras.
+ */
+export const argv = minimist(process.argv.slice(2));
