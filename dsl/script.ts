@@ -8,8 +8,6 @@ import minimist from 'minimist';
 
 /** zx's `$` for host commands in build scripts, its `cd` (the working directory of later commands) and `within` (settings for a callback's commands). */
 export { $, cd, within } from 'zx/core';
-/**
- * The script's arguments (those after FILE in `cairn build FILE ARG…`), parsed as zx parses them (minimist): flags
- * by name, the rest in `argv._`. minimist itself rather than zx's main module, which loads all of zx's extras.
- */
+// minimist itself rather than zx's main module (whose argv it is), which would load all of zx's extras.
+/** The script's arguments (those after FILE in `cairn build FILE ARG…`), parsed as zx parses them: flags by name, the rest in `argv._`. */
 export const argv = minimist(process.argv.slice(2));
