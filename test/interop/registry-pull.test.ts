@@ -203,7 +203,10 @@ describe('credentials', () => {
     const docker = path.join(work, 'docker-config');
     mkdirSync(docker);
     writeFileSync(path.join(docker, 'config.json'), JSON.stringify({ auths: { [`http://${reg.host}/private`]: { username: 'alice', password: 's3cret' } } }));
-    expect(freshStore().ok(['inspect', INSECURE, `docker://${reg.host}/private/app:1`], { env: { DOCKER_CONFIG: docker } })).toContain(img.layers[0].diffID);
+    expect(freshStore().ok(['inspect', INSECURE, `docker://${reg.host}/private/app:1`], { env: { DOCKER_CONFIG: docker } })).toContain(img.layers[0].diffID);    // copy-image takes the same flags: straight from the registry into a layout, which skopeo reads back.
+    const layout = path.join(work, 'copied-layout');
+    freshStore().ok(['copy-image', INSECURE, '--creds', 'alice:s3cret', `docker://${reg.host}/private/app:1`, `oci:${layout}:copied`]);
+    expect(skopeoInspect(`oci:${layout}:copied`, '--config').rootfs.diff_ids[0]).toBe(img.layers[0].diffID);
   });
 
   it('gets a bearer token from the realm a challenge names, once, and uses it for every request', async () => {
