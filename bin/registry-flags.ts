@@ -1,7 +1,7 @@
 import type { RegistryOptions } from '../dsl/index.js';
 import { str, type FlagSpec, type Parsed } from './args.js';
 
-/** The registry flags of verbs that read docker:// references, as skopeo spells them. */
+/** The registry flags of verbs that read or write docker:// references, as skopeo spells them. */
 export const REGISTRY_FLAGS: Record<string, FlagSpec> = {
   creds: { kind: 'string', help: 'registry credentials USER:PASS', arg: 'USER:PASS' },
   authfile: { kind: 'string', help: 'read registry credentials from this auth file only', arg: 'FILE' },

@@ -7,6 +7,10 @@ import type { ImageConfig, Manifest } from './oci/types.js';
 import type { Compression } from './layer/compress.js';
 import type { ExportOptions, ExportResult } from './container/export.js';
 import type { LayerView } from './container/layer-view.js';
+import type { RegistryOptions } from './transport/transports.js';
+
+/** Options of Image.push: the layers' compression, and a docker:// destination's registry options (no platform: an image is pushed as it is). */
+export type PushCallOptions = { compression?: Compression } & Omit<RegistryOptions, 'platform'>;
 
 /** Options of export: ExportOptions, with the timestamp also as text (as `--timestamp` takes it: whole seconds since 1970). */
 export type ExportCallOptions = Omit<ExportOptions, 'timestamp'> & { timestamp?: number | string };
@@ -72,13 +76,16 @@ export class Image {
   }
 
   /**
-   * Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG]).
-   * Layers are compressed as asked (default gzip, as buildah pushes); docker-archive holds plain tars.
+   * Writes the image to a destination reference (oci:DIR:REF, oci-archive:FILE, docker-archive:FILE[:NAME:TAG],
+   * docker://HOST/REPO[:TAG] with the registry options). Layers are compressed as asked (default gzip, as
+   * buildah pushes); docker-archive holds plain tars.
    */
-  async push(dest: string, opts: { compression?: Compression } = {}): Promise<{ digest: string }> {
-    checkOptions('push', opts, { compression: ['gzip', 'zstd', 'none'] });
+  async push(dest: string, opts: PushCallOptions = {}): Promise<{ digest: string }> {
+    checkOptions('push', opts, { compression: ['gzip', 'zstd', 'none'], creds: 'string', authfile: 'string', tlsVerify: 'boolean', certDir: 'string' });
     const { parseReference } = await import('./oci/reference.js');
     const ref = parseReference(dest);
+    if (ref.transport === 'docker') (await import('./registry/plug.js')).plugRegistry();
+    const { compression: _c, ...registry } = opts;
     const compression = ref.transport === 'docker-archive' ? undefined : (opts.compression ?? 'gzip');
     return step('push', `${this.id.slice(0, 12)} → ${dest}`, async (id) => {
       const [rec, { storeSource }, { shortDigest, withProgress }] = await Promise.all([this.record(), import('./image/store-image.js'), import('./core/progress.js')]);
@@ -86,8 +93,9 @@ export class Image {
       // Each layer as it is written, for the progress of a long push.
       const src = { ...stored, layers: stored.layers.map((l) => ({ ...l, open: async () => withProgress(await l.open(), { id, item: shortDigest(l.descriptor.digest), total: l.descriptor.size }) })) };
       const [{ writeImage }, { ociManifestOf }, { sha256 }] = await Promise.all([import('./transport/transports.js'), import('./transport/oci-layout.js'), import('./oci/validate.js')]);
-      await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names });
-      // The digest of the OCI manifest written (docker-archive holds none: the one it stands for).
+      await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names, registry });
+      // The digest of the OCI manifest written (docker-archive holds none: the one it stands for); a registry
+      // is sent these same bytes.
       return { digest: sha256(Buffer.from(JSON.stringify(ociManifestOf(src)))) };
     });
   }

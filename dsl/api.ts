@@ -128,18 +128,19 @@ export async function pull(ref: string, opts: PullCallOptions = {}): Promise<Ima
   return new Image(s, rec.id);
 }
 
-/** Copies an image from any transport to any other, like `skopeo copy` (stored images by name or ID; a registry as the source only, for now). */
+/** Copies an image from any transport to any other, like `skopeo copy` (stored images by name or ID; registries as source and destination, blobs mounted within one registry). */
 export async function copyImage(src: string, dest: string, opts: StoreOptions & RegistryOptions = {}): Promise<void> {
-  const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js'), registryFor(src)]);
+  const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js'), registryFor(src), registryFor(dest)]);
   const r = parseReference(src);
   if (r.transport === 'store') {
-    await (await image(r.name, opts)).push(dest);
+    const { platform: _p, ...reg } = registryOptions(opts);
+    await (await image(r.name, opts)).push(dest, reg);
     return;
   }
   const { openSource, writeImage } = await import('./transport/transports.js');
   const img = await openSource(r, { tmpDir: s.paths.tmp, registry: registryOptions(opts) });
   try {
-    await writeImage(parseReference(dest), img, { tmpDir: s.paths.tmp, names: img.names });
+    await writeImage(parseReference(dest), img, { tmpDir: s.paths.tmp, names: img.names, registry: registryOptions(opts) });
   } finally {
     await img.close();
   }

@@ -48,8 +48,8 @@ export { info, type InfoFacts } from './info.js';
 export { Container, type CommitCallOptions, type ConfigCallEdits, type CopyCallOptions } from './api-container.js';
 /** A run step as zx shapes one (chain .nothrow(), .quiet(), .pipe()), its output (stdout, stderr, exitCode, lines(), json()), a failed step's error, and its options. */
 export { RunPromise, RunOutput, RunError, type RunCallOptions, type Interpolation } from './api-run.js';
-/** A stored image (inspect, layers, tag, push, export, remove). */
-export { Image, type ExportCallOptions, type ImageInfo } from './api-image.js';
+/** A stored image (inspect, layers, tag, push to any transport, a registry too, export, remove). */
+export { Image, type ExportCallOptions, type ImageInfo, type PushCallOptions } from './api-image.js';
 /** The local signing key and the trusted keys: generate, show, trust, list. */
 export { keys, type KeyInfo } from './api-flat.js';
 /** Verifies a flat signed tarball, a file or an http(s) URL, against the trusted keys and the signature policy. */

@@ -7,7 +7,7 @@ import { REGISTRY_FLAGS, registryOptions } from '../registry-flags.js';
 export const spec: VerbSpec = {
   name: 'copy-image',
   usage: 'copy-image [--creds USER:PASS] [--authfile FILE] [--tls-verify=false] [--cert-dir DIR] [--platform OS/ARCH] SRC DEST',
-  summary: 'Copy an image from any transport to any other (stored images by name or ID; a docker:// registry as the source), verifying every blob.',
+  summary: 'Copy an image from any transport to any other (stored images by name or ID; docker:// registries as source or destination, blobs mounted within one registry), verifying every blob.',
   example: 'cairn copy-image docker-archive:app.tar oci:./layout:app',
   flags: { ...REGISTRY_FLAGS },
   min: 2,

@@ -23,9 +23,14 @@ const EXPIRY_MARGIN_MS = 10_000;
 /** A token without expires_in is good for 60 s (the token spec's default). */
 const DEFAULT_LIFETIME_S = 60;
 
-/** The scope a pull of repository needs (a push will ask `pull,push`). */
+/** The scope a pull of repository needs. */
 export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
+}
+
+/** The scope a push to repository needs, with pull on the repository blobs are mounted from, if any. */
+export function pushScope(repository: string, mountFrom?: string): string {
+  return `repository:${repository}:pull,push` + (mountFrom && mountFrom !== repository ? ` repository:${mountFrom}:pull` : '');
 }
 
 /** The value of an Authorization: Basic header. */

@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Authenticator, pullScope } from './auth.js';
+import { Authenticator, pullScope, pushScope } from './auth.js';
 import { findCredentials, type CredentialOptions } from './credentials.js';
 import { networkError, RegistryError, statusError } from './errors.js';
 import { drain, header, readBody, RegistryHttp, type HttpRequest, type HttpResponse } from './http.js';
@@ -11,7 +12,7 @@ import { tlsSettings, type TlsOptions } from './tls.js';
  * A distribution-spec client for one repository: finds the scheme (https; plain http only with
  * --tls-verify=false, as skopeo), learns the registry's challenge from GET /v2/, then sends requests with
  * authorization, bounded retries (network errors, 408/429/5xx, Retry-After honoured) and one re-authorization
- * on a 401. Pulling uses get(); pushing will use the same send path with its own scope.
+ * on a 401. Pulling uses get(); pushing uses request() with the push scope (open(ref, opts, { push: true })).
  */
 
 /** Options of a registry connection, as skopeo's flags: credentials, auth file, TLS verification, certificates. */
@@ -32,6 +33,25 @@ export interface GetOptions {
   ok?: number[];
 }
 
+/** What a client is opened for: pulling (the default), or pushing, maybe mounting blobs from another repository. */
+export interface ClientAccess {
+  push?: boolean;
+  /** A repository of the same registry blobs may be mounted from (its pull scope is asked too). */
+  mountFrom?: string;
+}
+
+/** A request of the push side: a path below the API root or an absolute URL (an upload's Location), and the statuses taken as success. */
+export interface SendOptions {
+  method: HttpRequest['method'];
+  url: string;
+  headers?: Record<string, string>;
+  /** Makes the body (called again when the request is sent again). */
+  body?: () => Buffer | Readable;
+  /** Names the thing in errors. */
+  what: string;
+  ok: number[];
+}
+
 /** A connection to one repository of one registry. */
 export class RegistryClient {
   private base?: string;
@@ -44,15 +64,16 @@ export class RegistryClient {
     private readonly insecure: boolean,
     private readonly policy: RetryPolicy,
     opts: ClientOptions,
+    access: ClientAccess = {},
   ) {
-    this.scope = pullScope(ref.repository);
+    this.scope = access.push ? pushScope(ref.repository, access.mountFrom) : pullScope(ref.repository);
     this.auth = new Authenticator(ref.registry, () => findCredentials(ref.registry, ref.repository, opts), (url, authorization) => this.token(url, authorization));
   }
 
   /** Opens a client for ref's repository (nothing is sent until the first request). */
-  static async open(ref: RegistryRef, opts: ClientOptions = {}): Promise<RegistryClient> {
+  static async open(ref: RegistryRef, opts: ClientOptions = {}, access: ClientAccess = {}): Promise<RegistryClient> {
     const tls = await tlsSettings(ref.registry, opts);
-    return new RegistryClient(ref, new RegistryHttp(tls), !tls.verify, retryPolicy(), opts);
+    return new RegistryClient(ref, new RegistryHttp(tls), !tls.verify, retryPolicy(), opts, access);
   }
 
   /** The host the API is served from. */
@@ -79,6 +100,36 @@ export class RegistryClient {
       const body = await readBody(res, ERROR_BODY_LIMIT).catch(() => undefined);
       throw statusError(res.status, o.what, body, this.auth.hasCredentials);
     }
+  }
+
+  /**
+   * Sends a request of any method with authorization (sent only to the registry's own origin, never to an upload
+   * Location elsewhere) and one re-authorization on a 401. A Buffer body is retried by the policy; a stream body
+   * is sent once (the caller starts over). A status outside o.ok is an error.
+   */
+  async request(o: SendOptions): Promise<HttpResponse> {
+    const base = await this.ready();
+    const url = new URL(o.url, base + '/').href;
+    const own = new URL(url).origin === new URL(base).origin;
+    let answered = false;
+    for (;;) {
+      const body = o.body?.();
+      const res = await this.exchange({ method: o.method, url, headers: o.headers, body, follow: false }, own ? this.scope : undefined, !(body && !Buffer.isBuffer(body)));
+      if (res.status === 401 && own && !answered) {
+        answered = true;
+        await drain(res);
+        if (await this.auth.answer(header(res, 'www-authenticate'), this.scope)) continue;
+        throw statusError(401, o.what, undefined, this.auth.hasCredentials);
+      }
+      if (o.ok.includes(res.status)) return res;
+      const text = o.method === 'HEAD' ? undefined : await readBody(res, ERROR_BODY_LIMIT).catch(() => undefined);
+      throw statusError(res.status, o.what, text, this.auth.hasCredentials);
+    }
+  }
+
+  /** The API root (`https://host` or `http://host`), found by GET /v2/ on first use. */
+  async apiRoot(): Promise<string> {
+    return this.ready();
   }
 
   /** Closes the connections. */

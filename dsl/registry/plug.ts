@@ -1,4 +1,4 @@
-import { registerDockerSource, type TransportOptions } from '../transport/transports.js';
+import { registerDockerDestination, registerDockerSource, type TransportOptions } from '../transport/transports.js';
 import type { SourceImage } from '../transport/source.js';
 import { formatRegistryRef, parseRegistryRef, policyScopes } from './reference.js';
 
@@ -21,7 +21,14 @@ async function openDocker(text: string, opts: TransportOptions): Promise<SourceI
   return openRegistrySource(text, opts.registry);
 }
 
-/** Plugs the registry's docker:// reader into the transports (idempotent); callers above registry/ call it before using a docker:// reference. */
+/** Writes an image to docker://text (pushes it), with the registry options of opts. */
+async function writeDocker(text: string, img: SourceImage, opts: TransportOptions): Promise<void> {
+  const { pushToRegistry } = await import('./push.js');
+  await pushToRegistry(text, img, opts.registry);
+}
+
+/** Plugs the registry's docker:// reader and writer into the transports (idempotent); callers above registry/ call it before using a docker:// reference. */
 export function plugRegistry(): void {
   registerDockerSource(openDocker);
+  registerDockerDestination(writeDocker);
 }

@@ -27,12 +27,15 @@ export interface TransportOptions {
   tmpDir: string;
   /** The signature policy file to judge sources by (--signature-policy); else the default places (docs/signing.md). */
   signaturePolicy?: string;
-  /** Options of docker:// sources. */
+  /** Options of docker:// sources and destinations. */
   registry?: RegistryOptions;
 }
 
 /** Opens a docker:// reference (the text after `docker://`) for reading. */
 export type DockerSourceOpener = (ref: string, opts: TransportOptions) => Promise<SourceImage>;
+
+/** Writes an image to a docker:// reference (the text after `docker://`). */
+export type DockerDestinationWriter = (ref: string, img: SourceImage, opts: TransportOptions) => Promise<void>;
 
 /*
  * The registry client sits above transport/ (overview.md): it plugs its docker:// reader in here when a
@@ -40,10 +43,16 @@ export type DockerSourceOpener = (ref: string, opts: TransportOptions) => Promis
  * not use a registry loads it.
  */
 let dockerSource: DockerSourceOpener | undefined;
+let dockerDestination: DockerDestinationWriter | undefined;
 
 /** Registers the docker:// reader (called by dsl/registry/plug.ts). */
 export function registerDockerSource(open: DockerSourceOpener): void {
   dockerSource = open;
+}
+
+/** Registers the docker:// writer (called by dsl/registry/plug.ts). */
+export function registerDockerDestination(write: DockerDestinationWriter): void {
+  dockerDestination = write;
 }
 
 /** Applies the signature policy to a source that carries no cairn signature; loaded only when used. */
@@ -52,10 +61,8 @@ async function admit(transport: string, location: string, ref: string | undefine
   admitUnsignable(transport, location, ref, policy);
 }
 
-function registryUnavailable(reading: boolean): CairnError {
-  return reading
-    ? new CairnError('registry transport docker:// is not available in this version', { hint: 'the public API (from, pull, inspect, copyImage) loads it; else use oci:, oci-archive: or docker-archive:' })
-    : new CairnError('pushing to a registry (docker://) is not built yet', { hint: 'write to oci:, oci-archive: or docker-archive:, and copy it with skopeo' });
+function registryUnavailable(): CairnError {
+  return new CairnError('registry transport docker:// is not available in this version', { hint: 'the public API (from, pull, inspect, push, copyImage) loads it; else use oci:, oci-archive: or docker-archive:' });
 }
 
 /** Opens the image r names for reading (oci, oci-archive, docker-archive, tarball, scratch, and docker once registered), as the signature policy allows. Call close() when done. */
@@ -75,7 +82,7 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
     case 'tarball':
       return readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
     case 'docker':
-      if (!dockerSource) throw registryUnavailable(true);
+      if (!dockerSource) throw registryUnavailable();
       return dockerSource(r.ref, opts);
     case 'store':
       throw new CairnError(`store image ${r.name} cannot be opened by the transport layer`, { hint: 'open store images through the image store' });
@@ -83,7 +90,7 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
 }
 
 /**
- * Writes img to r (oci, oci-archive, docker-archive). names are the image's names, used for a
+ * Writes img to r (oci, oci-archive, docker-archive, and docker once registered). names are the image's names, used for a
  * docker archive's RepoTags when r has no NAME:TAG of its own.
  */
 export async function writeImage(r: ImageRef, img: SourceImage, opts: TransportOptions & { names?: string[] }): Promise<void> {
@@ -96,7 +103,8 @@ export async function writeImage(r: ImageRef, img: SourceImage, opts: TransportO
       if (r.ref?.startsWith('@')) throw new BadInputError(`cannot write to ${formatReference(r)}`, { hint: 'name the image docker-archive:FILE:NAME:TAG, or leave the name out' });
       return writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
     case 'docker':
-      throw registryUnavailable(false);
+      if (!dockerDestination) throw registryUnavailable();
+      return dockerDestination(r.ref, img, opts);
     case 'scratch':
     case 'tarball':
       throw new BadInputError(`cannot write an image to ${formatReference(r)}`, { hint: r.transport === 'tarball' ? 'use cairn export to write a flat tarball' : 'write to oci:, oci-archive: or docker-archive:' });

@@ -140,11 +140,11 @@ export interface Seen {
 /**
  * What a front end does with one request (n counts requests from 0): answer it itself, or pass it on to the
  * registry with the answer's body optionally changed (`mutate`) or cut after `cutAfter` bytes (the
- * connection is then destroyed).
+ * connection is then destroyed), and its Location header rewritten by `relocate`.
  */
 export type FrontAction =
   | { answer: { status: number; headers?: Record<string, string>; body?: string } }
-  | { pass: true; mutate?: (body: Buffer) => Buffer; cutAfter?: number };
+  | { pass: true; mutate?: (body: Buffer) => Buffer; cutAfter?: number; relocate?: (location: string) => string };
 
 /** A small HTTP server in front of a registry, deciding per request (a flaky network, a liar, a token gate). */
 export interface FrontKit {
@@ -180,6 +180,7 @@ export async function startFront(target: string, decide: (req: Seen, n: number) 
         if (ur.headers['content-length'] !== undefined) h['content-length'] = String(body.length);
         // Redirects and Location headers point at the registry itself: rewrite them to come back here.
         if (typeof h.location === 'string') h.location = h.location.replace(`//${target}`, `//${addr}`);
+        if (typeof h.location === 'string' && action.relocate) h.location = action.relocate(h.location);
         if (action.cutAfter !== undefined && action.cutAfter < body.length) {
           res.writeHead(ur.statusCode ?? 500, h);
           res.write(body.subarray(0, action.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
