@@ -19,6 +19,14 @@ export interface RegistryOptions {
   certDir?: string;
   /** The platform to choose from an index, `os/arch[/variant]` (default: this machine's). */
   platform?: string;
+  /** Push: also attach a sigstore (cosign-layout) signature made with this cairn private key file (--sign KEY). */
+  sign?: string;
+  /** Push: also make an OpenPGP simple signature with the user's gpg key of this fingerprint (--sign-by). */
+  signBy?: string;
+  /** Push: a file holding the passphrase of the --sign-by key (--sign-passphrase-file). */
+  signPassphraseFile?: string;
+  /** The registries.d directory configuring where simple signatures are stored and read (--registries.d). */
+  registriesD?: string;
 }
 
 /** Options every transport call takes. */
