@@ -19,8 +19,10 @@ export interface RegistryOptions {
   certDir?: string;
   /** The platform to choose from an index, `os/arch[/variant]` (default: this machine's). */
   platform?: string;
-  /** Push: also attach a sigstore (cosign-layout) signature made with this cairn private key file (--sign KEY). */
-  sign?: string;
+  /** Push: also attach a sigstore (cosign-layout) signature made with cairn's ed25519 key (--sign). */
+  sign?: boolean;
+  /** Push: the private key file to sign with instead of the user's cairn key (--sign-key). */
+  signKey?: string;
   /** Push: also make an OpenPGP simple signature with the user's gpg key of this fingerprint (--sign-by). */
   signBy?: string;
   /** Push: a file holding the passphrase of the --sign-by key (--sign-passphrase-file). */
