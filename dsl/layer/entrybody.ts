@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 import { BadInputError, CairnError } from '../core/errors.js';
 
 const CORRUPT_HINT = 'the layer is truncated or corrupt; fetch it again';
@@ -20,8 +20,12 @@ export async function drain(body: AsyncIterable<Buffer>): Promise<void> {
   }
 }
 
-/** Writes an entry's body into an open file, chunk by chunk as the tar stream gives it. */
-export async function writeBody(fh: FileHandle, body: AsyncIterable<Buffer>): Promise<void> {
+/**
+ * Writes an entry's body into an open file descriptor, chunk by chunk as the tar stream gives it. The
+ * writes are synchronous: a layer is mostly small files, and a write into the page cache costs less than
+ * a trip through libuv's thread pool (measured: a 10,000-file layer extracts several times faster).
+ */
+export async function writeBody(fd: number, body: AsyncIterable<Buffer>): Promise<void> {
   const it = body[Symbol.asyncIterator]();
   for (;;) {
     let r: IteratorResult<Buffer>;
@@ -31,6 +35,6 @@ export async function writeBody(fh: FileHandle, body: AsyncIterable<Buffer>): Pr
       throw asBadInput(err);
     }
     if (r.done) break;
-    for (let off = 0; off < r.value.length; ) off += (await fh.write(r.value, off)).bytesWritten;
+    for (let off = 0; off < r.value.length; ) off += writeSync(fd, r.value, off);
   }
 }

@@ -1,4 +1,4 @@
-import { constants as fsc, promises as fsp } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BadInputError, CairnError } from '../core/errors.js';
@@ -91,7 +91,7 @@ class Extractor {
     this.forgetPending(loc.rel, dir);
   }
 
-  private async setOwner(fn: () => Promise<void>): Promise<void> {
+  private async setOwner(fn: () => void | Promise<void>): Promise<void> {
     if (!this.chown) return;
     try {
       await fn();
@@ -209,17 +209,17 @@ class Extractor {
       if (this.nodes.get(rel)?.whiteout) this.opaque.add(rel);
       this.nodes.delete(rel);
       this.xattrs.delete(rel);
-      if (!st) await fsp.mkdir(loc.path, { mode: meta.mode | 0o700 });
-      await this.setOwner(() => fsp.lchown(loc.path, meta.uid, meta.gid));
+      if (!st) mkdirSync(loc.path, { mode: meta.mode | 0o700 });
+      await this.setOwner(() => lchownSync(loc.path, meta.uid, meta.gid));
       this.dirs.set(rel, meta);
     } else if (isFile) {
       this.forgetPending(rel, false);
       await this.writeFile(loc.path, body, meta);
     } else if (type === 'symlink') {
       this.forgetPending(rel, false);
-      await fsp.symlink(h.linkname ?? '', loc.path);
-      await this.setOwner(() => fsp.lchown(loc.path, meta.uid, meta.gid));
-      await fsp.lutimes(loc.path, meta.mtime, meta.mtime);
+      symlinkSync(h.linkname ?? '', loc.path);
+      await this.setOwner(() => lchownSync(loc.path, meta.uid, meta.gid));
+      lutimesSync(loc.path, meta.mtime, meta.mtime);
     } else {
       const kind = type === 'fifo' ? 'p' : type === 'block-device' ? 'b' : 'c';
       this.forgetPending(rel, false);
@@ -229,15 +229,16 @@ class Extractor {
     this.keep(rel);
   }
 
+  /** Creates and fills one regular file (synchronous calls: see writeBody). */
   private async writeFile(host: string, body: AsyncIterable<Buffer>, meta: Meta): Promise<void> {
-    const fh = await fsp.open(host, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+    const fd = openSync(host, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     try {
-      await writeBody(fh, body);
-      await this.setOwner(() => fh.chown(meta.uid, meta.gid));
-      await fh.chmod(meta.mode);
-      await fh.utimes(meta.mtime, meta.mtime);
+      await writeBody(fd, body);
+      await this.setOwner(() => fchownSync(fd, meta.uid, meta.gid));
+      fchmodSync(fd, meta.mode);
+      futimesSync(fd, meta.mtime, meta.mtime);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
