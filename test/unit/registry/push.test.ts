@@ -66,8 +66,8 @@ describe('chunk arithmetic', () => {
 });
 
 describe('push options', () => {
-  it('the chunk size comes from the option, else the environment, else 32 MiB', () => {
-    expect(DEFAULT_CHUNK_SIZE).toBe(32 << 20);
+  it('the chunk size comes from the option, else the environment, else 128 MiB', () => {
+    expect(DEFAULT_CHUNK_SIZE).toBe(128 << 20);
     expect(chunkSizeOf({}, {})).toBe(DEFAULT_CHUNK_SIZE);
     expect(chunkSizeOf({}, { CAIRN_REGISTRY_CHUNK_BYTES: '65536' })).toBe(65536);
     expect(chunkSizeOf({}, { CAIRN_REGISTRY_CHUNK_BYTES: 'lots' })).toBe(DEFAULT_CHUNK_SIZE);
