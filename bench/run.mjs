@@ -20,6 +20,7 @@ import { memoryCase } from './cases/memory.mjs';
 import { rootlessCase } from './cases/rootless.mjs';
 import { flatCase } from './cases/flat.mjs';
 import { shellCase } from './cases/shell.mjs';
+import { registryCase } from './cases/registry.mjs';
 
 // Node.js reads all of NODE_EXTRA_CA_CERTS at start-up (tens of ms). The `cairn` wrapper drops it for every verb
 // that speaks no TLS; the node -e 0 floor printed beside cairn's times must start the same way.
@@ -35,6 +36,11 @@ const CASES = [
   { name: 'commit', fn: commitCase, goals: ['checkpoint + commit: cairn ≤ 1.3× tar | sha256sum'] },
   { name: 'from', fn: fromCase, goals: ['from (Debian minbase, 170 MB): cairn ≤ 120 ms', 'from (Debian + tree, 370 MB): cairn ≤ 120 ms'] },
   { name: 'flat', fn: flatCase, goals: ['export: ≤ 1.2× tar | gzip', 'verify: ≥ 300 MB/s', 'cached exec: < 120 ms'] },
+  {
+    name: 'registry',
+    fn: registryCase,
+    goals: ['registry push (200 MB, 2 layers): cairn ≤ 1.0× skopeo', 'registry pull (200 MB, 2 layers): cairn ≤ 1.0× skopeo'],
+  },
   { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.4× buildah'] },
   {
     name: 'shell',
