@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../core/errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { RegistryClient } from './client.js';
-import { digestMismatch, networkError } from './errors.js';
+import { digestMismatch, networkError, networkReason } from './errors.js';
 import { header, readBody, type HttpResponse } from './http.js';
 import { retryableError } from './retry.js';
 
@@ -86,7 +86,7 @@ async function* blobChunks(client: RegistryClient, d: Descriptor, what: string):
     }
     const wait = client.retryWait(attempt);
     if (wait === undefined) {
-      throw new BadInputError(`${label} is truncated: the registry sent ${sent} of ${d.size} bytes in ${attempt + 1} tries (${(lastError as Error).message})`, { hint: 'the connection keeps breaking: try again later' });
+      throw new BadInputError(`${label} is truncated: the registry sent ${sent} of ${d.size} bytes in ${attempt + 1} tries (${networkReason(lastError)})`, { hint: 'the connection keeps breaking: try again later' });
     }
     await sleep(wait);
   }

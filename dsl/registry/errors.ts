@@ -1,4 +1,5 @@
 import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
+import { idleTimeoutMs } from './http.js';
 import { errorCode } from './retry.js';
 
 /** A registry refused or failed a request (auth, an unexpected status, the network); status is the HTTP one, if any. */
@@ -65,17 +66,27 @@ export function isNotTls(err: unknown): boolean {
   return code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(msg);
 }
 
+/** Why a network call failed, in words: a timeout says how long nothing came, other errors their message. */
+export function networkReason(err: unknown): string {
+  const code = errorCode(err);
+  const secs = `${idleTimeoutMs() / 1000} s`;
+  if (code === 'UND_ERR_BODY_TIMEOUT') return `the connection stalled: no data for ${secs}`;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return `no answer for ${secs}`;
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connecting timed out';
+  return (err as Error)?.message ?? String(err);
+}
+
 /** A network failure talking to host, in one line with what to do. */
 export function networkError(host: string, err: unknown): CairnError {
   const code = errorCode(err);
-  const why = (err as Error)?.message ?? String(err);
+  const why = networkReason(err);
   if (isCertError(err)) {
     return new RegistryError(`cannot verify the TLS certificate of ${host} (${code})`, { hint: 'give its CA with --cert-dir DIR (a directory of *.crt files, as /etc/containers/certs.d/HOST:PORT), or --tls-verify=false', cause: err });
   }
   if (isNotTls(err)) return new RegistryError(`${host} does not speak TLS`, { hint: 'a plain-HTTP registry needs --tls-verify=false', cause: err });
   if (code === 'ECONNREFUSED') return new RegistryError(`cannot connect to registry ${host}: connection refused`, { hint: 'check the host and port, and that the registry runs', cause: err });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new RegistryError(`cannot find registry host ${host}`, { hint: 'check the name and the network', cause: err });
-  return new RegistryError(`network error talking to ${host}: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`, { hint: 'check the network and try again', cause: err });
+  return new RegistryError(`network error talking to ${host}: ${why}${code && !why.includes(code) && !code.startsWith('UND_ERR_') ? ` (${code})` : ''}`, { hint: 'check the network and try again', cause: err });
 }
 
 /** The error of bytes that do not hash to what they were fetched by. */

@@ -14,8 +14,18 @@ import type { TlsSettings } from './tls.js';
 const MAX_REDIRECTS = 5;
 /** Connecting (TCP and TLS) may take this long. */
 const CONNECT_TIMEOUT_MS = 30_000;
-/** The answer's headers must come within this, and the body may stall this long between chunks. */
-const IDLE_TIMEOUT_MS = 60_000;
+/** The answer's headers must come within this, and the body may stall this long between chunks ($CAIRN_REGISTRY_TIMEOUT_MS: tests shorten it). */
+const IDLE_TIMEOUT_MS = positiveMs(process.env.CAIRN_REGISTRY_TIMEOUT_MS) ?? 60_000;
+
+/** How long an answer may keep the client waiting for data (the idle timeout). */
+export function idleTimeoutMs(): number {
+  return IDLE_TIMEOUT_MS;
+}
+
+/** A whole positive number of milliseconds from the environment, else undefined. */
+function positiveMs(v: string | undefined): number | undefined {
+  return v && /^[1-9]\d*$/.test(v) ? Number(v) : undefined;
+}
 
 /** A request as the registry client builds it. */
 export interface HttpRequest {

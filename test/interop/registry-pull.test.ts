@@ -347,6 +347,57 @@ describe('a registry that lies or fails', () => {
     expect(JSON.parse(c.ok(['images', '--json']))).toEqual([]);
   });
 
+  it('403 is one line naming the reference and what the registry said, asked once', async () => {
+    const denied = '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}';
+    const f = await front(open.host, (s) => (s.path.includes('/manifests/') ? { answer: { status: 403, headers: { 'content-type': 'application/json' }, body: denied } } : pass));
+    const c = freshStore();
+    const r = await run(c, ['pull', INSECURE, `docker://${f.host}/app:1`]);
+    expect(r.status).toBe(125);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toContain(`docker://${f.host}/app:1`);
+    expect(lines[0]).toMatch(/denied/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(f.seen.filter((s) => s.path.includes('/manifests/')).length).toBe(1);
+    expect(storedBlobs(c)).toEqual([]);
+  });
+
+  it('a registry that keeps answering 503 is retried with backoff, then one clear line; nothing stored', async () => {
+    const f = await front(open.host, (s) => (isBlob(s, layer()) ? { answer: { status: 503 } } : pass));
+    const c = freshStore();
+    const r = await run(c, ['pull', INSECURE, `docker://${f.host}/app:1`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/the registry answered HTTP 503$/);
+    expect(f.seen.filter((s) => isBlob(s, layer())).length).toBe(5);
+    expect(storedBlobs(c)).not.toContain(layer());
+    expect(JSON.parse(c.ok(['images', '--json']))).toEqual([]);
+  });
+
+  it('a stalled connection times out and is retried, then one clear line; nothing stored', async () => {
+    const f = await front(open.host, (s) => (isBlob(s, layer()) ? { stall: { status: 200, headers: { 'content-length': String(img.layers[1].size) } } } : pass));
+    const c = freshStore();
+    const r = await run(c, ['pull', INSECURE, `docker://${f.host}/app:1`], { CAIRN_REGISTRY_TIMEOUT_MS: '300' });
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/the connection stalled: no data for 0.3 s/);
+    expect(f.seen.filter((s) => isBlob(s, layer())).length).toBe(5);
+    expect(storedBlobs(c)).not.toContain(layer());
+  });
+
+  it('a layer of a media type cairn cannot read is refused before any blob is fetched', async () => {
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: img.configDigest, size: img.configBytes.length },
+      layers: img.layers.map((l, i) => ({ mediaType: i === 1 ? 'application/vnd.example.squashfs' : l.mediaType, digest: l.digest, size: l.size })),
+    });
+    const f = await front(open.host, (s) => (s.path.endsWith('/manifests/odd') ? { answer: { status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest } } : pass));
+    const c = freshStore();
+    const r = await run(c, ['pull', INSECURE, `docker://${f.host}/app:odd`]);
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/unsupported media type application\/vnd\.example\.squashfs/);
+    expect(blobGets(f).filter((d) => img.layers.some((l) => l.digest === d))).toEqual([]);
+    expect(storedBlobs(c)).toEqual([]);
+  });
+
   it('429 with Retry-After is waited out and retried', async () => {
     let n = 0;
     const f = await front(open.host, (s) => (s.path.includes('/manifests/') && n++ === 0 ? { answer: { status: 429, headers: { 'retry-after': '1' } } } : pass));

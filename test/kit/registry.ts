@@ -144,7 +144,9 @@ export interface Seen {
  */
 export type FrontAction =
   | { answer: { status: number; headers?: Record<string, string>; body?: string } }
-  | { pass: true; mutate?: (body: Buffer) => Buffer; cutAfter?: number; relocate?: (location: string) => string };
+  | { pass: true; mutate?: (body: Buffer) => Buffer; cutAfter?: number; relocate?: (location: string) => string }
+  /** Sends the status and headers, then nothing more: the connection stays open (a stalled network). */
+  | { stall: { status: number; headers?: Record<string, string> } };
 
 /** A small HTTP server in front of a registry, deciding per request (a flaky network, a liar, a token gate). */
 export interface FrontKit {
@@ -161,6 +163,12 @@ export async function startFront(target: string, decide: (req: Seen, n: number) 
     const s: Seen = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers };
     const action = decide(s, seen.length);
     seen.push(s);
+    if ('stall' in action) {
+      res.writeHead(action.stall.status, action.stall.headers ?? {});
+      res.flushHeaders();
+      req.resume();
+      return;
+    }
     if ('answer' in action) {
       res.writeHead(action.answer.status, action.answer.headers ?? {});
       res.end(action.answer.body ?? '');
