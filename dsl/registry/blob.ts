@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../core/errors.js';
 import type { Descriptor } from '../oci/types.js';
-import type { RegistryClient } from './client.js';
+import type { GetOptions, RegistryClient } from './client.js';
 import { digestMismatch, networkError, networkReason } from './errors.js';
 import { header, readBody, type HttpResponse } from './http.js';
 import { retryableError } from './retry.js';
@@ -20,16 +20,30 @@ function blobPath(client: RegistryClient, digest: string): string {
   return `/v2/${client.ref.repository}/blobs/${digest}`;
 }
 
+/**
+ * GETs a small document (a manifest, a config) and reads its body whole, at most limit bytes (undefined past
+ * that): a body cut off or stalled is asked for again as the retry policy allows. check sees each answer
+ * before its body is read (and may throw).
+ */
+export async function getSmall(client: RegistryClient, path: string, o: GetOptions, limit: number, check?: (res: HttpResponse) => void): Promise<{ res: HttpResponse; bytes: Buffer | undefined }> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await client.get(path, o);
+    check?.(res);
+    try {
+      return { res, bytes: await readBody(res, limit) };
+    } catch (err) {
+      res.body.destroy();
+      const wait = retryableError(err) ? client.retryWait(attempt) : undefined;
+      if (wait === undefined) throw networkError(client.host, err);
+      await sleep(wait);
+    }
+  }
+}
+
 /** Reads a small blob (a config) whole: at most limit bytes, size and digest checked. */
 export async function readBlob(client: RegistryClient, d: Descriptor, what: string, limit: number): Promise<Buffer> {
   if (d.size > limit) throw new BadInputError(`${what} ${d.digest} declares ${d.size} bytes, more than cairn accepts (${limit})`, { hint: 'the image is corrupt or hostile' });
-  const res = await client.get(blobPath(client, d.digest), { what: `${what} ${d.digest}` });
-  let bytes: Buffer | undefined;
-  try {
-    bytes = await readBody(res, d.size);
-  } catch (err) {
-    throw networkError(client.host, err);
-  }
+  const { bytes } = await getSmall(client, blobPath(client, d.digest), { what: `${what} ${d.digest}` }, d.size);
   if (!bytes) throw digestMismatch(d.digest, `${what}: more bytes than its descriptor's ${d.size}`);
   if (bytes.length !== d.size || createHash('sha256').update(bytes).digest('hex') !== d.digest.slice(7)) throw digestMismatch(d.digest, what);
   return bytes;

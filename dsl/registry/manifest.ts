@@ -1,9 +1,10 @@
 import { BadInputError } from '../core/errors.js';
 import { MediaType, type Descriptor, type Index, type Manifest } from '../oci/types.js';
 import { checkIndex, checkManifest, isIndexType, parseJson, sha256 } from '../oci/validate.js';
+import { getSmall } from './blob.js';
 import type { RegistryClient } from './client.js';
-import { digestMismatch, networkError } from './errors.js';
-import { header, readBody } from './http.js';
+import { digestMismatch } from './errors.js';
+import { header } from './http.js';
 import { choosePlatform, formatPlatform, type Platform } from './platform.js';
 
 /** The largest manifest or index cairn reads from a registry (as containers/image). */
@@ -50,19 +51,14 @@ function mediaTypeOf(doc: Record<string, unknown>, contentType: string | undefin
  * checked against a digest reference (or `expected`), else against Docker-Content-Digest when the registry sends one.
  */
 export async function fetchManifest(client: RegistryClient, reference: string, what: string, expected?: Descriptor): Promise<FetchedManifest> {
-  const res = await client.get(`/v2/${client.ref.repository}/manifests/${reference}`, { what, accept: MANIFEST_ACCEPT });
-  const length = Number(header(res, 'content-length'));
   const tooLarge = (size?: number) => new BadInputError(`the manifest of ${what} is ${size === undefined ? 'larger than' : `${size} bytes, more than`} cairn accepts (${MANIFEST_LIMIT} bytes)`, { hint: 'the registry is misbehaving or hostile' });
-  if (Number.isFinite(length) && length > MANIFEST_LIMIT) {
-    res.body.destroy();
-    throw tooLarge(length);
-  }
-  let bytes: Buffer | undefined;
-  try {
-    bytes = await readBody(res, MANIFEST_LIMIT);
-  } catch (err) {
-    throw networkError(client.host, err);
-  }
+  const { res, bytes } = await getSmall(client, `/v2/${client.ref.repository}/manifests/${reference}`, { what, accept: MANIFEST_ACCEPT }, MANIFEST_LIMIT, (r) => {
+    const length = Number(header(r, 'content-length'));
+    if (Number.isFinite(length) && length > MANIFEST_LIMIT) {
+      r.body.destroy();
+      throw tooLarge(length);
+    }
+  });
   if (!bytes) throw tooLarge();
   const digest = sha256(bytes);
   const pinned = expected?.digest ?? (reference.startsWith('sha256:') ? reference : undefined);

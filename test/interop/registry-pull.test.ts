@@ -380,6 +380,12 @@ describe('a registry that lies or fails', () => {
     expect(r.stderr.trim().split('\n')[0]).toMatch(/the connection stalled: no data for 0.3 s/);
     expect(f.seen.filter((s) => isBlob(s, layer())).length).toBe(5);
     expect(storedBlobs(c)).not.toContain(layer());
+
+    // A manifest whose answer stalls once is asked for again.
+    let stalls = 0;
+    const g = await front(open.host, (s) => (s.path.includes('/manifests/') && stalls++ === 0 ? { stall: { status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '600' } } } : pass));
+    expect(await ok(freshStore(), ['pull', INSECURE, `docker://${g.host}/app:1`], { CAIRN_REGISTRY_TIMEOUT_MS: '300' })).toBe(img.configDigest.slice(7));
+    expect(g.seen.filter((s) => s.path.includes('/manifests/')).length).toBe(2);
   });
 
   it('a layer of a media type cairn cannot read is refused before any blob is fetched', async () => {
