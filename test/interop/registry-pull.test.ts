@@ -155,6 +155,14 @@ describe('pulling from an open registry', () => {
     expect(blobGets(f)).toEqual([img.configDigest]);
   });
 
+  it('a pull on a pipe prints a line per layer fetched on stderr; a TTY gets bars (ProgressView)', async () => {
+    const r = await run(freshStore(), ['pull', INSECURE, `docker://${open.host}/app:1`], { CAIRN_PROGRESS_AFTER: '0' });
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.map((l) => l.slice(0, 19)).sort()).toEqual(img.layers.map((l) => l.digest.slice(0, 19)).sort());
+    for (const l of lines) expect(l).toMatch(/^sha256:[0-9a-f]{12}: \S+ \S+ in [\d.]+s \(.+\/s\)$/);
+  });
+
   it('applies the signature policy of the docker transport by scope', () => {
     const policy = path.join(work, 'policy.json');
     writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: { docker: { [`${open.host}/app`]: [{ type: 'reject' }] } } }));
