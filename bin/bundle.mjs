@@ -8,7 +8,7 @@
 // it in one chunk: a verb loads that chunk, its own file and the few stubs of what it imports lazily. The
 // rest (transports, registry, layers, signing, exec…) stays split and is loaded only when used.
 import * as esbuild from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const dist = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'dist');
@@ -63,16 +63,36 @@ const shellUi = {
   },
 };
 
-await esbuild.build({
+/**
+ * Packages stay in node_modules, but for undici (the registry client's HTTP): its ~110 CommonJS files, loaded
+ * one by one, cost a registry verb more than their code does once bundled into the registry's chunk.
+ */
+const BUNDLED_PACKAGES = new Set(['undici']);
+const packagesExternal = {
+  name: 'packages-external',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:') || args.path.startsWith('cairn:')) return undefined;
+      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      // Inside a bundled package every import is bundled too (its own files, Node.js built-ins stay).
+      if (BUNDLED_PACKAGES.has(name) || args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+const main = await esbuild.build({
   entryPoints: [path.join(dist, 'bin', 'cairn.js'), path.join(dist, 'bin', 'build-hooks.js')],
+  metafile: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
   splitting: true,
-  packages: 'external',
   outdir,
   logLevel: 'warning',
-  plugins: [shellUi, hotGroup],
+  plugins: [shellUi, hotGroup, packagesExternal],
+  // A bundled CommonJS package calls require() for Node.js built-ins.
+  banner: { js: 'import { createRequire as __cairnRequire } from "node:module"; const require = __cairnRequire(import.meta.url);' },
 });
 
 /** Ink's optional development import, left out of the shell's screen (an empty module in its place). */
@@ -117,6 +137,14 @@ await esbuild.build({
   },
   footer: { js: 'globalThis.fetch = __cairnFetch;' },
 });
+
+// Chunk names change with their content: chunks of earlier builds are removed once no running command can
+// still be loading them (ten minutes old), so they do not pile up.
+const built = new Set(Object.keys(main.metafile.outputs).map((f) => path.resolve(f)));
+for (const name of readdirSync(outdir)) {
+  const file = path.join(outdir, name);
+  if (/^chunk-.*\.js$|^[\w-]+-[A-Z0-9]{8}\.js$/.test(name) && !built.has(file) && Date.now() - statSync(file).mtimeMs > 10 * 60_000) rmSync(file, { force: true });
+}
 
 const { LOCK_SERVER_PROGRAM } = await import(path.join(dist, 'dsl', 'store', 'lock-server.js'));
 writeFileSync(path.join(outdir, 'lock-server.pl'), LOCK_SERVER_PROGRAM);

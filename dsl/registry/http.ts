@@ -1,4 +1,5 @@
 import { rootCertificates } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { CairnError } from '../core/errors.js';
@@ -9,6 +10,12 @@ import type { TlsSettings } from './tls.js';
  * request with its redirects followed. Authorization is sent to the origin it was meant for only: a redirect
  * to another host (a blob served by a CDN) goes without it, as the distribution spec's clients do.
  */
+
+// undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it quickly (Liftoff), then again,
+// optimized, in the background once it runs hot, and Node.js waits for that second compile before it exits:
+// ~150 ms added to every verb that spoke to a registry (measured), for parsing that is a small part of a pull.
+// Liftoff's code is enough for headers and body framing.
+setFlagsFromString('--liftoff-only');
 
 /** Redirects followed for one request before giving up. */
 const MAX_REDIRECTS = 5;
