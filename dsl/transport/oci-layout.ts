@@ -12,6 +12,7 @@ import { JSON_LIMIT, readSmallFile } from '../core/regular-file.js';
 import { openVerifiedFile, readVerifiedFile } from '../store/verify-stream.js';
 import { checkConfig, checkIndex, checkManifest, isIndexType, ociMediaType, parseJson, sha256 } from '../oci/validate.js';
 import { crashPoint } from '../core/crash.js';
+import { forEachLimit } from '../core/pool.js';
 
 /** The annotation an OCI layout names its images with. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -181,7 +182,8 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
     throw e;
   });
   if (old) index = checkIndex(parseJson(old, indexFile), indexFile);
-  for (const l of img.layers) await putBlob(dir, l.descriptor, () => l.open());
+  // Layers three at a time, as a registry pull fetches them (each goes to its own temporary file).
+  await forEachLimit(img.layers, 3, (l) => putBlob(dir, l.descriptor, () => l.open()));
   crashPoint('push.layout.after-blobs');
   await putBytes(dir, manifest.config.digest, img.configBytes);
   await putBytes(dir, sha256(manifestBytes), manifestBytes);
