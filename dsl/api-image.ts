@@ -81,7 +81,7 @@ export class Image {
    * buildah pushes); docker-archive holds plain tars.
    */
   async push(dest: string, opts: PushCallOptions = {}): Promise<{ digest: string }> {
-    checkOptions('push', opts, { compression: ['gzip', 'zstd', 'none'], creds: 'string', authfile: 'string', tlsVerify: 'boolean', certDir: 'string' });
+    checkOptions('push', opts, { compression: ['gzip', 'zstd', 'none'], creds: 'string', authfile: 'string', tlsVerify: 'boolean', certDir: 'string', sign: 'boolean', signKey: 'string', signBy: 'string', signPassphraseFile: 'string', registriesD: 'string' });
     const { parseReference } = await import('./oci/reference.js');
     const ref = parseReference(dest);
     if (ref.transport === 'docker') (await import('./registry/plug.js')).plugRegistry();

@@ -2,7 +2,7 @@ import { Container } from './api-container.js';
 import { Image, epochOption, type ExportCallOptions } from './api-image.js';
 import { BadInputError, ConflictError, NotFoundError } from './core/errors.js';
 import { checkOptions } from './core/options.js';
-import { emit } from './core/events.js';
+import { emit, step } from './core/events.js';
 import type { CheckOptions, CheckResult } from './store/check.js';
 import type { ExportResult } from './container/export.js';
 import type { GcResult } from './store/gc.js';
@@ -53,17 +53,24 @@ export async function store(opts: StoreOptions = {}): Promise<Store> {
 }
 
 /** The kinds of a registry's options (RegistryOptions), checked for scripts that are not type-checked. */
-const REGISTRY_OPTIONS = { creds: 'string', authfile: 'string', tlsVerify: 'boolean', certDir: 'string', platform: 'string' } as const;
+const REGISTRY_OPTIONS = { creds: 'string', authfile: 'string', tlsVerify: 'boolean', certDir: 'string', platform: 'string', registriesD: 'string' } as const;
 
 /** The registry options among opts. */
 function registryOptions(opts: RegistryOptions): RegistryOptions {
-  const { creds, authfile, tlsVerify, certDir, platform } = opts;
-  return { creds, authfile, tlsVerify, certDir, platform };
+  const { creds, authfile, tlsVerify, certDir, platform, registriesD } = opts;
+  return { creds, authfile, tlsVerify, certDir, platform, registriesD };
 }
 
-/** Loads the registry client when ref is a docker:// reference (no other call pays for it). */
+/** The signing options among opts (a copy to a registry signs as a push does). */
+function signingOptions(opts: RegistryOptions): RegistryOptions {
+  const { sign, signKey, signBy, signPassphraseFile } = opts;
+  return Object.fromEntries(Object.entries({ sign, signKey, signBy, signPassphraseFile }).filter(([, v]) => v !== undefined));
+}
+
+/** Loads the registry client when ref is a docker:// reference (no other call pays for it), and plugs in the resolver of names the store lacks (registries.conf, loaded only when used). */
 async function registryFor(ref: string): Promise<void> {
   if (ref.startsWith('docker://')) (await import('./registry/plug.js')).plugRegistry();
+  (await import('./registry/names-plug.js')).plugNames();
 }
 
 /** Options of from(): the store, the container's name (default: one made from the image's), the pull policy, a signature policy file, a registry's options. */
@@ -123,27 +130,52 @@ export async function pull(ref: string, opts: PullCallOptions = {}): Promise<Ima
   checkOptions('pull', opts, { root: 'string', signaturePolicy: 'string', ...REGISTRY_OPTIONS });
   const [s, { resolveImage, pullRef }, { parseReference }] = await Promise.all([store(opts), import('./image/resolve.js'), import('./oci/reference.js'), registryFor(ref)]);
   const r = parseReference(ref);
-  const rec = r.transport === 'store' || r.transport === 'scratch' ? await resolveImage(s, ref) : await pullRef(s, r, { signaturePolicy: opts.signaturePolicy, registry: registryOptions(opts) });
+  const o = { signaturePolicy: opts.signaturePolicy, registry: registryOptions(opts) };
+  // Names and docker:// references are fetched again (a local image, localhost/NAME, is taken as stored).
+  const rec = r.transport === 'store' || r.transport === 'scratch' || r.transport === 'docker' ? await resolveImage(s, ref, 'always', o) : await pullRef(s, r, o);
   if (!rec) throw new NotFoundError('scratch is not an image that can be pulled');
   return new Image(s, rec.id);
 }
 
+/** Options of copyImage(): the store, registry options for both sides, and each side's own, which win over them (skopeo's --src-creds, --dest-authfile, …). */
+export interface CopyImageOptions extends StoreOptions, RegistryOptions {
+  /** Registry options of the source only (credentials, auth file, TLS verification, certificate directory). */
+  src?: RegistryOptions;
+  /** Registry options of the destination only. */
+  dest?: RegistryOptions;
+}
+
+/** The registry options of one side of a copy: the shared ones, with the side's own given values over them. */
+function sideOptions(common: RegistryOptions, side: RegistryOptions | undefined): RegistryOptions {
+  const own = Object.entries(side ? registryOptions(side) : {}).filter(([, v]) => v !== undefined);
+  return { ...common, ...Object.fromEntries(own) };
+}
+
 /** Copies an image from any transport to any other, like `skopeo copy` (stored images by name or ID; registries as source and destination, blobs mounted within one registry). */
-export async function copyImage(src: string, dest: string, opts: StoreOptions & RegistryOptions = {}): Promise<void> {
+export async function copyImage(src: string, dest: string, opts: CopyImageOptions = {}): Promise<void> {
+  checkOptions('copyImage: src', opts.src, REGISTRY_OPTIONS);
+  checkOptions('copyImage: dest', opts.dest, REGISTRY_OPTIONS);
   const [s, { parseReference }] = await Promise.all([store(opts), import('./oci/reference.js'), registryFor(src), registryFor(dest)]);
+  const common = registryOptions(opts);
+  const from = sideOptions(common, opts.src);
+  const to = { ...sideOptions(common, opts.dest), ...signingOptions(opts) };
   const r = parseReference(src);
   if (r.transport === 'store') {
-    const { platform: _p, ...reg } = registryOptions(opts);
+    const { platform: _p, ...reg } = to;
     await (await image(r.name, opts)).push(dest, reg);
     return;
   }
-  const { openSource, writeImage } = await import('./transport/transports.js');
-  const img = await openSource(r, { tmpDir: s.paths.tmp, registry: registryOptions(opts) });
-  try {
-    await writeImage(parseReference(dest), img, { tmpDir: s.paths.tmp, names: img.names, registry: registryOptions(opts) });
-  } finally {
-    await img.close();
-  }
+  const [{ openSource, writeImage }, { shortDigest, withProgress }] = await Promise.all([import('./transport/transports.js'), import('./core/progress.js')]);
+  await step('copy-image', `${src} → ${dest}`, async (id) => {
+    const img = await openSource(r, { tmpDir: s.paths.tmp, registry: from });
+    try {
+      // Each layer as it is read, for the progress of a long copy.
+      const layers = img.layers.map((l) => ({ ...l, open: async () => withProgress(await l.open(), { id, item: shortDigest(l.descriptor.digest), total: l.descriptor.size }) }));
+      await writeImage(parseReference(dest), { ...img, layers }, { tmpDir: s.paths.tmp, names: img.names, registry: to });
+    } finally {
+      await img.close();
+    }
+  });
 }
 
 /** Options of removeImages. */

@@ -5,12 +5,20 @@ import { RegistryError } from './errors.js';
 /*
  * Authorization for one registry: anonymous, Basic (when the registry challenges with Basic and there are
  * credentials), or a Bearer token from the realm the challenge names (the distribution token protocol:
- * GET realm?service=…&scope=…, with Basic credentials when there are some). Tokens are kept per scope until
- * they expire; a 401 to a request that carried one gets a fresh token once.
+ * GET realm?service=…&scope=…, with Basic credentials when there are some; with an OAuth identity token,
+ * POST grant_type=refresh_token to the realm instead, and the GET when the realm answers 404 to the POST, as
+ * docker does). Tokens are kept per scope until they expire: an expired one is renewed before the next request
+ * needing it, and a 401 to a request that carried one gets a fresh token once.
  */
 
-/** What the authenticator needs from the client: a token request sent (retried) over the registry's connections. */
-export type TokenFetch = (url: string, authorization: string | undefined) => Promise<{ status: number; body: Buffer }>;
+/**
+ * What the authenticator needs from the client: a token request sent (retried) over the registry's connections,
+ * a GET, or a POST of the form (application/x-www-form-urlencoded) when one is given.
+ */
+export type TokenFetch = (url: string, authorization: string | undefined, form?: string) => Promise<{ status: number; body: Buffer }>;
+
+/** The client_id cairn names itself by in OAuth token requests. */
+const CLIENT_ID = 'cairn';
 
 /** A token kept for a scope, and when it stops being good (ms since 1970). */
 interface Token {
@@ -36,6 +44,11 @@ export function pushScope(repository: string, mountFrom?: string): string {
 /** The value of an Authorization: Basic header. */
 export function basicAuth(c: { username: string; password: string }): string {
   return 'Basic ' + Buffer.from(`${c.username}:${c.password}`).toString('base64');
+}
+
+/** True when c can be sent as Basic credentials (an identity token alone cannot). */
+function hasBasic(c: Credentials | undefined): c is Credentials {
+  return c !== undefined && c.username !== '';
 }
 
 /** The token of a token server's JSON answer (`token` or `access_token`) and its lifetime in seconds. */
@@ -84,9 +97,32 @@ export class Authenticator {
   header(scope: string): string | undefined {
     const c = this.challenge;
     if (!c) return undefined;
-    if (c.scheme === 'basic') return this.credentials ? basicAuth(this.credentials) : undefined;
+    if (c.scheme === 'basic') return hasBasic(this.credentials) ? basicAuth(this.credentials) : undefined;
     const t = this.tokens.get(scope);
     return t && t.expires > this.now() ? `Bearer ${t.value}` : undefined;
+  }
+
+  /**
+   * Renews scope's token when it has expired, before a request that would carry it (rather than sending the
+   * request without one to get a 401 first). Nothing happens for a scope that never had a token.
+   */
+  async ensure(scope: string): Promise<void> {
+    const c = this.challenge;
+    if (!c || c.scheme !== 'bearer') return;
+    const t = this.tokens.get(scope);
+    if (!t || t.expires > this.now()) return;
+    await this.shared(c, scope);
+  }
+
+  /** One token request for scope at a time: requests refused (or expiring) together share it. */
+  private shared(c: Challenge, scope: string): Promise<void> {
+    let pending = this.refreshing.get(scope);
+    if (!pending) {
+      // The registry may name the scope it wants (insufficient_scope); the token is kept under ours.
+      pending = this.refresh(c, c.params.scope || scope, scope).finally(() => this.refreshing.delete(scope));
+      this.refreshing.set(scope, pending);
+    }
+    return pending;
   }
 
   /** Learns the registry's challenge (from GET /v2/) and finds the credentials it may need; no token is fetched yet. */
@@ -107,16 +143,9 @@ export class Authenticator {
     await this.load();
     const first = this.challenge === undefined || this.challenge.scheme !== c.scheme;
     this.challenge = c;
-    if (c.scheme === 'basic') return first && this.credentials !== undefined;
+    if (c.scheme === 'basic') return first && hasBasic(this.credentials);
     if (c.scheme !== 'bearer') return false;
-    // The registry may name the scope it wants (insufficient_scope); the token is kept under ours. Requests
-    // refused at the same time (parallel layers) share one token request.
-    let pending = this.refreshing.get(scope);
-    if (!pending) {
-      pending = this.refresh(c, c.params.scope || scope, scope).finally(() => this.refreshing.delete(scope));
-      this.refreshing.set(scope, pending);
-    }
-    await pending;
+    await this.shared(c, scope);
     return true;
   }
 
@@ -131,13 +160,26 @@ export class Authenticator {
       throw new RegistryError(`${this.host} names a token realm that is not a URL: ${realm}`, { hint: 'the registry is misconfigured' });
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RegistryError(`${this.host} names a token realm that is not http(s): ${realm}`, { hint: 'the registry is misconfigured' });
-    if (c.params.service) url.searchParams.set('service', c.params.service);
-    for (const s of scope.split(' ').filter(Boolean)) url.searchParams.append('scope', s);
-    if (this.credentials) url.searchParams.set('account', this.credentials.username);
-    const r = await this.fetchToken(url.href, this.credentials ? basicAuth(this.credentials) : undefined);
+    const scopes = scope.split(' ').filter(Boolean);
+    const creds = this.credentials;
+    let r: { status: number; body: Buffer } | undefined;
+    if (creds?.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: CLIENT_ID });
+      if (c.params.service) form.set('service', c.params.service);
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      r = await this.fetchToken(url.href, undefined, form.toString());
+      // A token server without the OAuth endpoint: the plain GET below, as docker falls back.
+      if (r.status === 404) r = undefined;
+    }
+    if (!r) {
+      if (c.params.service) url.searchParams.set('service', c.params.service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      if (hasBasic(creds)) url.searchParams.set('account', creds.username);
+      r = await this.fetchToken(url.href, hasBasic(creds) ? basicAuth(creds) : undefined);
+    }
     if (r.status === 401 || r.status === 403) {
-      const e = new RegistryError(`the token server of ${this.host} refused ${this.credentials ? `the credentials from ${this.credentials.source}` : 'an anonymous token'} (${r.status})`, {
-        hint: this.credentials ? 'check the user name and password' : 'give --creds USER:PASS or --authfile FILE',
+      const e = new RegistryError(`the token server of ${this.host} refused ${creds ? `the credentials from ${creds.source}` : 'an anonymous token'} (${r.status})`, {
+        hint: creds ? (creds.identityToken ? 'the identity token may have expired: log in again' : 'check the user name and password') : 'give --creds USER:PASS or --authfile FILE',
       });
       e.status = r.status;
       throw e;

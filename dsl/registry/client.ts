@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Authenticator, pullScope, pushScope } from './auth.js';
-import { findCredentials, type CredentialOptions } from './credentials.js';
+import { findCredentials, type CredentialOptions, type Credentials } from './credentials.js';
 import { networkError, RegistryError, statusError } from './errors.js';
 import { drain, header, readBody, RegistryHttp, type HttpRequest, type HttpResponse } from './http.js';
 import { apiHost, type RegistryRef } from './reference.js';
@@ -38,6 +38,8 @@ export interface ClientAccess {
   push?: boolean;
   /** A repository of the same registry blobs may be mounted from (its pull scope is asked too). */
   mountFrom?: string;
+  /** Logging in: these credentials (and no others) are checked against the registry's API root, with no scope (checkLogin). */
+  login?: Credentials;
 }
 
 /** A request of the push side: a path below the API root or an absolute URL (an upload's Location), and the statuses taken as success. */
@@ -66,8 +68,11 @@ export class RegistryClient {
     opts: ClientOptions,
     access: ClientAccess = {},
   ) {
-    this.scope = access.push ? pushScope(ref.repository, access.mountFrom) : pullScope(ref.repository);
-    this.auth = new Authenticator(ref.registry, () => findCredentials(ref.registry, ref.repository, opts), (url, authorization) => this.token(url, authorization));
+    const login = access.login;
+    // A login asks for a token without a scope (what docker login asks): it proves the credentials, nothing more.
+    this.scope = login ? '' : access.push ? pushScope(ref.repository, access.mountFrom) : pullScope(ref.repository);
+    const find = login ? async () => login : () => findCredentials(ref.registry, ref.repository, opts);
+    this.auth = new Authenticator(ref.registry, find, (url, authorization, form) => this.token(url, authorization, form));
   }
 
   /** Opens a client for ref's repository (nothing is sent until the first request). */
@@ -127,6 +132,15 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Checks the credentials of a client opened with access.login: GET /v2/ answered through the registry's
+   * challenge (Basic, or a bearer token for no scope). A registry that asks for nothing passes; a refusal throws
+   * the RegistryError of the 401 (or of the token server).
+   */
+  async checkLogin(): Promise<void> {
+    await this.get('/v2/', { what: `login to ${this.ref.registry}` });
+  }
+
   /** The API root (`https://host` or `http://host`), found by GET /v2/ on first use. */
   async apiRoot(): Promise<string> {
     return this.ready();
@@ -166,8 +180,10 @@ export class RegistryClient {
   private async exchange(req: HttpRequest, scope?: string, retries = true): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse;
+      // Outside the try: a token server's refusal is its own error, not a network failure of this request.
+      if (scope !== undefined) await this.auth.ensure(scope);
       try {
-        res = await this.http.send(scope ? { ...req, authorization: this.auth.header(scope) } : req);
+        res = await this.http.send(scope !== undefined ? { ...req, authorization: this.auth.header(scope) } : req);
       } catch (err) {
         const wait = retries && retryableError(err) ? retryDelay(attempt, this.policy) : undefined;
         if (wait === undefined) throw networkError(new URL(req.url).host, err);
@@ -186,9 +202,10 @@ export class RegistryClient {
     }
   }
 
-  /** Sends a token request (for the authenticator), retried as any other. */
-  private async token(url: string, authorization: string | undefined): Promise<{ status: number; body: Buffer }> {
-    const res = await this.exchange({ method: 'GET', url, authorization });
+  /** Sends a token request (for the authenticator), retried as any other: a GET, or a POST of an OAuth form. */
+  private async token(url: string, authorization: string | undefined, form?: string): Promise<{ status: number; body: Buffer }> {
+    const req: HttpRequest = form === undefined ? { method: 'GET', url, authorization } : { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form) };
+    const res = await this.exchange(req);
     const body = await readBody(res, TOKEN_LIMIT);
     if (!body) throw new RegistryError(`the token answer of ${new URL(url).host} is larger than ${TOKEN_LIMIT} bytes`, { hint: 'the registry is misbehaving' });
     return { status: res.status, body };

@@ -12,10 +12,12 @@ import { DOCKER_HUB } from './reference.js';
  * key is the most specific for the repository (`host`, `host/ns`, `host/ns/repo`).
  */
 
-/** A user name and password for a registry, and where they were found (for messages). */
+/** A user name and password for a registry (or an OAuth identity token), and where they were found (for messages). */
 export interface Credentials {
   username: string;
   password: string;
+  /** An OAuth refresh token (`identitytoken` of an auth file, a helper's `<token>` user), traded for bearer tokens. */
+  identityToken?: string;
   source: string;
 }
 
@@ -26,7 +28,7 @@ export interface CredentialOptions {
 }
 
 /** What an auth file says of a registry: credentials, or a helper program to ask. */
-export type AuthFileAnswer = { username: string; password: string } | { helper: string } | undefined;
+export type AuthFileAnswer = { username: string; password: string; identityToken?: string } | { helper: string } | undefined;
 
 /** Parses `--creds USER:PASS` (the password may hold ':'). */
 export function parseCreds(s: string): { username: string; password: string } {
@@ -35,13 +37,24 @@ export function parseCreds(s: string): { username: string; password: string } {
   return { username: s.slice(0, i), password: s.slice(i + 1) };
 }
 
+/**
+ * The primary (read/write) auth file: ${XDG_RUNTIME_DIR}/containers/auth.json, else /run/containers/UID/auth.json
+ * (containers/image's place when XDG_RUNTIME_DIR is unset, root's being /run/containers/0). UID is the real user's,
+ * also inside cairn's rootless namespace.
+ */
+export function primaryAuthFile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR)) return path.join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json');
+  const outer = env.CAIRN_ROOTLESS_UID;
+  const uid = outer && /^\d+$/.test(outer) ? Number(outer) : (process.getuid?.() ?? 0);
+  return `/run/containers/${uid}/auth.json`;
+}
+
 /** The auth files read, in order: the explicit one alone, or the default places. */
 export function authFilePaths(o: CredentialOptions, env: NodeJS.ProcessEnv = process.env): { files: string[]; explicit: boolean } {
   const named = o.authfile ?? (env.REGISTRY_AUTH_FILE || undefined);
   if (named !== undefined) return { files: [path.resolve(named)], explicit: true };
   const home = realHome();
-  const files: string[] = [];
-  if (env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR)) files.push(path.join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  const files: string[] = [primaryAuthFile(env)];
   const config = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
   files.push(path.join(config, 'containers', 'auth.json'));
   files.push(path.join(env.DOCKER_CONFIG && path.isAbsolute(env.DOCKER_CONFIG) ? env.DOCKER_CONFIG : path.join(home, '.docker'), 'config.json'));
@@ -62,15 +75,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function decodeEntry(v: unknown, where: string): { username: string; password: string } | undefined {
+function decodeEntry(v: unknown, where: string): { username: string; password: string; identityToken?: string } | undefined {
   if (!isObject(v)) return undefined;
+  // An identity token (docker login to an OAuth registry) is traded for bearer tokens; the user name beside it is for show.
+  const token = typeof v.identitytoken === 'string' && v.identitytoken !== '' ? { identityToken: v.identitytoken } : {};
   if (typeof v.auth === 'string' && v.auth !== '') {
     const text = Buffer.from(v.auth, 'base64').toString('utf8');
     const i = text.indexOf(':');
     if (i <= 0) throw new BadInputError(`${where}: its "auth" is not base64 of USER:PASS`, { hint: 'log in again, or fix the file' });
-    return { username: text.slice(0, i), password: text.slice(i + 1) };
+    return { username: text.slice(0, i), password: text.slice(i + 1), ...token };
   }
-  if (typeof v.username === 'string' && typeof v.password === 'string' && v.username !== '') return { username: v.username, password: v.password };
+  if (typeof v.username === 'string' && typeof v.password === 'string' && v.username !== '') return { username: v.username, password: v.password, ...token };
+  if (token.identityToken) return { username: '', password: '', ...token };
   return undefined;
 }
 
@@ -95,18 +111,21 @@ export function lookupAuthFile(doc: unknown, registry: string, repository: strin
 }
 
 /** The server URL a credential helper knows a registry by (Docker Hub's is its old index URL, as docker stores it). */
-function helperServer(registry: string): string {
+export function helperServer(registry: string): string {
   return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
 }
 
-/** Asks `docker-credential-NAME get` for a registry's credentials; undefined when it has none. */
-export async function fromHelper(helper: string, registry: string): Promise<Credentials | undefined> {
+/**
+ * Runs `docker-credential-NAME ACTION` with input on stdin (the docker-credential-helpers protocol); resolves to
+ * its trimmed stdout, or to undefined when it says it has nothing for the server ("credentials not found").
+ */
+export async function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string | undefined> {
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) throw new BadInputError(`credential helper name ${JSON.stringify(helper)} is not a plain name`, { hint: 'fix credHelpers/credsStore in the auth file' });
   const { runCommand } = await import('../core/spawn.js');
   const program = `docker-credential-${helper}`;
   let r;
   try {
-    r = await runCommand(program, ['get'], { input: helperServer(registry) });
+    r = await runCommand(program, [action], { input });
   } catch (err) {
     throw new CairnError(`cannot run credential helper ${program}: ${(err as Error).message}`, { hint: `install ${program}, or remove it from the auth file's credHelpers/credsStore`, cause: err });
   }
@@ -114,8 +133,16 @@ export async function fromHelper(helper: string, registry: string): Promise<Cred
   if (r.code !== 0) {
     // The helpers' convention for "nothing stored for this server".
     if (/credentials not found/i.test(out + r.stderr)) return undefined;
-    throw new CairnError(`credential helper ${program} failed: ${(r.stderr.trim() || out).split('\n').pop()}`, { hint: 'check the helper, or give --creds' });
+    throw new CairnError(`credential helper ${program} ${action} failed: ${(r.stderr.trim() || out).split('\n').pop()}`, { hint: action === 'get' ? 'check the helper, or give --creds' : 'check the helper' });
   }
+  return out;
+}
+
+/** Asks `docker-credential-NAME get` for a registry's credentials; undefined when it has none. */
+export async function fromHelper(helper: string, registry: string): Promise<Credentials | undefined> {
+  const program = `docker-credential-${helper}`;
+  const out = await runHelper(helper, 'get', helperServer(registry));
+  if (out === undefined) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(out);
@@ -123,8 +150,9 @@ export async function fromHelper(helper: string, registry: string): Promise<Cred
     throw new CairnError(`credential helper ${program} did not answer JSON`, { hint: 'check the helper, or give --creds' });
   }
   if (!isObject(v) || typeof v.Username !== 'string' || typeof v.Secret !== 'string') throw new CairnError(`credential helper ${program} answered without Username and Secret`, { hint: 'check the helper, or give --creds' });
-  // `<token>` marks an identity token (an OAuth refresh token), which cairn does not use yet.
-  if (v.Username === '<token>' || v.Username === '') return undefined;
+  // `<token>` marks an identity token (an OAuth refresh token): the secret is traded for bearer tokens.
+  if (v.Username === '<token>') return v.Secret ? { username: '', password: '', identityToken: v.Secret, source: program } : undefined;
+  if (v.Username === '') return undefined;
   return { username: v.Username, password: v.Secret, source: program };
 }
 
@@ -161,4 +189,14 @@ export async function findCredentials(registry: string, repository: string, o: C
     return { ...answer, source: file };
   }
   return undefined;
+}
+
+/** Stores a user name and password for registry with `docker-credential-NAME store`. */
+export async function storeInHelper(helper: string, registry: string, c: { username: string; password: string }): Promise<void> {
+  await runHelper(helper, 'store', JSON.stringify({ ServerURL: helperServer(registry), Username: c.username, Secret: c.password }));
+}
+
+/** Erases registry's credentials with `docker-credential-NAME erase`; false when the helper had none. */
+export async function eraseFromHelper(helper: string, registry: string): Promise<boolean> {
+  return (await runHelper(helper, 'erase', helperServer(registry))) !== undefined;
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../core/errors.js';
-import type { Descriptor } from '../oci/types.js';
+import { forEachLimit } from '../core/pool.js';
+import { MediaType, type Descriptor } from '../oci/types.js';
 import { sha256 } from '../oci/validate.js';
 import type { SourceImage } from '../transport/source.js';
 import type { RegistryOptions } from '../transport/transports.js';
@@ -181,14 +182,6 @@ export async function pushBlob(client: RegistryClient, d: Descriptor, open: () =
   }
 }
 
-/** Runs f over items, at most n at a time. */
-async function pool<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await f(items[next++]);
-  }));
-}
-
 /**
  * Pushes img to ref's repository through client (opened for pushing): blobs first, then the OCI manifest's
  * exact bytes under the tag (or the digest the reference pins, which must be the manifest's).
@@ -197,7 +190,9 @@ export async function pushImage(client: RegistryClient, img: SourceImage, o: Pus
   const ref = client.ref;
   const target = `docker://${formatRegistryRef(ref)}`;
   const manifest = ociManifestOf(img);
-  const bytes = Buffer.from(JSON.stringify(manifest));
+  // The source's own manifest when it has one (its blobs are the ones sent), else the OCI manifest cairn writes.
+  const bytes = img.original?.bytes ?? Buffer.from(JSON.stringify(manifest));
+  const mediaType = img.original?.mediaType ?? manifest.mediaType ?? MediaType.manifest;
   const digest = sha256(bytes);
   if (ref.digest && ref.digest !== digest) throw new BadInputError(`cannot push to ${target}: the image's manifest is ${digest}`, { hint: 'push to a tag; a digest reference must be the manifest written' });
   const counts = { present: 0, mounted: 0, uploaded: 0 };
@@ -205,13 +200,13 @@ export async function pushImage(client: RegistryClient, img: SourceImage, o: Pus
     { d: manifest.config, open: async () => img.configBytes, what: `the config for ${target}` },
     ...img.layers.map((l, i) => ({ d: manifest.layers[i], open: () => l.open(), what: `layer for ${target}` })),
   ];
-  await pool(blobs, PARALLEL, async (b) => {
+  await forEachLimit(blobs, PARALLEL, async (b) => {
     counts[await pushBlob(client, b.d, b.open, { ...o, what: b.what })]++;
   });
   const res = await client.request({
     method: 'PUT',
     url: `/v2/${ref.repository}/manifests/${ref.tag ?? digest}`,
-    headers: { 'content-type': manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(bytes.length) },
+    headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
     body: () => bytes,
     what: `the manifest of ${target}`,
     ok: [201, 200, 204],

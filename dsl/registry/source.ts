@@ -59,6 +59,7 @@ export async function openRegistrySource(text: string, opts: RegistryOptions = {
       names: ref.tag && !ref.digest ? [storeName(ref)] : [],
       ref,
       digest: m.digest,
+      original: { bytes: m.bytes, mediaType: manifest.mediaType ?? MediaType.manifest },
       ...(m.indexDigest ? { indexDigest: m.indexDigest } : {}),
       close: () => client.close(),
     };

@@ -64,17 +64,34 @@ export async function readCertDir(dir: string): Promise<Omit<TlsSettings, 'verif
   return { ca, cert, key, dir };
 }
 
+/**
+ * The CAs of NODE_EXTRA_CA_CERTS when Node.js did not load them at start-up: the `cairn` command hands the
+ * variable over as CAIRN_EXTRA_CA_CERTS to verbs that may not connect (see bin/cairn). A missing file is
+ * ignored, as Node.js ignores it (with a warning).
+ */
+export async function extraCAs(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const file = env.NODE_EXTRA_CA_CERTS ? undefined : env.CAIRN_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [await readPem(file)];
+  } catch {
+    return [];
+  }
+}
+
 /** The TLS settings for registry (host[:port]) under the user's options. */
 export async function tlsSettings(registry: string, o: TlsOptions, env: NodeJS.ProcessEnv = process.env): Promise<TlsSettings> {
   const verify = o.tlsVerify ?? true;
+  const extra = await extraCAs(env);
+  const withExtra = (t: Omit<TlsSettings, 'verify'>): TlsSettings => ({ verify, ...t, ca: [...extra, ...t.ca] });
   if (o.certDir !== undefined) {
     const st = await statOrUndefined(o.certDir);
     if (!st) throw new NotFoundError(`certificate directory ${o.certDir} does not exist`, { hint: 'give --cert-dir a directory of *.crt CAs and NAME.cert/NAME.key pairs' });
     if (!st.isDirectory()) throw new BadInputError(`--cert-dir ${o.certDir} is not a directory`, { hint: 'give --cert-dir a directory of *.crt CAs and NAME.cert/NAME.key pairs' });
-    return { verify, ...(await readCertDir(o.certDir)) };
+    return withExtra(await readCertDir(o.certDir));
   }
   for (const dir of certDirs(registry, env)) {
-    if ((await statOrUndefined(dir))?.isDirectory()) return { verify, ...(await readCertDir(dir)) };
+    if ((await statOrUndefined(dir))?.isDirectory()) return withExtra(await readCertDir(dir));
   }
-  return { verify, ca: [] };
+  return withExtra({ ca: [] });
 }

@@ -25,7 +25,7 @@ export interface CairnSigned {
   unsigned: 'reject' | 'rootfs';
 }
 
-/** One policy requirement. Types cairn cannot check (GPG simple signing, sigstore, base layers) are kept as parsed. */
+/** One policy requirement. signedBy, sigstoreSigned and signedBaseLayer are kept as parsed (the registry transport reads them). */
 export type Requirement = { type: 'insecureAcceptAnything' } | { type: 'reject' } | CairnSigned | { type: 'signedBy' | 'sigstoreSigned' | 'signedBaseLayer'; raw: Record<string, unknown> };
 
 /** A parsed policy: the global default and, per transport, requirements by scope ("" = the transport's default). */
@@ -182,6 +182,17 @@ function cairnSigned(o: Record<string, unknown>, where: string): CairnSigned {
   return { type: 'cairnSigned', keys, unsigned };
 }
 
+/** Checks the key fields of a signedBy or sigstoreSigned requirement: paths and base64 data, one or a list. */
+function keyFields(o: Record<string, unknown>, where: string): void {
+  const base64 = (v: string, w: string) => {
+    if (!/^[A-Za-z0-9+/\s]+=*\s*$/.test(v)) throw new Bad(`${w} must be base64`);
+  };
+  for (const k of ['keyPath', 'rekorPublicKeyPath']) if (o[k] !== undefined) str(o[k], `${where}.${k}`);
+  for (const k of ['keyPaths', 'rekorPublicKeyPaths']) if (o[k] !== undefined) strings(o[k], `${where}.${k}`);
+  for (const k of ['keyData', 'rekorPublicKeyData']) if (o[k] !== undefined) base64(str(o[k], `${where}.${k}`), `${where}.${k}`);
+  for (const k of ['keyDatas', 'rekorPublicKeyDatas']) if (o[k] !== undefined) strings(o[k], `${where}.${k}`).forEach((v, i) => base64(v, `${where}.${k}[${i}]`));
+}
+
 /** Validates the requirement types cairn knows but cannot check, as containers/image would. */
 function foreign(o: Record<string, unknown>, where: string): Requirement {
   switch (o.type) {
@@ -202,6 +213,7 @@ function foreign(o: Record<string, unknown>, where: string): Requirement {
       identityMatch(o.baseLayerIdentity, `${where}.baseLayerIdentity`);
       return { type: 'signedBaseLayer', raw: o };
   }
+  keyFields(o, where);
   if (o.signedIdentity !== undefined) identityMatch(o.signedIdentity, `${where}.signedIdentity`);
   return { type: o.type as 'signedBy' | 'sigstoreSigned', raw: o };
 }

@@ -144,3 +144,30 @@ export function judgeUnsignable(a: Applicable, transport: string): Judgement {
   }
   return { ok: true, trust: 'unchecked' };
 }
+
+/** The requirement types a registry image's signatures can meet (the rest are fixed outcomes). */
+export type RegistrySignatureRequirement = { type: 'signedBy' | 'sigstoreSigned'; raw: Record<string, unknown> };
+
+/**
+ * What the requirements for a docker:// image decide before anything of it is fetched: a refusal (`reject`,
+ * `signedBaseLayer`, which containers/image does not implement either, or `cairnSigned`, which registry images
+ * cannot carry), or the signature requirements left to check (none: accepted as it is).
+ */
+export function registryPrecheck(a: Applicable): { refusal: Judgement } | { check: RegistrySignatureRequirement[] } {
+  for (const r of a.requirements) {
+    if (r.type === 'reject') return { refusal: refusal(a, 'policy', 'rejected by the signature policy', 'the policy refuses images from here: change it, or name another with --signature-policy') };
+    if (r.type === 'signedBaseLayer') return { refusal: refusal(a, 'policy', 'the signature policy requires signedBaseLayer, which no tool can check', 'use signedBy or sigstoreSigned for registry images') };
+    if (r.type === 'cairnSigned') return { refusal: refusal(a, 'policy', 'the signature policy requires a cairn flat-image signature, which registry images carry none of', 'require signedBy or sigstoreSigned for docker:// images (docs/registry-signatures.md)') };
+  }
+  return { check: a.requirements.filter((r): r is RegistrySignatureRequirement => r.type === 'signedBy' || r.type === 'sigstoreSigned') as RegistrySignatureRequirement[] };
+}
+
+/** One signature requirement's outcome: met, or why not (every signature found, and why each failed). */
+export type RequirementOutcome = { ok: true; signer: string } | { ok: false; reason: string; hint: string };
+
+/** Judges a registry image from its signature requirements' outcomes, all of which must be met. */
+export function judgeRegistry(a: Applicable, outcomes: RequirementOutcome[]): Judgement {
+  for (const o of outcomes) if (!o.ok) return refusal(a, 'signature', o.reason, o.hint);
+  const signers = outcomes.map((o) => (o as { signer: string }).signer);
+  return signers.length ? { ok: true, trust: 'signed', signer: signers.join(', ') } : { ok: true, trust: 'unchecked' };
+}

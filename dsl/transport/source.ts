@@ -20,6 +20,11 @@ export interface SourceImage {
   layers: SourceLayer[];
   /** Names the source gives the image (a tag, RepoTags), if any. */
   names?: string[];
+  /**
+   * The manifest exactly as the source holds it, when the source passes its blobs on unchanged (a registry):
+   * a copy to a registry writes these bytes, so the image keeps its digest, as skopeo copy keeps it.
+   */
+  original?: { bytes: Buffer; mediaType: string };
   /** Frees temporary files the source needed (call when done). */
   close(): Promise<void>;
 }

@@ -275,6 +275,18 @@ describe('TLS', () => {
     expect(freshStore().ok(['inspect', INSECURE, `docker://${reg.host}/app:1`])).toContain(img.layers[0].diffID);
   });
 
+  it('trusts the CAs of NODE_EXTRA_CA_CERTS, also for verbs the cairn command starts without them (login)', () => {
+    const ca = path.join(certDir, 'ca.crt');
+    const authfile = path.join(work, 'tls-auth.json');
+    const c = freshStore();
+    // An open registry accepts any credentials: the login only proves the TLS connection is trusted.
+    const refused = c.cairn(['login', '--authfile', authfile, '--username', 'u', '--password', 'p', reg.host]);
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/cannot verify the TLS certificate/);
+    expect(c.cairn(['login', '--authfile', authfile, '--username', 'u', '--password', 'p', reg.host], { env: { NODE_EXTRA_CA_CERTS: ca } }).status).toBe(0);
+    expect(c.ok(['pull', `docker://${reg.host}/app:1`], { env: { NODE_EXTRA_CA_CERTS: ca } })).toBe(img.configDigest.slice(7));
+  });
+
   it('a plain-HTTP registry needs --tls-verify=false', () => {
     const r = freshStore().cairn(['pull', `docker://${open.host}/app:1`]);
     expect(r.status).toBe(125);

@@ -110,11 +110,29 @@ describe('pushing to an open registry', () => {
     expect(inspect(`docker://${open.host}/mirror:1`).Digest).toBe(digest);
   });
 
-  it('copy-image to a second registry streams the blobs across', async () => {
-    await ok(['copy-image', INSECURE, `docker://${front.host}/app:1`, `docker://${second.host}/copied:1`]);
+  it('copy-image to a second registry streams the blobs across, a progress line per layer on a pipe', async () => {
+    const r = await k.cairnAsync(['copy-image', INSECURE, `docker://${front.host}/app:1`, `docker://${second.host}/copied:1`], { CAIRN_PROGRESS_AFTER: '0' });
+    expect(r.status).toBe(0);
+    const layers = inspect(`docker://${open.host}/app:1`).Layers;
+    const lines = r.stderr.trim().split('\n');
+    // One finished line per layer (`sha256:0123456789ab: 1.2 KiB in 0.1s (…/s)`), nothing else.
+    expect(lines.map((l) => l.slice(0, 19)).sort()).toEqual(layers.map((d) => `${d.slice(0, 19)}`).sort());
+    for (const l of lines) expect(l).toMatch(/^sha256:[0-9a-f]{12}: \S+ \S+ in [\d.]+s \(.+\/s\)$/);
     const info = inspect(`docker://${second.host}/copied:1`);
     expect(info.Digest).toBe(digest);
     expect(info.Layers).toEqual(inspect(`docker://${open.host}/app:1`).Layers);
+  });
+});
+
+describe('copying between registries keeps the manifest', () => {
+  it('a Docker schema 2 image copied registry to registry keeps its bytes and digest, as skopeo copy does', async () => {
+    peerOk('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'v2s2', `docker://${open.host}/app:1`, `docker://${open.host}/v2s2:1`]);
+    const source = inspect(`docker://${open.host}/v2s2:1`);
+    await ok(['copy-image', INSECURE, `docker://${open.host}/v2s2:1`, `docker://${second.host}/v2s2:1`]);
+    const copied = inspect(`docker://${second.host}/v2s2:1`);
+    expect(copied.Digest).toBe(source.Digest);
+    const raw = JSON.parse(peerOk('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${second.host}/v2s2:1`]));
+    expect(raw.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
   });
 });
 

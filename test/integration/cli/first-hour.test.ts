@@ -205,8 +205,11 @@ describe('finding one\'s way', () => {
 
   it('inspect --type image names what is missing; no flag or transport is advertised before it exists', () => {
     expect(oneLine(k.cairn(['inspect', '--type', 'image', 'nosuch']), 'inspect')).toBe('cairn inspect: image nosuch not found');
-    // Registry signing comes later: push offers none of its flags yet.
-    expect(k.ok(['push', '--help'])).not.toMatch(/--sign/);
+    // Registry signing exists now: push offers its flags, and refuses them for a destination that cannot carry them.
+    expect(k.ok(['push', '--help'])).toMatch(/--sign-by FINGERPRINT/);
+    const refused = k.cairn(['push', '--sign', 'localhost/none:1', `oci:${path.join(k.root, '..', `lay-${process.pid}`)}`]);
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/^cairn push: --sign, .* apply to docker:\/\/ destinations only\n/);
     expect(k.cairn(['from', 'Bad Ref']).stderr).not.toContain('docker://');
   });
 
