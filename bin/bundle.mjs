@@ -91,6 +91,8 @@ const main = await esbuild.build({
   outdir,
   logLevel: 'warning',
   plugins: [shellUi, hotGroup, packagesExternal],
+  minifyWhitespace: true,
+  minifySyntax: true,
   // A bundled CommonJS package calls require() for Node.js built-ins.
   banner: { js: 'import { createRequire as __cairnRequire } from "node:module"; const require = __cairnRequire(import.meta.url);' },
 });
