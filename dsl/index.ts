@@ -23,9 +23,9 @@ export { pull, type PullCallOptions } from './api.js';
 /** Options of a docker:// registry (credentials, auth file, TLS verification, certificate directory, platform), as skopeo spells them. */
 export type { RegistryOptions } from './transport/transports.js';
 /** Copies every image of a repository, a skopeo sync YAML file or a directory of OCI layouts to a registry prefix or a directory, like `skopeo sync`. */
-export { sync, type SyncCallOptions, type SyncResult } from './api-sync.js';
+export { sync, type SyncCallOptions, type SyncResult, type SyncSource, type SyncDestination } from './api-sync.js';
 /** Copies an image from any transport to any other, like `skopeo copy`. */
-export { copyImage } from './api.js';
+export { copyImage, type CopyImageOptions } from './api.js';
 /** Logs in to a registry (credentials checked, then stored in the auth file or its credential helper), logs out, and names the user stored. */
 export { login, logout, loginUser, type LoginCallOptions, type LoginResult, type LogoutCallOptions } from './api-login.js';
 /** Removes stored images, refusing one a container was made from unless forced, then collects garbage. */
