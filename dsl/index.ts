@@ -16,6 +16,8 @@ export { from, type FromOptions } from './api.js';
 export { container, containers } from './api.js';
 /** A run of a build script (cairn build): what it made, and its containers settled when it ends; and those failed runs left, kept for inspection. */
 export { BuildRun, failedBuildContainers, type LeftContainer } from './api-build.js';
+/** Builds an image from a Dockerfile and a context directory, as `cairn build -f Dockerfile CONTEXT` does (docs/dockerfile.md). */
+export { buildDockerfile, type DockerfileBuildOptions } from './api-dockerfile.js';
 /** Opens a stored image by name or ID, or all of them. */
 export { image, images } from './api.js';
 /** Copies an image from a transport into the store. */

@@ -7,30 +7,38 @@ import { str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 import { attachLogger } from '../log.js';
 import { printScriptFailure } from '../script-error.js';
+import { DOCKERFILE_FLAGS, buildFromFlags, dockerfileArgs } from '../dockerfile-flags.js';
 
-/** `cairn build`: run a .build.mjs script. */
+/** `cairn build`: build a Dockerfile (docs/dockerfile.md), or run a .build.mjs script. */
 export const spec: VerbSpec = {
   name: 'build',
-  usage: 'build [--rm] [--iidfile FILE] FILE.build.mjs [ARG…]',
-  summary: 'Run a build script that imports the cairn library (`import { from } from \'cairn\'`); ARGs reach it (zx\'s `argv`, and process.argv). The containers a failed run made are kept to look into, until --rm or the next successful run.',
-  example: 'cairn build recipes/hello.build.mjs',
+  usage: 'build [-f FILE] [-t NAME]… [--build-arg K=V]… [--secret id=ID,src=PATH]… [--target STAGE] [--layers] [--squash] [--iidfile FILE] [CONTEXT] | build [--rm] [--iidfile FILE] FILE.build.mjs [ARG…]',
+  summary: 'Build an image from a Dockerfile (CONTEXT/Dockerfile or Containerfile, -f FILE, -f - for stdin) and print its ID; or run a build script that imports the cairn library (`import { from } from \'cairn\'`), its ARGs reaching it (zx\'s `argv`, and process.argv), the containers a failed run made kept to look into until --rm or the next successful run.',
+  example: 'cairn build -t localhost/app:1 --build-arg VERSION=1.2 .',
   flags: {
-    rm: { kind: 'bool', help: 'remove the containers of a script that fails (by default they are kept to look into, until the next successful run)' },
-    iidfile: { kind: 'string', help: 'write the ID (sha256:…) of the last image the script committed to FILE', arg: 'FILE' },
+    ...DOCKERFILE_FLAGS,
+    rm: { kind: 'bool', help: 'remove the containers of a script that fails (by default they are kept to look into, until the next successful run); a Dockerfile build always removes its containers' },
+    iidfile: { kind: 'string', help: 'write the ID (sha256:…) of the image built (of a script: the last image it committed) to FILE', arg: 'FILE' },
   },
-  min: 1,
+  min: 0,
   max: 1,
   stopAfter: 1,
 };
 
 type Lib = typeof import('../../dsl/index.js');
 
-/** Runs the script; a failure names the script's line, and the containers it made are kept (or removed with --rm). */
+/** Builds a Dockerfile, or runs a script: a FILE.js or FILE.mjs without -f is a script. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<number> {
-  const file = path.resolve(p.args[0]);
-  if (!/\.(m?js)$/.test(file)) {
-    throw new BadInputError(`${p.args[0]} is not a build script`, { hint: 'give a FILE.build.mjs script; Dockerfile builds take -f and a context directory' });
+  if (p.flags.file !== undefined || p.args.length === 0 || !/\.(m?js)$/.test(p.args[0])) {
+    await buildFromFlags(dockerfileArgs(spec, p), ctx);
+    return 0;
   }
+  return runScript(p, ctx);
+}
+
+/** Runs the script; a failure names the script's line, and the containers it made are kept (or removed with --rm). */
+async function runScript(p: Parsed, ctx: VerbContext): Promise<number> {
+  const file = path.resolve(p.args[0]);
   if (!existsSync(file)) throw new NotFoundError(`build script ${p.args[0]} does not exist`, { hint: 'check the path (a build script is a FILE.build.mjs)' });
   const script = realpathSync(file);
   if (ctx.root) process.env.CAIRN_ROOT = path.resolve(ctx.root);

@@ -1,0 +1,217 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Container } from './api-container.js';
+import { from, image, storeRoot, type FromOptions, type StoreOptions } from './api.js';
+import { epochOption, type Image } from './api-image.js';
+import { BadInputError, NotFoundError, isCairnError } from './core/errors.js';
+import { step, warn } from './core/events.js';
+import { makeDirs } from './core/fsutil.js';
+import type { RegistryOptions } from './transport/transports.js';
+import type { Dockerfile, Instruction, Stage } from './dockerfile/model.js';
+import type { BuildContext } from './dockerfile/context-sources.js';
+import type { PlatformSpec } from './dockerfile/scope.js';
+import { runInstruction, type BuildState, type StageState } from './api-dockerfile-steps.js';
+
+/*
+ * `cairn build -f Dockerfile CONTEXT`: a Dockerfile turned into the calls a script makes. Each needed stage is a
+ * working container (from its image, scratch, or an earlier stage's result); each instruction one step, printed
+ * as `STEP n/N: TEXT`; the last stage is committed with the tags, and every container the build made is removed.
+ * Layers: one for the whole build over the base (as buildah), one per file-changing instruction with `layers`, one
+ * with the base too with `squash`, and a boundary at each `# checkpoint MESSAGE` line.
+ */
+
+/** Options of buildDockerfile. */
+export interface DockerfileBuildOptions extends StoreOptions, RegistryOptions {
+  /** The build context directory (COPY and ADD sources are found in it). */
+  context: string;
+  /** The Dockerfile: a path, or `-` with its text in `text` (default: CONTEXT/Dockerfile, else CONTEXT/Containerfile). */
+  file?: string;
+  /** The Dockerfile's text (with file `-`, or to build text that is in no file). */
+  text?: string;
+  /** Names (tags) for the image. */
+  tags?: readonly string[];
+  /** Values of the Dockerfile's ARGs. */
+  buildArgs?: Readonly<Record<string, string>>;
+  /** Secret files RUN --mount=type=secret,id=ID sees: `{ ID: hostFile }`. */
+  secrets?: Readonly<Record<string, string>>;
+  /** Build up to this stage (by name or index) and commit it; later stages and those it does not need are skipped. */
+  target?: string;
+  /** One layer per instruction that changes files (default: one layer for the whole build over the base). */
+  layers?: boolean;
+  /** One layer holding the whole tree, base included. */
+  squash?: boolean;
+  /** Labels added to the image's config: `K=V` strings or an object. */
+  labels?: readonly string[] | Readonly<Record<string, string>>;
+  /** Clamp file and history times to this epoch (default $SOURCE_DATE_EPOCH): the same inputs give the same image ID. */
+  timestamp?: number | string;
+  /** The image format: oci (default) or docker (accepted; the config holds what docker's needs either way). */
+  format?: 'oci' | 'docker';
+  /** Also write the image ID (sha256:…) to this file. */
+  iidfile?: string;
+  /** When FROM fetches an image: missing (default), always or never. */
+  pull?: FromOptions['pull'];
+  /** A containers-policy.json file FROM images must satisfy. */
+  signaturePolicy?: string;
+}
+
+/** The Dockerfile's path and text, and the name messages give it. */
+async function readDockerfile(o: DockerfileBuildOptions, contextDir: string): Promise<{ file?: string; shown: string; text: string }> {
+  if (o.file === '-' || (o.file === undefined && o.text !== undefined)) {
+    if (o.text === undefined) throw new BadInputError('the Dockerfile is `-` but no text was given', { hint: 'pipe the Dockerfile on standard input' });
+    return { shown: o.file ?? 'Dockerfile', text: o.text };
+  }
+  const candidates = o.file !== undefined ? [o.file] : [path.join(contextDir, 'Dockerfile'), path.join(contextDir, 'Containerfile')];
+  for (const f of candidates) {
+    const text = await fsp.readFile(f, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+    if (text !== undefined) return { file: path.resolve(f), shown: o.file ?? path.basename(f), text };
+  }
+  throw new NotFoundError(o.file !== undefined ? `Dockerfile ${o.file} does not exist` : `no Dockerfile or Containerfile in ${o.context}`, {
+    hint: 'give the file with -f FILE (or -f - for standard input)',
+  });
+}
+
+/** The platform the build is for: `os/arch[/variant]`, else this machine's. */
+function buildPlatform(given: string | undefined, host: PlatformSpec): PlatformSpec {
+  if (!given) return host;
+  const [os, arch, variant] = given.split('/');
+  if (!os || !arch) throw new BadInputError(`invalid platform ${given}`, { hint: 'use OS/ARCH[/VARIANT], e.g. linux/amd64' });
+  return variant ? { os, arch, variant } : { os, arch };
+}
+
+/** The number of steps the needed stages take (FROM counts as one, as buildah counts it). */
+function stepCount(stages: Stage[]): number {
+  return stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
+}
+
+/** Builds an image from a Dockerfile and a context directory; resolves to its ID and names. */
+export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<{ id: string; names: string[] }> {
+  if (typeof opts?.context !== 'string') throw new BadInputError('buildDockerfile needs a context directory', { hint: "buildDockerfile({ context: '.', tags: ['localhost/app'] })" });
+  const contextDir = await fsp.realpath(opts.context).catch(() => {
+    throw new NotFoundError(`the build context ${opts.context} does not exist`, { hint: 'give an existing directory as CONTEXT' });
+  });
+  if (!(await fsp.stat(contextDir)).isDirectory()) throw new BadInputError(`the build context ${opts.context} is not a directory`);
+  if (opts.format !== undefined && opts.format !== 'oci' && opts.format !== 'docker') throw new BadInputError(`unknown format ${opts.format}`, { hint: 'use oci or docker' });
+  const df = await readDockerfile(opts, contextDir);
+  const [{ parseDockerfile }, { BuildScope, hostPlatform }, { neededStages, stageRef }, { contextFilter }] = await Promise.all([
+    import('./dockerfile/parse.js'), import('./dockerfile/scope.js'), import('./dockerfile/stages.js'), import('./dockerfile/ignore.js'),
+  ]);
+  const parsed: Dockerfile = parseDockerfile(df.text, df.shown);
+  const ctx: BuildContext = { dir: contextDir, filter: await contextFilter(contextDir, df.file) };
+  const scope = BuildScope.create(parsed, { ...(opts.buildArgs ?? {}) }, buildPlatform(opts.platform, hostPlatform()));
+  const stages = neededStages(parsed, opts.target, scope.fromLookup());
+  const root = await storeRoot(opts);
+  const timestamp = await epochOption(opts.timestamp);
+  const tmp = path.join(root, 'tmp', `dockerfile-${process.pid}-${Date.now()}`);
+  const made: Container[] = [];
+  const images: Image[] = [];
+  const st: BuildState = {
+    df: parsed, ctx, opts, root, timestamp, stageRef: (ref, before) => stageRef(parsed, ref, before), stages: new Map(), made,
+    steps: { n: 0, total: stepCount(stages) },
+    tmpDir: async () => {
+      await makeDirs(tmp);
+      return fsp.mkdtemp(path.join(tmp, 'x-'));
+    },
+  };
+  await precheck(st, stages);
+  try {
+    let last: StageState | undefined;
+    for (const stage of stages) last = await runStage(st, stage, scope, images);
+    if (!last) throw new BadInputError(`${df.shown} has no stage to build`, { hint: 'a Dockerfile starts with FROM' });
+    for (const u of scope.unusedBuildArgs()) warn(`build argument ${u} is not used by the Dockerfile`);
+    if (opts.labels) await last.c.config({ labels: opts.labels });
+    const img = await last.c.commit({ names: [...(opts.tags ?? [])], squash: opts.squash === true, timestamp });
+    const info = await img.inspect();
+    if (opts.iidfile !== undefined) await (await import('./core/atomic.js')).writeFileAtomic(opts.iidfile, `sha256:${img.id}`);
+    return { id: img.id, names: info.names };
+  } finally {
+    for (const c of made.reverse()) await c.remove().catch(() => undefined);
+    for (const i of images) await i.remove().catch(() => undefined);
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Runs one stage from its FROM; returns its state (its container holds the result). */
+async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfile/scope.js').BuildScope, images: Image[]): Promise<StageState> {
+  const { expandWords } = await import('./dockerfile/expand.js');
+  const fromInstr = stage.from;
+  const words = expandWords(fromInstr.args.join(' '), scope.fromLookup(), st.df.escape, fromInstr.place);
+  const ref = words[0];
+  if (!ref) throw new BadInputError(`${placeOf(fromInstr)}: FROM needs an image`, { hint: 'FROM IMAGE [AS NAME]' });
+  const c = await announce(st, fromInstr, async () => {
+    const earlier = st.stageRef(ref, stage.index);
+    let base = ref;
+    if (earlier) {
+      // An earlier stage as a base: its result committed as an image (removed when the build ends).
+      const prev = st.stages.get(earlier.index);
+      if (!prev) throw new BadInputError(`${placeOf(fromInstr)}: stage ${ref} was not built`);
+      const img = await prev.c.commit({ timestamp: st.timestamp });
+      images.push(img);
+      base = img.id;
+    }
+    const o = st.opts;
+    const made = await from(base, {
+      root: st.root, pull: o.pull, signaturePolicy: o.signaturePolicy,
+      creds: o.creds, authfile: o.authfile, tlsVerify: o.tlsVerify, certDir: o.certDir, platform: o.platform, registriesD: o.registriesD,
+    });
+    st.made.push(made);
+    return made;
+  });
+  const rec = await c.record();
+  const rc = rec.config.config ?? {};
+  const state: StageState = {
+    stage, c, scope: scope.stage(rc.Env ?? []), shell: rc.Shell?.length ? [...rc.Shell] : ['/bin/sh', '-c'], workdir: rc.WorkingDir || '/', cmdSet: false,
+    identity: (await import('./dockerfile/step-identity.js')).baseIdentity(rec.imageId),
+  };
+  st.stages.set(stage.index, state);
+  for (const instr of stage.instructions) await announce(st, instr, (id) => runInstruction(st, state, instr, id));
+  return state;
+}
+
+/** FILE:LINE:COL of an instruction. */
+function placeOf(i: Instruction): string {
+  return `${i.place.file}:${i.place.line}:${i.place.column}`;
+}
+
+/** Runs one step as `STEP n/N: TEXT`; a failure names the step and its place. */
+async function announce<T>(st: BuildState, instr: Instruction, fn: (stepId: string) => Promise<T>): Promise<T> {
+  const n = ++st.steps.n;
+  const title = `STEP ${n}/${st.steps.total}: ${instr.text}`;
+  try {
+    return await step('dockerfile', title, fn);
+  } catch (err) {
+    if (isCairnError(err) && !err.message.startsWith(`${instr.place.file}:`)) err.message = `${placeOf(instr)}: ${err.message}`;
+    if (isCairnError(err)) err.message = `${err.message} (at STEP ${n}/${st.steps.total}: ${instr.text})`;
+    throw err;
+  }
+}
+
+/**
+ * What can be refused before any step runs: COPY/ADD sources (with no variable in them) that leave the context,
+ * are missing or excluded, and --from names that are neither a stage nor an image in the store.
+ */
+async function precheck(st: BuildState, stages: Stage[]): Promise<void> {
+  const { contextSources } = await import('./dockerfile/context-sources.js');
+  for (const stage of stages) {
+    for (const instr of stage.instructions) {
+      if (instr.keyword !== 'COPY' && instr.keyword !== 'ADD') continue;
+      const fromFlag = instr.flags.find((f) => f.name === 'from');
+      if (fromFlag?.value !== undefined && !fromFlag.value.includes('$')) {
+        if (!st.stageRef(fromFlag.value, stage.index) && /^[\w.-]+$/.test(fromFlag.value) && !/^\d+$/.test(fromFlag.value)) {
+          const known = await image(fromFlag.value, { root: st.root }).then(() => true, () => false);
+          if (!known) {
+            const names = st.df.stages.filter((s) => s.index < stage.index && s.name).map((s) => s.name);
+            throw new BadInputError(`${placeOf(instr)}: --from=${fromFlag.value} names no earlier stage and no stored image`, {
+              hint: names.length ? `earlier stages: ${names.join(', ')}` : 'name a stage with FROM IMAGE AS NAME before it',
+            });
+          }
+        }
+        continue;
+      }
+      if (fromFlag || instr.heredocs.length) continue;
+      const words = instr.json ? instr.args : instr.args.join(' ').split(/\s+/).filter(Boolean);
+      const sources = words.slice(0, -1);
+      if (sources.some((s) => /[$"'\\`]/.test(s))) continue;
+      await contextSources(st.ctx, sources, instr.place);
+    }
+  }
+}
