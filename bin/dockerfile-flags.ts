@@ -21,7 +21,9 @@ export const DOCKERFILE_FLAGS: Record<string, FlagSpec> = {
   label: { kind: 'list', help: 'add a label to the image', arg: 'K=V' },
   timestamp: { kind: 'string', help: 'clamp file and history times to EPOCH seconds (default $SOURCE_DATE_EPOCH)', arg: 'EPOCH' },
   format: { kind: 'string', help: 'image format: oci (default) or docker', arg: 'FORMAT' },
-  'no-cache': { kind: 'bool', help: 'accepted for buildah compatibility (every step runs)' },
+  'no-cache': { kind: 'bool', help: 'with --layers: run every step, taking no step from the cache (what they make is still cached)' },
+  'cache-from': { kind: 'list', help: 'with --layers: take cached steps also from DIR, an OCI layout --cache-to wrote', arg: 'DIR' },
+  'cache-to': { kind: 'string', help: 'with --layers: write the cached steps of this build, with their layers, into DIR as an OCI layout', arg: 'DIR' },
   pull: { kind: 'string', help: 'when FROM fetches its image: missing (default), always, never (--pull=POLICY)', arg: 'POLICY' },
   ...REGISTRY_FLAGS,
 };
@@ -71,6 +73,17 @@ export function dockerfileArgs(spec: VerbSpec, p: Parsed): Parsed {
   return { flags, args, rest: [] };
 }
 
+/** A --cache-from/--cache-to value: a directory (a registry repository is not supported yet). */
+function cacheDir(v: string): string {
+  if (/^[a-z-]+:\/\//.test(v) || v.startsWith('oci:')) throw new UsageError(`--cache-from/--cache-to ${v}: give a directory (registry repositories are not supported yet)`);
+  return v;
+}
+
+/** f(v) when v is given. */
+function mapOpt<T>(v: string | undefined, f: (x: string) => T): T | undefined {
+  return v === undefined ? undefined : f(v);
+}
+
 /** Reads all of standard input as text (the Dockerfile of `-f -`). */
 function stdinText(): string {
   return readFileSync(0, 'utf8');
@@ -85,7 +98,8 @@ export async function buildFromFlags(p: Parsed, ctx: VerbContext): Promise<void>
     root: ctx.root, context: p.args[0] ?? '.', file, text: file === '-' ? stdinText() : undefined, tags: list(p, 'tag'), buildArgs: buildArgs(p),
     secrets: secrets(p), target: str(p, 'target'), layers: bool(p, 'layers'), squash: bool(p, 'squash'), labels: list(p, 'label'),
     timestamp: str(p, 'timestamp'), format: format as DockerfileBuildOptions['format'], iidfile: str(p, 'iidfile'),
-    pull: str(p, 'pull') as DockerfileBuildOptions['pull'], ...registryOptions(p),
+    pull: str(p, 'pull') as DockerfileBuildOptions['pull'], noCache: bool(p, 'no-cache'), cacheFrom: list(p, 'cache-from').map(cacheDir), cacheTo: mapOpt(str(p, 'cache-to'), cacheDir),
+    ...registryOptions(p),
   };
   const show = (ev: CairnEvent) => {
     if (ev.type === 'step-start' && ev.verb === 'dockerfile') process.stderr.write(`${ev.text}\n`);

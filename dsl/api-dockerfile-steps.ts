@@ -37,6 +37,8 @@ export interface BuildState {
   steps: { n: number; total: number };
   /** A fresh scratch directory under the store's tmp dir (removed when the build ends). */
   tmpDir(): Promise<string>;
+  /** The step cache records this build made or took (what --cache-to exports). */
+  cacheUsed: import('./dockerfile/cache-records.js').StepCacheRecord[];
 }
 
 /** One stage being built: its container, variables, shell, working directory, and whether it set CMD. */
@@ -47,8 +49,14 @@ export interface StageState {
   shell: string[];
   workdir: string;
   cmdSet: boolean;
-  /** The identity of the last step (dockerfile/step-identity.ts): what a step cache would key its result by. */
+  /** The identity of the last step (dockerfile/step-identity.ts): the step cache's key for its result. */
   identity: string;
+  /** With layers: the cache record of the last step when it was a hit (the container is then behind it). */
+  hit?: import('./dockerfile/cache-records.js').StepCacheRecord;
+  /** With layers: the image of the layers sealed so far (undefined: scratch). */
+  layerImage?: string;
+  /** With layers: the image of the state after the last step. */
+  lastImage?: string;
 }
 
 /** The flags each instruction takes (others are refused). */
@@ -114,14 +122,30 @@ function ensureDir(c: Container, dir: string): Promise<void> {
 /** Runs one instruction of stage s (stepId: the step's ID, for its output events). */
 export async function runInstruction(st: BuildState, s: StageState, instr: Instruction, stepId: string): Promise<void> {
   flagsOf(instr);
-  const { stepIdentity } = await import('./dockerfile/step-identity.js');
-  // The sources' content is not in it yet: a step cache must add the digests of the files COPY and ADD read.
-  s.identity = stepIdentity(s.identity, instr.text, [...s.scope.runEnv(), ...instr.heredocs.map((h) => h.content), s.workdir, s.shell.join('\0')]);
+  const { stepIdentity, stepInputs } = await import('./dockerfile/step-identity.js');
+  const cache = st.opts.layers ? await import('./api-dockerfile-cache.js') : undefined;
+  const content = cache ? await cache.contentInputs(st, s, instr) : [];
+  s.identity = stepIdentity(s.identity, instr.text, stepInputs({ env: instr.keyword === 'RUN' ? s.scope.runEnv() : [], args: argsSeen(s, instr), heredocs: instr.heredocs.map((h) => h.content), workdir: s.workdir, shell: s.shell, content }));
+  if (cache && (await cache.cachedStep(st, s, instr, stepId))) return;
+  if (cache) await cache.ensureLive(st, s);
   const before = (await s.c.record()).pending.length;
   const changesFiles = await apply(st, s, instr, stepId);
-  if (instr.keyword === 'CHECKPOINT') return;
-  await note(s.c, before, instr.text);
-  if (st.opts.layers && changesFiles && (await dirty(s.c))) await s.c.checkpoint('', { timestamp: st.timestamp });
+  if (instr.keyword !== 'CHECKPOINT') {
+    await note(s.c, before, instr.text);
+    if (st.opts.layers && changesFiles && (await dirty(s.c))) await s.c.checkpoint('', { timestamp: st.timestamp });
+  }
+  if (cache) await cache.recordStep(st, s, instr);
+}
+
+/**
+ * The build args a step's result depends on: for RUN every declared one (they are in its environment), for the
+ * others those its text or heredocs name (as Docker's cache, a changed ARG misses first where it is used).
+ */
+function argsSeen(s: StageState, instr: Instruction): Record<string, string> {
+  const all = s.scope.usedArgs();
+  if (instr.keyword === 'RUN') return all;
+  const text = [instr.text, ...instr.heredocs.map((h) => h.content)].join('\n');
+  return Object.fromEntries(Object.entries(all).filter(([k]) => new RegExp(`\\$\\{?${k}\\b`).test(text)));
 }
 
 /** Applies instr; true when it may have changed files. */

@@ -52,6 +52,12 @@ export interface DockerfileBuildOptions extends StoreOptions, RegistryOptions {
   pull?: FromOptions['pull'];
   /** A containers-policy.json file FROM images must satisfy. */
   signaturePolicy?: string;
+  /** With layers: run every step, the step cache's records not taken (they are still written). */
+  noCache?: boolean;
+  /** With layers: step cache exports (OCI layout directories written by cacheTo) to take hits from. */
+  cacheFrom?: readonly string[];
+  /** With layers: write the step cache records this build made or took, with their images, into this OCI layout directory. */
+  cacheTo?: string;
 }
 
 /** The Dockerfile's path and text, and the name messages give it. */
@@ -106,20 +112,21 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<{ i
   const images: Image[] = [];
   const st: BuildState = {
     df: parsed, ctx, opts, root, timestamp, stageRef: (ref, before) => stageRef(parsed, ref, before), stages: new Map(), made,
-    steps: { n: 0, total: stepCount(stages) },
+    steps: { n: 0, total: stepCount(stages) }, cacheUsed: [],
     tmpDir: async () => {
       await makeDirs(tmp);
       return fsp.mkdtemp(path.join(tmp, 'x-'));
     },
   };
   await precheck(st, stages);
+  if (!opts.layers && (opts.cacheFrom?.length || opts.cacheTo !== undefined)) warn('--cache-from and --cache-to take effect only with --layers (the step cache is kept for layered builds)');
   try {
     let last: StageState | undefined;
-    for (const stage of stages) last = await runStage(st, stage, scope, images);
+    for (const stage of stages) last = await runStage(st, stage, scope, images, stage === stages.at(-1));
     if (!last) throw new BadInputError(`${df.shown} has no stage to build`, { hint: 'a Dockerfile starts with FROM' });
     for (const u of scope.unusedBuildArgs()) warn(`build argument ${u} is not used by the Dockerfile`);
-    if (opts.labels) await last.c.config({ labels: opts.labels });
-    const img = await last.c.commit({ names: [...(opts.tags ?? [])], squash: opts.squash === true, timestamp });
+    const img = await finalImage(st, last);
+    if (opts.cacheTo !== undefined) await (await import('./api-dockerfile-cache.js')).exportCache(st, opts.cacheTo);
     const info = await img.inspect();
     if (opts.iidfile !== undefined) await (await import('./core/atomic.js')).writeFileAtomic(opts.iidfile, `sha256:${img.id}`);
     return { id: img.id, names: info.names };
@@ -130,13 +137,30 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<{ i
   }
 }
 
+/**
+ * The build's result: with layers, the image of the last stage's last step when nothing is added to it (the
+ * same image a cached rebuild gives), named with the tags; else the last stage's container committed.
+ */
+async function finalImage(st: BuildState, last: StageState): Promise<Image> {
+  const o = st.opts;
+  if (o.layers && last.lastImage && !o.squash && !(o.labels && Object.keys(o.labels).length)) {
+    const img = await image(last.lastImage, { root: st.root });
+    if (o.tags?.length) await img.tag(...o.tags);
+    return img;
+  }
+  if (o.layers) await (await import('./api-dockerfile-cache.js')).ensureLive(st, last);
+  if (o.labels) await last.c.config({ labels: o.labels });
+  return last.c.commit({ names: [...(o.tags ?? [])], squash: o.squash === true, timestamp: st.timestamp });
+}
+
 /** Runs one stage from its FROM; returns its state (its container holds the result). */
-async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfile/scope.js').BuildScope, images: Image[]): Promise<StageState> {
+async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfile/scope.js').BuildScope, images: Image[], isLast: boolean): Promise<StageState> {
   const { expandWords } = await import('./dockerfile/expand.js');
   const fromInstr = stage.from;
   const words = expandWords(fromInstr.args.join(' '), scope.fromLookup(), st.df.escape, fromInstr.place);
   const ref = words[0];
   if (!ref) throw new BadInputError(`${placeOf(fromInstr)}: FROM needs an image`, { hint: 'FROM IMAGE [AS NAME]' });
+  let baseStage: string | undefined;
   const c = await announce(st, fromInstr, async () => {
     const earlier = st.stageRef(ref, stage.index);
     let base = ref;
@@ -144,9 +168,13 @@ async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfil
       // An earlier stage as a base: its result committed as an image (removed when the build ends).
       const prev = st.stages.get(earlier.index);
       if (!prev) throw new BadInputError(`${placeOf(fromInstr)}: stage ${ref} was not built`);
-      const img = await prev.c.commit({ timestamp: st.timestamp });
-      images.push(img);
-      base = img.id;
+      if (prev.lastImage) base = prev.lastImage;
+      else {
+        const img = await prev.c.commit({ timestamp: st.timestamp });
+        images.push(img);
+        base = img.id;
+      }
+      baseStage = prev.identity;
     }
     const o = st.opts;
     const made = await from(base, {
@@ -160,10 +188,14 @@ async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfil
   const rc = rec.config.config ?? {};
   const state: StageState = {
     stage, c, scope: scope.stage(rc.Env ?? []), shell: rc.Shell?.length ? [...rc.Shell] : ['/bin/sh', '-c'], workdir: rc.WorkingDir || '/', cmdSet: false,
-    identity: (await import('./dockerfile/step-identity.js')).baseIdentity(rec.imageId),
+    // A stage built on an earlier one chains on that stage's identity (its image is made afresh when not cached).
+    identity: (await import('./dockerfile/step-identity.js')).baseIdentity(baseStage !== undefined ? `stage:${baseStage}` : rec.imageId),
+    layerImage: rec.imageId,
   };
   st.stages.set(stage.index, state);
   for (const instr of stage.instructions) await announce(st, instr, (id) => runInstruction(st, state, instr, id));
+  // A stage that ended on hits, read by a later one (COPY --from, RUN --mount from=), needs a container of its result.
+  if (state.hit && !isLast) await (await import('./api-dockerfile-cache.js')).ensureLive(st, state);
   return state;
 }
 
