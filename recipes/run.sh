@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs the build-script recipes (recipes/NAME.build.mjs), each with `cairn build`, printing its name and how long
-# it took; stops at the first that fails (each checks what it built). As root or as a normal user.
-#   recipes/run.sh [NAME…]        e.g. recipes/run.sh hello signed-service
+# Runs the build-script recipes (recipes/NAME.build.mjs), each with `cairn build`, and the recipes that are a
+# directory with a check.sh (recipes/NAME/check.sh, e.g. paas-worker), printing each name and how long it took;
+# stops at the first that fails (each checks what it built). As root or as a normal user.
+#   recipes/run.sh [NAME…]        e.g. recipes/run.sh hello signed-service paas-worker
 # CAIRN is the cairn command (default: this checkout's bin/cairn); DEBIAN_BASE the Debian base tarball the Debian
 # recipes share (default: .cache/debian-bookworm-minbase.tar, the one the interop suite uses too).
 set -eu
@@ -11,15 +12,19 @@ DEBIAN_BASE=${DEBIAN_BASE:-$here/../.cache/debian-bookworm-minbase.tar}
 export CAIRN DEBIAN_BASE
 
 if [ $# -eq 0 ]; then
-  set -- $(cd "$here" && ls *.build.mjs | sed 's/\.build\.mjs$//')
+  set -- $(cd "$here" && ls *.build.mjs | sed 's/\.build\.mjs$//') $(cd "$here" && ls */check.sh | sed 's|/check\.sh$||')
 fi
 total=0
 for name in "$@"; do
-  echo "== recipes/$name.build.mjs"
+  if [ -x "$here/$name/check.sh" ]; then file=$name/check.sh; else file=$name.build.mjs; fi
+  echo "== recipes/$file"
   start=$(date +%s%N)
-  "$CAIRN" build "$here/$name.build.mjs" || { st=$?; echo "FAILED recipes/$name.build.mjs (status $st)" >&2; exit "$st"; }
+  case $file in
+    */check.sh) "$here/$file" ;;
+    *) "$CAIRN" build "$here/$file" ;;
+  esac || { st=$?; echo "FAILED recipes/$file (status $st)" >&2; exit "$st"; }
   ms=$((($(date +%s%N) - start) / 1000000))
   total=$((total + ms))
-  printf 'ok recipes/%s.build.mjs (%d.%01d s)\n' "$name" $((ms / 1000)) $((ms % 1000 / 100))
+  printf 'ok recipes/%s (%d.%01d s)\n' "$file" $((ms / 1000)) $((ms % 1000 / 100))
 done
 printf 'all %d recipes passed in %d.%01d s\n' $# $((total / 1000)) $((total % 1000 / 100))

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, openSync, promises as fsp, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import { isMissing } from '../core/fsutil.js';
@@ -164,6 +164,8 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
     const hostname = !r.locate('/etc/hostname', { follow: true }).stat;
     if (scaffold.dir('/etc')) {
       for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+        // A minimal root (a chroot, a slim pod image) may have neither: nothing to bind then, as `exec` does.
+        if (!existsSync(f)) continue;
         const t = scaffold.file(f);
         if (t) binds.push({ source: f, target: scaffold.host(t), ro: true });
       }

@@ -40,6 +40,9 @@ interface PendingNode extends NodeSpec, Meta {
   whiteout: boolean;
 }
 
+/** Set once a layer's owners could not be set: the warning is given once per process, not per layer. */
+let warnedOwners = false;
+
 /** The largest file time accepted, in seconds (year 5138): larger ones overflow the kernel's timestamps. */
 const MAX_TIME = 1e11;
 
@@ -99,6 +102,9 @@ class Extractor {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EPERM' && code !== 'EINVAL') throw err;
       this.chown = false;
+      // A user namespace mapping one id fails every layer alike (a multi-stage build extracts several): say it once.
+      if (warnedOwners) return;
+      warnedOwners = true;
       warn(`cannot set file owners from the layer (${code}): extracted files keep the current user as owner`);
     }
   }

@@ -36,6 +36,9 @@ async function overlayWorks(store: Store): Promise<boolean> {
   }
 }
 
+/** Stores (by root) found unable to use overlayfs in this process: probed and warned about once, not per container. */
+const noOverlay = new Set<string>();
+
 /**
  * The driver for new containers: $STORAGE_DRIVER (overlay, or vfs/copy for the copying driver, as buildah
  * spells it), else overlay where a test mount works, else the copying driver with a warning.
@@ -51,11 +54,14 @@ export async function chooseDriver(store: Store): Promise<DriverName> {
   } catch {
     /* not known yet */
   }
+  // A failed probe is not cached on disk (installing setfattr must be enough), only for this process.
+  if (want !== 'overlay' && noOverlay.has(store.paths.root)) return 'copy';
   if (await overlayWorks(store)) {
     await fsp.writeFile(cache, '');
     return 'overlay';
   }
   if (want === 'overlay') throw new BadInputError('overlayfs is not usable here', { hint: 'unset STORAGE_DRIVER to fall back to the copying driver' });
+  noOverlay.add(store.paths.root);
   warn('overlayfs is not usable here (or setfattr is missing): using the copying driver, which is slower');
   return 'copy';
 }
