@@ -21,6 +21,7 @@ import { rootlessCase } from './cases/rootless.mjs';
 import { flatCase } from './cases/flat.mjs';
 import { shellCase } from './cases/shell.mjs';
 import { registryCase } from './cases/registry.mjs';
+import { dockerfileCase } from './cases/dockerfile.mjs';
 
 // Node.js reads all of NODE_EXTRA_CA_CERTS at start-up (tens of ms). The `cairn` wrapper drops it for every verb
 // that speaks no TLS; the node -e 0 floor printed beside cairn's times must start the same way.
@@ -42,6 +43,7 @@ const CASES = [
     goals: ['registry push (200 MB, 2 layers): cairn ≤ 1.0× skopeo', 'registry pull (200 MB, 2 layers): cairn ≤ 1.0× skopeo'],
   },
   { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.4× buildah'] },
+  { name: 'dockerfile', fn: dockerfileCase, goals: ['dockerfile cold build: cairn ≤ 0.7× buildah', 'dockerfile cached rebuild: cairn ≤ 0.2× buildah'] },
   {
     name: 'shell',
     fn: shellCase,

@@ -236,15 +236,22 @@ function outputSink(stepId: string): Writable {
   });
 }
 
-/** The command a RUN runs: exec form as given; shell form through the stage's SHELL, a lone heredoc as the shell's script. */
-function runArgv(s: StageState, instr: Instruction): string[] {
-  if (instr.json) return [...instr.args];
+/**
+ * The command a RUN runs: exec form as given; shell form through the stage's SHELL, a lone heredoc as the
+ * shell's script, or, when it starts with a #! line, its interpreter's, read on stdin (as BuildKit runs it).
+ */
+function runCommand(s: StageState, instr: Instruction): { argv: string[]; stdin?: string } {
+  if (instr.json) return { argv: [...instr.args] };
   const line = instr.args.join(' ');
   const [h] = instr.heredocs;
-  if (h && instr.heredocs.length === 1 && /^<<-?\s*(["']?)[^\s"']+\1$/.test(line.trim())) return [...s.shell, h.content];
+  if (h && instr.heredocs.length === 1 && /^<<-?\s*(["']?)[^\s"']+\1$/.test(line.trim())) {
+    const shebang = /^#!\s*(\S+)(.*)\n/.exec(h.content);
+    if (shebang) return { argv: [shebang[1], ...shebang[2].trim().split(/\s+/).filter(Boolean)], stdin: h.content };
+    return { argv: [...s.shell, h.content] };
+  }
   // Any other heredoc is the shell's to read: the line, then each body and its delimiter.
   const script = [line, ...instr.heredocs.flatMap((d) => [d.content.replace(/\n$/, ''), d.name])].join('\n');
-  return [...s.shell, script];
+  return { argv: [...s.shell, script] };
 }
 
 /** RUN: the command with its mounts, network and the stage's variables in its environment. */
@@ -284,7 +291,9 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
         o.volumes.push(`${await bindSource(st, s, instr, m.from, m.source, cleanups)}:${target!}:ro`);
       }
     }
-    const out = await s.c.run(runArgv(s, instr), o).pipe(outputSink(stepId));
+    const cmd = runCommand(s, instr);
+    if (cmd.stdin !== undefined) o.stdin = cmd.stdin;
+    const out = await s.c.run(cmd.argv, o).pipe(outputSink(stepId));
     if (out.stderr) emit({ type: 'output', id: stepId, stream: 'stderr', data: Buffer.from(out.stderr) });
     if (out.exitCode !== 0) {
       const why = out.notFound === 'missing' ? 'the command was not found in the container' : out.notFound === 'not-executable' ? 'the command is not executable' : `the command exited ${out.exitCode}`;

@@ -186,8 +186,15 @@ async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfil
   });
   const rec = await c.record();
   const rc = rec.config.config ?? {};
+  // As Docker and buildah: a stage whose base sets no PATH (scratch, most often) gets the default one.
+  const env = rc.Env ?? [];
+  if (!env.some((e) => e.startsWith('PATH='))) {
+    const { DEFAULT_PATH_ENV } = await import('./core/which.js');
+    await c.config({ env: [DEFAULT_PATH_ENV] });
+    env.push(DEFAULT_PATH_ENV);
+  }
   const state: StageState = {
-    stage, c, scope: scope.stage(rc.Env ?? []), shell: rc.Shell?.length ? [...rc.Shell] : ['/bin/sh', '-c'], workdir: rc.WorkingDir || '/', cmdSet: false,
+    stage, c, scope: scope.stage(env), shell: rc.Shell?.length ? [...rc.Shell] : ['/bin/sh', '-c'], workdir: rc.WorkingDir || '/', cmdSet: false,
     // A stage built on an earlier one chains on that stage's identity (its image is made afresh when not cached).
     identity: (await import('./dockerfile/step-identity.js')).baseIdentity(baseStage !== undefined ? `stage:${baseStage}` : rec.imageId),
     layerImage: rec.imageId,
