@@ -6,10 +6,15 @@
 // 34 files. So every `import()` target of cairn's own also imports the hot group below (a verb's common path:
 // argv, logger, public API, store, container engine, image lookup, and what they import), which puts all of
 // it in one chunk: a verb loads that chunk, its own file and the few stubs of what it imports lazily. The
-// rest (transports, registry, layers, signing, exec…) stays split and is loaded only when used.
+// registry client's common path is one more group (one chunk for a push or a pull). The rest (transports,
+// layers, signing, exec…) stays split and is loaded only when used; undici has a file of its own (see there).
 import * as esbuild from 'esbuild';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const dist = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'dist');
 const outdir = path.join(dist, 'cli');
@@ -32,7 +37,26 @@ const HOT = [
   'dsl/image/resolve.js',
 ].map((f) => path.join(dist, f));
 
-/** Makes each `import()` of a relative module load a stub that also imports (and so keeps) the hot group. */
+/**
+ * The registry client's common path (what a docker:// source or destination loads, with what they import): an
+ * `import()` of any module of registry/ but the light ones (the plugs, and the short-name rules read before it is
+ * known whether a registry will be asked) also imports all of them, so that they share one chunk rather than a
+ * dozen small ones.
+ */
+const REGISTRY = ['dsl/registry/source.js', 'dsl/registry/signature-policy.js', 'dsl/registry/push.js', 'dsl/registry/sign-push.js'].map((f) => path.join(dist, f));
+const REGISTRY_DIR = path.join(dist, 'dsl', 'registry') + path.sep;
+const LIGHT = ['plug.js', 'names-plug.js', 'short-names.js'].map((f) => REGISTRY_DIR + f);
+/** Whether an `import()` of file also loads the registry group. */
+function inRegistryGroup(file) {
+  return file.startsWith(REGISTRY_DIR) && !LIGHT.includes(file);
+}
+
+/** A module importing each of files whole (namespace imports, exported: a bare import of a module without side effects would be dropped). */
+function groupModule(files, name) {
+  return files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};\n`).join('') + `export const ${name} = [${files.map((_, i) => `m${i}`).join(', ')}];\n`;
+}
+
+/** Makes each `import()` of a relative module load a stub that also imports (and so keeps) the hot group, and the registry group for its modules. */
 const hotGroup = {
   name: 'cairn-hot-group',
   setup(build) {
@@ -41,16 +65,14 @@ const hotGroup = {
       return { path: path.resolve(args.resolveDir, args.path), namespace: 'cairn-stub' };
     });
     build.onLoad({ filter: /.*/, namespace: 'cairn-stub' }, (args) => ({
-      contents: `export { hot as __cairnHot } from 'cairn:hot';\nexport * from ${JSON.stringify(args.path)};\n`,
+      contents:
+        `export { hot as __cairnHot } from 'cairn:hot';\n` +
+        (inRegistryGroup(args.path) ? `export { registry as __cairnRegistry } from 'cairn:registry';\n` : '') +
+        `export * from ${JSON.stringify(args.path)};\n`,
       resolveDir: path.dirname(args.path),
     }));
-    build.onResolve({ filter: /^cairn:hot$/ }, () => ({ path: 'hot', namespace: 'cairn-hot' }));
-    // Namespace imports, exported: every module of the group is kept whole (a bare import of a module without
-    // side effects would be dropped).
-    build.onLoad({ filter: /.*/, namespace: 'cairn-hot' }, () => ({
-      contents: HOT.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};\n`).join('') + `export const hot = [${HOT.map((_, i) => `m${i}`).join(', ')}];\n`,
-      resolveDir: dist,
-    }));
+    build.onResolve({ filter: /^cairn:(hot|registry)$/ }, (args) => ({ path: args.path.slice('cairn:'.length), namespace: 'cairn-group' }));
+    build.onLoad({ filter: /.*/, namespace: 'cairn-group' }, (args) => ({ contents: args.path === 'hot' ? groupModule(HOT, 'hot') : groupModule(REGISTRY, 'registry'), resolveDir: dist }));
   },
 };
 
@@ -63,23 +85,123 @@ const shellUi = {
   },
 };
 
-/**
- * Packages stay in node_modules, but for undici (the registry client's HTTP): its ~110 CommonJS files, loaded
- * one by one, cost a registry verb more than their code does once bundled into the registry's chunk.
- */
-const BUNDLED_PACKAGES = new Set(['undici']);
+/** Packages stay in node_modules; undici is built into a file of its own, below. */
 const packagesExternal = {
   name: 'packages-external',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:') || args.path.startsWith('cairn:')) return undefined;
-      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
-      // Inside a bundled package every import is bundled too (its own files, Node.js built-ins stay).
-      if (BUNDLED_PACKAGES.has(name) || args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       return { path: args.path, external: true };
     });
   },
 };
+
+/*
+ * undici (the registry client's HTTP) is bundled into one CommonJS file of its own, undici-HASH.cjs: its ~110
+ * files, loaded one by one, cost a registry verb more than their code. Its index loads all of undici (fetch,
+ * WebSocket, mocks, caches: 700 kB) where cairn needs an Agent, so undici-load-HASH.mjs compiles it from a V8
+ * code cache made here (undici-HASH.cache, which V8 ignores when another Node.js or other V8 flags made it):
+ * that halves its cost. Its cookie code also reads globalThis.Headers, which makes Node.js load its own copy of
+ * undici (tens of ms): the global is hidden while the file runs, as the shell's screen hides fetch. Cairn's
+ * modules import 'undici' as usual; the bundle gives them the loader's. HASH is that of the file, so a command
+ * still running never mixes two builds' files.
+ */
+const undiciBuild = await esbuild.build({
+  stdin: { contents: "module.exports = require('undici');", resolveDir: path.dirname(dist), sourcefile: 'undici-entry.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  write: false,
+  outfile: path.join(outdir, 'undici.cjs'),
+  logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
+});
+const undiciSource = undiciBuild.outputFiles[0].contents;
+const undiciHash = createHash('sha256').update(undiciSource).digest('hex').slice(0, 8).toUpperCase();
+const UNDICI = `undici-${undiciHash}.cjs`;
+const UNDICI_CACHE = `undici-${undiciHash}.cache`;
+const UNDICI_LOADER = `undici-load-${undiciHash}.mjs`;
+const UNDICI_LOADER_SOURCE = `// Loads ${UNDICI} with its V8 code cache ${UNDICI_CACHE} (all written by bin/bundle.mjs).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const filename = fileURLToPath(new URL('./${UNDICI}', import.meta.url));
+let cachedData;
+try {
+  cachedData = readFileSync(fileURLToPath(new URL('./${UNDICI_CACHE}', import.meta.url)));
+} catch {
+  // No cache: compiled from source.
+}
+const script = new Script('(function (exports, require, module, __filename, __dirname) {\\n' + readFileSync(filename, 'utf8') + '\\n})', { filename, lineOffset: -1, cachedData });
+const module = { exports: {} };
+const headers = Object.getOwnPropertyDescriptor(globalThis, 'Headers');
+if (headers?.configurable) delete globalThis.Headers;
+try {
+  script.runInThisContext()(module.exports, createRequire(filename), module, filename, dirname(filename));
+} finally {
+  if (headers?.configurable) Object.defineProperty(globalThis, 'Headers', headers);
+}
+/** undici's exports. */
+export const undici = module.exports;
+/** Whether V8 refused the code cache (undefined: there was none). */
+export const cacheRejected = cachedData ? script.cachedDataRejected : undefined;
+/** V8's code cache of the file as compiled so far. */
+export function codeCache() {
+  return script.createCachedData();
+}
+`;
+
+/** Cairn's imports of 'undici' get the loader's: a module re-exporting each of undici's names. */
+const undiciLoader = {
+  name: 'undici-loader',
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'cairn-undici' }));
+    build.onResolve({ filter: /^\.\/undici-load-/ }, (args) => (args.namespace === 'cairn-undici' ? { path: args.path, external: true } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'cairn-undici' }, () => ({
+      contents: `import { undici } from './${UNDICI_LOADER}';\nexport const { ${Object.keys(createRequire(import.meta.url)('undici')).join(', ')} } = undici;\n`,
+    }));
+  },
+};
+
+/** Writes file whole or not at all. */
+function writeAtomic(file, bytes) {
+  writeFileSync(`${file}.tmp`, bytes);
+  renameSync(`${file}.tmp`, file);
+}
+
+mkdirSync(outdir, { recursive: true });
+writeAtomic(path.join(outdir, UNDICI), undiciSource);
+writeAtomic(path.join(outdir, UNDICI_LOADER), UNDICI_LOADER_SOURCE);
+// The code cache: what loading the file and a registry verb's use of it (an Agent's requests to a server on the
+// loopback address, as http.ts makes them, and a TLS attempt refused) compiled, in a Node.js of the same flags.
+// Without a loopback address the cache holds the load only; without a cache the file is compiled from source.
+const exercise = `
+import { createServer } from 'node:http';
+import { undici, codeCache } from ${JSON.stringify(pathToFileURL(path.join(outdir, UNDICI_LOADER)).href)};
+const agent = new undici.Agent({ connect: { rejectUnauthorized: false }, connectTimeout: 30000, headersTimeout: 60000, bodyTimeout: 60000, connections: 8 });
+const server = createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(req.method === 'PUT' ? 201 : 200, { 'content-type': 'application/json', location: '/x' }); res.end(req.method === 'HEAD' ? undefined : '{}'); }); });
+try {
+  await new Promise((resolve, reject) => server.on('error', reject).listen(0, '127.0.0.1', resolve));
+  const origin = 'http://127.0.0.1:' + server.address().port;
+  await agent.request({ origin: origin.replace('http:', 'https:'), path: '/v2/', method: 'GET', headers: {} }).then(() => {}, () => {});
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT']) {
+    const r = await agent.request({ origin, path: '/v2/', method, headers: { 'user-agent': 'cairn' }, body: method === 'PUT' ? Buffer.from('{}') : undefined });
+    for await (const _ of r.body) void _;
+  }
+} catch {
+  // No loopback: the load alone.
+}
+await agent.destroy();
+server.close();
+process.stdout.write(codeCache());
+`;
+const made = spawnSync(process.execPath, ['--input-type=module', '-e', exercise], { maxBuffer: 64 << 20 });
+if (made.status === 0 && made.stdout.length) writeAtomic(path.join(outdir, UNDICI_CACHE), made.stdout);
+else console.warn(`bundle: no code cache for ${UNDICI} (${String(made.stderr || made.error).trim()}); it is compiled at each load`);
 
 const main = await esbuild.build({
   entryPoints: [path.join(dist, 'bin', 'cairn.js'), path.join(dist, 'bin', 'build-hooks.js')],
@@ -90,11 +212,9 @@ const main = await esbuild.build({
   splitting: true,
   outdir,
   logLevel: 'warning',
-  plugins: [shellUi, hotGroup, packagesExternal],
+  plugins: [shellUi, hotGroup, undiciLoader, packagesExternal],
   minifyWhitespace: true,
   minifySyntax: true,
-  // A bundled CommonJS package calls require() for Node.js built-ins.
-  banner: { js: 'import { createRequire as __cairnRequire } from "node:module"; const require = __cairnRequire(import.meta.url);' },
 });
 
 /** Ink's optional development import, left out of the shell's screen (an empty module in its place). */
@@ -142,10 +262,10 @@ await esbuild.build({
 
 // Chunk names change with their content: chunks of earlier builds are removed once no running command can
 // still be loading them (ten minutes old), so they do not pile up.
-const built = new Set(Object.keys(main.metafile.outputs).map((f) => path.resolve(f)));
+const built = new Set([...Object.keys(main.metafile.outputs).map((f) => path.resolve(f)), ...[UNDICI, UNDICI_CACHE, UNDICI_LOADER].map((f) => path.join(outdir, f))]);
 for (const name of readdirSync(outdir)) {
   const file = path.join(outdir, name);
-  if (/^chunk-.*\.js$|^[\w-]+-[A-Z0-9]{8}\.js$/.test(name) && !built.has(file) && Date.now() - statSync(file).mtimeMs > 10 * 60_000) rmSync(file, { force: true });
+  if (/^chunk-.*\.js$|^[\w-]+-[A-Z0-9]{8}\.(js|mjs|cjs|cache)$/.test(name) && !built.has(file) && Date.now() - statSync(file).mtimeMs > 10 * 60_000) rmSync(file, { force: true });
 }
 
 const { LOCK_SERVER_PROGRAM } = await import(path.join(dist, 'dsl', 'store', 'lock-server.js'));

@@ -1,11 +1,11 @@
 import { BadInputError, CairnError } from '../core/errors.js';
-import { scratchImage } from './assemble.js';
-import { readDockerArchive, writeDockerArchive } from './docker-archive.js';
 import type { SourceImage } from './source.js';
-import { readOciArchive, writeOciArchive } from './oci-archive.js';
-import { readLayout, writeLayout } from './oci-layout.js';
 import { formatReference, type ImageRef } from '../oci/reference.js';
-import { readTarball } from './tarball.js';
+
+/*
+ * Each transport's module is loaded when a call uses it (import()): a copy from an OCI layout to a registry
+ * loads neither the archive transports nor the tar code they need.
+ */
 
 /** Options of a docker:// registry, as skopeo spells them (docs/registries.md). */
 export interface RegistryOptions {
@@ -79,18 +79,21 @@ function registryUnavailable(): CairnError {
 export async function openSource(r: ImageRef, opts: TransportOptions): Promise<SourceImage> {
   switch (r.transport) {
     case 'scratch':
-      return scratchImage();
-    case 'oci':
-      await admit('oci', r.dir, r.ref, opts.signaturePolicy);
-      return readLayout(r.dir, r.ref);
-    case 'oci-archive':
-      await admit('oci-archive', r.file, r.ref, opts.signaturePolicy);
-      return readOciArchive(r.file, r.ref, opts.tmpDir);
-    case 'docker-archive':
-      await admit('docker-archive', r.file, r.ref, opts.signaturePolicy);
-      return readDockerArchive(r.file, r.ref, opts.tmpDir);
+      return (await import('./assemble.js')).scratchImage();
+    case 'oci': {
+      const [m] = await Promise.all([import('./oci-layout.js'), admit('oci', r.dir, r.ref, opts.signaturePolicy)]);
+      return m.readLayout(r.dir, r.ref);
+    }
+    case 'oci-archive': {
+      const [m] = await Promise.all([import('./oci-archive.js'), admit('oci-archive', r.file, r.ref, opts.signaturePolicy)]);
+      return m.readOciArchive(r.file, r.ref, opts.tmpDir);
+    }
+    case 'docker-archive': {
+      const [m] = await Promise.all([import('./docker-archive.js'), admit('docker-archive', r.file, r.ref, opts.signaturePolicy)]);
+      return m.readDockerArchive(r.file, r.ref, opts.tmpDir);
+    }
     case 'tarball':
-      return readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
+      return (await import('./tarball.js')).readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
     case 'docker':
       if (!dockerSource) throw registryUnavailable();
       return dockerSource(r.ref, opts);
@@ -106,12 +109,12 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
 export async function writeImage(r: ImageRef, img: SourceImage, opts: TransportOptions & { names?: string[] }): Promise<void> {
   switch (r.transport) {
     case 'oci':
-      return writeLayout(r.dir, img, r.ref);
+      return (await import('./oci-layout.js')).writeLayout(r.dir, img, r.ref);
     case 'oci-archive':
-      return writeOciArchive(r.file, img, r.ref);
+      return (await import('./oci-archive.js')).writeOciArchive(r.file, img, r.ref);
     case 'docker-archive':
       if (r.ref?.startsWith('@')) throw new BadInputError(`cannot write to ${formatReference(r)}`, { hint: 'name the image docker-archive:FILE:NAME:TAG, or leave the name out' });
-      return writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
+      return (await import('./docker-archive.js')).writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
     case 'docker':
       if (!dockerDestination) throw registryUnavailable();
       return dockerDestination(r.ref, img, opts);
