@@ -69,8 +69,8 @@ const FLAGS: Partial<Record<Instruction['keyword'], string[]>> = {
 
 const at = (i: Instruction) => `${i.place.file}:${i.place.line}:${i.place.column}`;
 
-/** The instruction's flags, checked against what it takes. */
-function flagsOf(instr: Instruction): Flag[] {
+/** The instruction's flags, checked against what it takes (also before any step runs: api-dockerfile.ts precheck). */
+export function flagsOf(instr: Instruction): Flag[] {
   const allowed = FLAGS[instr.keyword] ?? [];
   for (const f of instr.flags) {
     if (!allowed.includes(f.name)) {

@@ -10,7 +10,7 @@ import type { RegistryOptions } from './transport/transports.js';
 import type { Dockerfile, Instruction, Stage } from './dockerfile/model.js';
 import type { BuildContext } from './dockerfile/context-sources.js';
 import type { PlatformSpec } from './dockerfile/scope.js';
-import { runInstruction, type BuildState, type StageState } from './api-dockerfile-steps.js';
+import { flagsOf, runInstruction, type BuildState, type StageState } from './api-dockerfile-steps.js';
 
 /*
  * `cairn build -f Dockerfile CONTEXT`: a Dockerfile turned into the calls a script makes. Each needed stage is a
@@ -225,13 +225,15 @@ async function announce<T>(st: BuildState, instr: Instruction, fn: (stepId: stri
 }
 
 /**
- * What can be refused before any step runs: COPY/ADD sources (with no variable in them) that leave the context,
- * are missing or excluded, and --from names that are neither a stage nor an image in the store.
+ * What can be refused before any step runs: a flag an instruction does not take, COPY/ADD sources (with no
+ * variable in them) that leave the context, are missing or excluded, and --from names that are neither a stage
+ * nor an image in the store.
  */
 async function precheck(st: BuildState, stages: Stage[]): Promise<void> {
   const { contextSources } = await import('./dockerfile/context-sources.js');
   for (const stage of stages) {
     for (const instr of stage.instructions) {
+      flagsOf(instr);
       if (instr.keyword !== 'COPY' && instr.keyword !== 'ADD') continue;
       const fromFlag = instr.flags.find((f) => f.name === 'from');
       if (fromFlag?.value !== undefined && !fromFlag.value.includes('$')) {

@@ -84,6 +84,14 @@ describe('the context', () => {
     expect(r.stderr).not.toContain('STEP');
   });
 
+  it('refuses a flag an instruction does not take before any step runs', () => {
+    const dir = k.context({ Dockerfile: `FROM ${k.base}\nRUN echo should-not-run\nENV --frob=1 A=b\n` });
+    const r = k.cairn(['build', dir]);
+    expect(r.status).toBe(125);
+    expect(r.stderr.split('\n')[0]).toBe('cairn build: Dockerfile:3:1: ENV takes no --frob');
+    expect(r.stderr).not.toContain('STEP');
+  });
+
   it('refuses a COPY of a path outside the context, by .. or by a symlink', () => {
     const dir = k.context({ Dockerfile: `FROM ${k.base}\nCOPY ../etc/passwd /\n` });
     let r = k.cairn(['build', dir]);
