@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -278,7 +279,8 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
         if (!target || target === `/run/secrets/${m.id}`) o.secrets[m.id] = src;
         else o.volumes.push(`${path.resolve(src)}:${target}:ro`);
       } else if (m.type === 'cache') {
-        const dir = path.join(st.root, 'cache', 'dockerfile', encodeURIComponent(m.id).replace(/%/g, '_'));
+        // Named by a digest of the id: an id is the Dockerfile's text (`..`, `/`), never a path on the host.
+        const dir = path.join(st.root, 'cache', 'dockerfile', createHash('sha256').update(m.id).digest('hex').slice(0, 32));
         if (!(await fsp.stat(dir).catch(() => undefined))) {
           await makeDirs(dir);
           await fsp.chmod(dir, m.mode ?? 0o755);

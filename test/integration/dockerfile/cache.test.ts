@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,8 @@ const ran = (stderr: string) => steps(stderr).filter((s) => !s.cached && !s.text
 
 /** The lines the RUN steps appended to the cache mount `id` of the store at root. */
 function runs(root: string, id: string): string[] {
-  const f = path.join(root, 'cache', 'dockerfile', id, 'runs');
+  // A cache mount's directory is named by a digest of its id.
+  const f = path.join(root, 'cache', 'dockerfile', createHash('sha256').update(id).digest('hex').slice(0, 32), 'runs');
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
 }
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,6 +146,23 @@ RUN --mount=type=secret,id=token,target=/etc/tok cat /etc/tok | head -c 6 > /pre
     k.ok(['build', '-t', 'localhost/df-cache', dir]);
     expect(k.runIn('localhost/df-cache', ['cat', '/seen'])).toBe('run\nrun');
     expect(k.runIn('localhost/df-cache', ['sh', '-c', 'test -e /cache/log || echo absent'])).toBe('absent');
+  });
+});
+
+describe('hostile cache mount ids', () => {
+  it('an id of .., . or a path names its own cache directory, never one outside it', () => {
+    const canaries: string[] = [];
+    for (const [i, id] of ['..', '.', '../../..', 'a/../../b'].entries()) {
+      const dir = k.context({ Dockerfile: `FROM ${k.base}\nRUN --mount=type=cache,target=/c,id=${id} touch /c/canary-${i} && ls -a /c > /seen\n` });
+      k.ok(['build', '-t', `localhost/df-hostile-${i}`, dir]);
+      // Each id sees only its own directory: empty but for its own canary.
+      expect(k.runIn(`localhost/df-hostile-${i}`, ['cat', '/seen'])).toBe(`.\n..\ncanary-${i}`);
+      canaries.push(`canary-${i}`);
+    }
+    // Every canary is in a directory of its own under the store's cache/dockerfile, nowhere else in the store.
+    const found = execFileSync('find', [k.root, '-name', 'canary-*'], { encoding: 'utf8' }).trim().split('\n').sort();
+    expect(found).toHaveLength(4);
+    for (const f of found) expect(path.relative(k.root, f)).toMatch(/^cache\/dockerfile\/[0-9a-f]{32}\/canary-\d$/);
   });
 });
 
