@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -280,6 +279,7 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
         else o.volumes.push(`${path.resolve(src)}:${target}:ro`);
       } else if (m.type === 'cache') {
         // Named by a digest of the id: an id is the Dockerfile's text (`..`, `/`), never a path on the host.
+        const { createHash } = await import('node:crypto');
         const dir = path.join(st.root, 'cache', 'dockerfile', createHash('sha256').update(m.id).digest('hex').slice(0, 32));
         if (!(await fsp.stat(dir).catch(() => undefined))) {
           await makeDirs(dir);
