@@ -4,9 +4,11 @@
 /**
  * dsl/'s folders from the top layer to the bottom one: the order of ../shared/design/overview.md, except that
  * flat/ (the bali format: names, trailer, signing, verification, reading) sits below transport/, whose
- * tarball: reads it, and exporting to a flat file (it mounts trees) lives in container/export.ts.
+ * tarball: reads it, and exporting to a flat file (it mounts trees) lives in container/export.ts; and delta/
+ * (chunked gzip, the .cidx index, range fetch) sits just above layer/, since every gzip cairn writes, store/'s
+ * layers included, comes from its compressor.
  */
-const LAYERS = ['dockerfile', 'exec', 'delta', 'registry', 'container', 'sandbox', 'image', 'transport', 'flat', 'store', 'layer', 'sign', 'oci', 'core'];
+const LAYERS = ['dockerfile', 'exec', 'registry', 'container', 'sandbox', 'image', 'transport', 'flat', 'store', 'delta', 'layer', 'sign', 'oci', 'core'];
 
 const downward = LAYERS.slice(1).map((name, i) => ({
   name: `layer-${name}`,

@@ -22,6 +22,8 @@ import { flatCase } from './cases/flat.mjs';
 import { shellCase } from './cases/shell.mjs';
 import { registryCase } from './cases/registry.mjs';
 import { dockerfileCase } from './cases/dockerfile.mjs';
+import { deltaCase } from './cases/delta.mjs';
+import { gzipCase } from './cases/gzip.mjs';
 
 // Node.js reads all of NODE_EXTRA_CA_CERTS at start-up (tens of ms). The `cairn` wrapper drops it for every verb
 // that speaks no TLS; the node -e 0 floor printed beside cairn's times must start the same way.
@@ -42,12 +44,22 @@ const CASES = [
     fn: registryCase,
     goals: ['registry push (200 MB, 2 layers): cairn ≤ 1.0× skopeo', 'registry pull (200 MB, 2 layers): cairn ≤ 1.0× skopeo'],
   },
+  {
+    name: 'gzip',
+    fn: gzipCase,
+    goals: ['push 378 MB to oci: with gzip: cairn ≤ 1.0× buildah push', 'chunked gzip size overhead ≤ 6% vs gzip -6', 'index ≤ 0.2% of the file'],
+  },
   { name: 'run', fn: runCase, goals: ['run CTR true: cairn ≤ 0.4× buildah'] },
   { name: 'dockerfile', fn: dockerfileCase, goals: ['dockerfile cold build: cairn ≤ 0.7× buildah', 'dockerfile cached rebuild: cairn ≤ 0.2× buildah'] },
   {
     name: 'shell',
     fn: shellCase,
     goals: ['shell: prompt within 400 ms of cairn shell', 'shell: keystroke echo p95 ≤ 50 ms while a step streams 10,000 lines', 'CLI verbs load nothing of the shell (strace: from, images)'],
+  },
+  {
+    name: 'delta',
+    fn: deltaCase,
+    goals: ['delta: bytes downloaded (index included) ≤ zsync', 'delta: bytes besides the index ≤ 1.5× raw changed files', 'delta: index ≤ 0.2% of the file', 'delta: HTTP requests ≤ 2 + missing runs / 16', 'delta: reconstruction ≥ 200 MB/s'],
   },
   { name: 'memory', fn: memoryCase, goals: ['memory during a 1 GB commit: cairn < 200 MiB', 'memory reading a 1 GB layer: cairn < 200 MiB'] },
   {

@@ -22,8 +22,8 @@ export const DOCKERFILE_FLAGS: Record<string, FlagSpec> = {
   timestamp: { kind: 'string', help: 'clamp file and history times to EPOCH seconds (default $SOURCE_DATE_EPOCH)', arg: 'EPOCH' },
   format: { kind: 'string', help: 'image format: oci (default) or docker', arg: 'FORMAT' },
   'no-cache': { kind: 'bool', help: 'with --layers: run every step, taking no step from the cache (what they make is still cached)' },
-  'cache-from': { kind: 'list', help: 'with --layers: take cached steps also from DIR, an OCI layout --cache-to wrote', arg: 'DIR' },
-  'cache-to': { kind: 'string', help: 'with --layers: write the cached steps of this build, with their layers, into DIR as an OCI layout', arg: 'DIR' },
+  'cache-from': { kind: 'list', help: 'with --layers: take cached steps also from DIR (an OCI layout --cache-to wrote) or a registry repository HOST/REPO (docker://HOST/REPO)', arg: 'DIR|REPO' },
+  'cache-to': { kind: 'string', help: 'with --layers: write the cached steps of this build, with their layers, into DIR as an OCI layout, or push them to a registry repository HOST/REPO tagged by their keys', arg: 'DIR|REPO' },
   pull: { kind: 'string', help: 'when FROM fetches its image: missing (default), always, never (--pull=POLICY)', arg: 'POLICY' },
   ...REGISTRY_FLAGS,
 };
@@ -73,9 +73,9 @@ export function dockerfileArgs(spec: VerbSpec, p: Parsed): Parsed {
   return { flags, args, rest: [] };
 }
 
-/** A --cache-from/--cache-to value: a directory (a registry repository is not supported yet). */
+/** A --cache-from/--cache-to value: a directory, oci:DIR, or a registry repository (docker://HOST/REPO or HOST/REPO). */
 function cacheDir(v: string): string {
-  if (/^[a-z-]+:\/\//.test(v) || v.startsWith('oci:')) throw new UsageError(`--cache-from/--cache-to ${v}: give a directory (registry repositories are not supported yet)`);
+  if (/^[a-z-]+:\/\//.test(v) && !v.startsWith('docker://')) throw new UsageError(`--cache-from/--cache-to ${v}: give a directory or a registry repository (HOST/REPO, docker://HOST/REPO)`);
   return v;
 }
 
@@ -92,7 +92,7 @@ function stdinText(): string {
 /** Builds the Dockerfile the flags name, printing each step on stderr and the image ID on stdout. */
 export async function buildFromFlags(p: Parsed, ctx: VerbContext): Promise<void> {
   const file = str(p, 'file');
-  const format = str(p, 'format');
+  const format = str(p, 'format') ?? (process.env.BUILDAH_FORMAT || undefined);
   if (format !== undefined && format !== 'oci' && format !== 'docker') throw new UsageError(`--format ${format}: use oci or docker`);
   const opts: DockerfileBuildOptions = {
     root: ctx.root, context: p.args[0] ?? '.', file, text: file === '-' ? stdinText() : undefined, tags: list(p, 'tag'), buildArgs: buildArgs(p),

@@ -40,4 +40,5 @@ export const VERB_MODULES: Record<string, () => Promise<VerbModule>> = {
   exec: () => import('./verbs/exec.js'),
   key: () => import('./verbs/key.js'),
   verify: () => import('./verbs/verify.js'),
+  fetch: () => import('./verbs/fetch.js'),
 };

@@ -50,7 +50,7 @@ const CONFIG_OPTIONS: Readonly<Record<keyof ConfigEdits, OptionKind>> = {
   healthcheck: 'string', shell: 'string', onbuild: 'strings',
 };
 
-const COMMIT_OPTIONS: Readonly<Record<keyof CommitCallOptions, OptionKind>> = { names: 'strings', squash: 'boolean', timestamp: 'number-or-string' };
+const COMMIT_OPTIONS: Readonly<Record<keyof CommitCallOptions, OptionKind>> = { names: 'strings', squash: 'boolean', timestamp: 'number-or-string', format: ['oci', 'docker'] };
 
 const COPY_OPTIONS: Readonly<Record<keyof CopyCallOptions, OptionKind>> = {
   chown: 'string', chmod: 'number-or-string', withDeps: 'boolean', extraLibs: 'strings',
@@ -141,7 +141,7 @@ export class Container {
           this.withRoot(rec, d, async (root) => {
             release = holdSignals();
             await makeDirs(this.store.paths.tmp);
-            const r = await runInContainer(rec, root, argv, { ...settings, stdio: settings.stdio ?? 'pipe', stepId, input: ctl.input, quiet: ctl.quiet, onStdout: ctl.onStdout, scratchDir: this.store.paths.tmp });
+            const r = await runInContainer(rec, root, argv, { ...settings, stdio: settings.stdio ?? 'pipe', stepId, input: ctl.input, quiet: ctl.quiet, onStdout: ctl.onStdout, onStderr: ctl.onStderr, scratchDir: this.store.paths.tmp });
             crashPoint('run.step.before-record');
             // Only a step that succeeded is history; what a failed one changed stays pending, unnamed.
             if (r.status === 0) {

@@ -56,10 +56,17 @@ async function present(st: BuildState, r: StepCacheRecord): Promise<boolean> {
 
 /** The record of key: in the store, else in a --cache-from export (its images pulled into the store). */
 async function lookup(st: BuildState, key: string): Promise<StepCacheRecord | undefined> {
-  const { readStepRecord, stepCacheDir, writeStepRecord, exportedRecords } = await import('./dockerfile/cache-records.js');
+  const { readStepRecord, stepCacheDir, writeStepRecord, exportedRecords, cacheLocation } = await import('./dockerfile/cache-records.js');
   const local = await readStepRecord(stepCacheDir(st.root), key);
   if (local && (await present(st, local))) return local;
-  for (const dir of st.opts.cacheFrom ?? []) {
+  for (const from of st.opts.cacheFrom ?? []) {
+    const { dir, repo } = cacheLocation(from);
+    if (repo !== undefined) {
+      const hit = await (await import('./api-dockerfile-cache-registry.js')).registryLookup(st, repo, key);
+      if (!hit) continue;
+      await writeStepRecord(stepCacheDir(st.root), hit);
+      return hit;
+    }
     const r = await readStepRecord(exportedRecords(dir), key);
     if (!r) continue;
     const got = await pull(`oci:${path.resolve(dir)}:${key}`, { root: st.root }).catch(() => undefined);
@@ -161,9 +168,11 @@ export async function recordStep(st: BuildState, s: StageState, instr: Instructi
   st.cacheUsed.push(r);
 }
 
-/** Writes the records this build made or used, with their images, into the OCI layout dir (--cache-to). */
-export async function exportCache(st: BuildState, dir: string): Promise<void> {
-  const { exportedRecords, readStepRecord, writeStepRecord } = await import('./dockerfile/cache-records.js');
+/** Writes the records this build made or used, with their images, into the OCI layout dir or the registry repository `to` names (--cache-to). */
+export async function exportCache(st: BuildState, to: string): Promise<void> {
+  const { exportedRecords, readStepRecord, writeStepRecord, cacheLocation } = await import('./dockerfile/cache-records.js');
+  const { dir, repo } = cacheLocation(to);
+  if (repo !== undefined) return (await import('./api-dockerfile-cache-registry.js')).exportToRegistry(st, repo);
   const layout = path.resolve(dir);
   await fsp.mkdir(layout, { recursive: true });
   for (const r of st.cacheUsed) {

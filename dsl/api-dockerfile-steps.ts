@@ -57,6 +57,8 @@ export interface StageState {
   layerImage?: string;
   /** With layers: the image of the state after the last step. */
   lastImage?: string;
+  /** Set while the stage's container is not made yet (api-dockerfile-from.ts): the base image, and the Env to add. */
+  lazy?: { image: string; env: string[]; clearOnBuild?: boolean };
 }
 
 /** The flags each instruction takes (others are refused). */
@@ -98,6 +100,7 @@ function note(c: Container, before: number, text: string): Promise<void> {
   return withRecord(c, async (rec) => {
     rec.pending.splice(before);
     rec.pending.push(text);
+    rec.historyPerStep = true;
     await c.store.containers.save(rec);
   });
 }
@@ -127,7 +130,7 @@ export async function runInstruction(st: BuildState, s: StageState, instr: Instr
   const content = cache ? await cache.contentInputs(st, s, instr) : [];
   s.identity = stepIdentity(s.identity, instr.text, stepInputs({ env: instr.keyword === 'RUN' ? s.scope.runEnv() : [], args: argsSeen(s, instr), heredocs: instr.heredocs.map((h) => h.content), workdir: s.workdir, shell: s.shell, content }));
   if (cache && (await cache.cachedStep(st, s, instr, stepId))) return;
-  if (cache) await cache.ensureLive(st, s);
+  await (await import('./api-dockerfile-from.js')).liveStage(st, s);
   const before = (await s.c.record()).pending.length;
   const changesFiles = await apply(st, s, instr, stepId);
   if (instr.keyword !== 'CHECKPOINT') {
@@ -208,10 +211,18 @@ async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: 
       s.shell = [...instr.args];
       await s.c.config({ shell: JSON.stringify(instr.args) });
       return false;
-    case 'HEALTHCHECK':
-      if (instr.flags.length) warn(`${at(instr)}: HEALTHCHECK ${instr.flags.map((f) => '--' + f.name).join(' ')} is not recorded (only the command is)`);
+    case 'HEALTHCHECK': {
+      const times = (await import('./dockerfile/healthcheck.js')).healthcheckTimes(instr);
       await s.c.config({ healthcheck: instr.json ? `CMD ${JSON.stringify(instr.args)}` : arg });
+      if (Object.keys(times).length) {
+        await withRecord(s.c, async (rec) => {
+          const h = rec.config.config?.Healthcheck;
+          if (h) Object.assign(h, times);
+          await s.c.store.containers.save(rec);
+        });
+      }
       return false;
+    }
     case 'ONBUILD':
       await s.c.config({ onbuild: [arg] });
       return false;
@@ -295,8 +306,9 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
     }
     const cmd = runCommand(s, instr);
     if (cmd.stdin !== undefined) o.stdin = cmd.stdin;
-    const out = await s.c.run(cmd.argv, o).pipe(outputSink(stepId));
-    if (out.stderr) emit({ type: 'output', id: stepId, stream: 'stderr', data: Buffer.from(out.stderr) });
+    // Both streams go to the log as they come (stdout carries only the image ID).
+    const log = outputSink(stepId);
+    const out = await s.c.run(cmd.argv, o).onStderr((d) => log.write(d)).pipe(log);
     if (out.exitCode !== 0) {
       const why = out.notFound === 'missing' ? 'the command was not found in the container' : out.notFound === 'not-executable' ? 'the command is not executable' : `the command exited ${out.exitCode}`;
       throw new CairnError(`${at(instr)}: RUN failed: ${why}`, { hint: 'its output is above' });

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Container } from './api-container.js';
-import { from, image, storeRoot, type FromOptions, type StoreOptions } from './api.js';
+import { image, storeRoot, type FromOptions, type StoreOptions } from './api.js';
 import { epochOption, type Image } from './api-image.js';
 import { BadInputError, NotFoundError, isCairnError } from './core/errors.js';
 import { step, warn } from './core/events.js';
@@ -44,7 +44,7 @@ export interface DockerfileBuildOptions extends StoreOptions, RegistryOptions {
   labels?: readonly string[] | Readonly<Record<string, string>>;
   /** Clamp file and history times to this epoch (default $SOURCE_DATE_EPOCH): the same inputs give the same image ID. */
   timestamp?: number | string;
-  /** The image format: oci (default) or docker (accepted; the config holds what docker's needs either way). */
+  /** The image's form: oci (default) or docker (Docker schema 2 manifest, config and layer media types, as buildah's). */
   format?: 'oci' | 'docker';
   /** Also write the image ID (sha256:…) to this file. */
   iidfile?: string;
@@ -54,9 +54,9 @@ export interface DockerfileBuildOptions extends StoreOptions, RegistryOptions {
   signaturePolicy?: string;
   /** With layers: run every step, the step cache's records not taken (they are still written). */
   noCache?: boolean;
-  /** With layers: step cache exports (OCI layout directories written by cacheTo) to take hits from. */
+  /** With layers: step cache exports to take hits from: OCI layout directories cacheTo wrote, or registry repositories (`HOST/REPO`, `docker://HOST/REPO`). */
   cacheFrom?: readonly string[];
-  /** With layers: write the step cache records this build made or took, with their images, into this OCI layout directory. */
+  /** With layers: write the step cache records this build made or took, with their images, into this OCI layout directory, or push them to this registry repository tagged by their keys. */
   cacheTo?: string;
 }
 
@@ -106,6 +106,8 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<{ i
   const scope = BuildScope.create(parsed, { ...(opts.buildArgs ?? {}) }, buildPlatform(opts.platform, hostPlatform()));
   const stages = neededStages(parsed, opts.target, scope.fromLookup());
   const root = await storeRoot(opts);
+  // The step cache keys COPY/ADD by content: with layers, file digests are remembered by stat between builds.
+  if (opts.layers) ctx.hashes = (await import('./dockerfile/context-hashes.js')).contextHashes(root, contextDir);
   const timestamp = await epochOption(opts.timestamp);
   const tmp = path.join(root, 'tmp', `dockerfile-${process.pid}-${Date.now()}`);
   const made: Container[] = [];
@@ -119,6 +121,11 @@ export async function buildDockerfile(opts: DockerfileBuildOptions): Promise<{ i
     },
   };
   await precheck(st, stages);
+  if (opts.cacheFrom?.length || opts.cacheTo !== undefined) {
+    // A cache place that cannot be one is refused before any step runs.
+    const { cacheLocation } = await import('./dockerfile/cache-records.js');
+    for (const c of [...(opts.cacheFrom ?? []), ...(opts.cacheTo !== undefined ? [opts.cacheTo] : [])]) cacheLocation(c);
+  }
   if (!opts.layers && (opts.cacheFrom?.length || opts.cacheTo !== undefined)) warn('--cache-from and --cache-to take effect only with --layers (the step cache is kept for layered builds)');
   try {
     let last: StageState | undefined;
@@ -145,12 +152,18 @@ async function finalImage(st: BuildState, last: StageState): Promise<Image> {
   const o = st.opts;
   if (o.layers && last.lastImage && !o.squash && !(o.labels && Object.keys(o.labels).length)) {
     const img = await image(last.lastImage, { root: st.root });
+    if (o.format === 'docker') {
+      // The steps' images are OCI (the step cache holds one form): the result is the last one in Docker form.
+      const [{ reformatImage }, { normalizeName }] = await Promise.all([import('./image/store-image.js'), import('./oci/reference.js')]);
+      const rec = await reformatImage(img.store, await img.record(), 'docker', (o.tags ?? []).map((t) => normalizeName(t)));
+      return image(rec.id, { root: st.root });
+    }
     if (o.tags?.length) await img.tag(...o.tags);
     return img;
   }
-  if (o.layers) await (await import('./api-dockerfile-cache.js')).ensureLive(st, last);
+  if (o.layers) await (await import('./api-dockerfile-from.js')).liveStage(st, last);
   if (o.labels) await last.c.config({ labels: o.labels });
-  return last.c.commit({ names: [...(o.tags ?? [])], squash: o.squash === true, timestamp: st.timestamp });
+  return last.c.commit({ names: [...(o.tags ?? [])], squash: o.squash === true, timestamp: st.timestamp, format: o.format });
 }
 
 /** Runs one stage from its FROM; returns its state (its container holds the result). */
@@ -161,7 +174,9 @@ async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfil
   const ref = words[0];
   if (!ref) throw new BadInputError(`${placeOf(fromInstr)}: FROM needs an image`, { hint: 'FROM IMAGE [AS NAME]' });
   let baseStage: string | undefined;
-  const c = await announce(st, fromInstr, async () => {
+  const o = st.opts;
+  const { openBase, notMadeYet, liveStage } = await import('./api-dockerfile-from.js');
+  const opened = await announce(st, fromInstr, async () => {
     const earlier = st.stageRef(ref, stage.index);
     let base = ref;
     if (earlier) {
@@ -176,34 +191,50 @@ async function runStage(st: BuildState, stage: Stage, scope: import('./dockerfil
       }
       baseStage = prev.identity;
     }
-    const o = st.opts;
-    const made = await from(base, {
-      root: st.root, pull: o.pull, signaturePolicy: o.signaturePolicy,
-      creds: o.creds, authfile: o.authfile, tlsVerify: o.tlsVerify, certDir: o.certDir, platform: o.platform, registriesD: o.registriesD,
-    });
-    st.made.push(made);
-    return made;
+    // With the step cache, the container waits until a step misses (a fully cached build makes none).
+    return openBase(st, base, o.layers === true && !o.noCache && !o.squash);
   });
-  const rec = await c.record();
-  const rc = rec.config.config ?? {};
+  const c = opened.c;
+  const rc = opened.config;
   // As Docker and buildah: a stage whose base sets no PATH (scratch, most often) gets the default one.
-  const env = rc.Env ?? [];
+  const env = [...(rc.Env ?? [])];
+  const added: string[] = [];
   if (!env.some((e) => e.startsWith('PATH='))) {
     const { DEFAULT_PATH_ENV } = await import('./core/which.js');
-    await c.config({ env: [DEFAULT_PATH_ENV] });
     env.push(DEFAULT_PATH_ENV);
+    added.push(DEFAULT_PATH_ENV);
   }
+  if (c) await (await import('./api-dockerfile-from.js')).buildContainer(c, added);
   const state: StageState = {
-    stage, c, scope: scope.stage(env), shell: rc.Shell?.length ? [...rc.Shell] : ['/bin/sh', '-c'], workdir: rc.WorkingDir || '/', cmdSet: false,
+    stage, c: c as Container, scope: scope.stage(env), shell: rc.Shell?.length ? [...rc.Shell] : ['/bin/sh', '-c'], workdir: rc.WorkingDir || '/', cmdSet: false,
     // A stage built on an earlier one chains on that stage's identity (its image is made afresh when not cached).
-    identity: (await import('./dockerfile/step-identity.js')).baseIdentity(baseStage !== undefined ? `stage:${baseStage}` : rec.imageId),
-    layerImage: rec.imageId,
+    identity: (await import('./dockerfile/step-identity.js')).baseIdentity(baseStage !== undefined ? `stage:${baseStage}` : opened.imageId),
+    layerImage: opened.imageId,
   };
+  if (!c) {
+    state.lazy = { image: opened.imageId!, env: added };
+    notMadeYet(state);
+  }
   st.stages.set(stage.index, state);
+  if (rc.OnBuild?.length) await runTriggers(st, state, ref, rc.OnBuild);
   for (const instr of stage.instructions) await announce(st, instr, (id) => runInstruction(st, state, instr, id));
   // A stage that ended on hits, read by a later one (COPY --from, RUN --mount from=), needs a container of its result.
-  if (state.hit && !isLast) await (await import('./api-dockerfile-cache.js')).ensureLive(st, state);
+  if ((state.hit || state.lazy) && !isLast) await liveStage(st, state);
   return state;
+}
+
+/**
+ * Runs the ONBUILD triggers of a stage's base right after its FROM (as Docker and buildah do): each is a step of
+ * its own (counted in N from now on, as buildah counts them; its place is `IMAGE ONBUILD:N`), keyed in the step
+ * cache like any step; the stage's config then holds none of them.
+ */
+async function runTriggers(st: BuildState, s: StageState, ref: string, triggers: string[]): Promise<void> {
+  const [{ triggerInstruction }, { clearOnBuild }] = await Promise.all([import('./dockerfile/onbuild.js'), import('./api-dockerfile-from.js')]);
+  const instrs = triggers.map((t, i) => triggerInstruction(t, ref, i + 1));
+  if (s.lazy) s.lazy.clearOnBuild = true;
+  else await clearOnBuild(s.c);
+  st.steps.total += instrs.length;
+  for (const instr of instrs) await announce(st, instr, (id) => runInstruction(st, s, instr, id));
 }
 
 /** FILE:LINE:COL of an instruction. */
@@ -234,6 +265,7 @@ async function precheck(st: BuildState, stages: Stage[]): Promise<void> {
   for (const stage of stages) {
     for (const instr of stage.instructions) {
       flagsOf(instr);
+      if (instr.keyword === 'HEALTHCHECK') (await import('./dockerfile/healthcheck.js')).healthcheckTimes(instr);
       if (instr.keyword !== 'COPY' && instr.keyword !== 'ADD') continue;
       const fromFlag = instr.flags.find((f) => f.name === 'from');
       if (fromFlag?.value !== undefined && !fromFlag.value.includes('$')) {

@@ -1,5 +1,6 @@
 import type { ExecOptions, PreparedExec } from './exec/start.js';
 import type { Launch } from './exec/launch.js';
+import type { FetchImageResult, FetchOptions } from './exec/fetch-image.js';
 import type { VerifyOptions, VerifyResult } from './exec/verify-file.js';
 
 /*
@@ -64,4 +65,10 @@ export async function runExec(launch: Launch): Promise<number> {
 /** Verifies a flat signed image (a file or an http(s) URL) and runs it as a child process; resolves to its exit status. */
 export async function exec(fileOrUrl: string, opts: ExecOptions = {}): Promise<number> {
   return runExec(await prepareExec(fileOrUrl, opts));
+}
+
+/** Fetches (or updates) a flat signed image at an http(s) URL into the exec cache without running it; with dryRun, only reports what it would download. */
+export async function fetchImage(url: string, opts: FetchOptions = {}): Promise<FetchImageResult> {
+  const { fetchImage: fetch } = await import('./exec/fetch-image.js');
+  return fetch(url, opts);
 }

@@ -16,7 +16,7 @@ export type PushCallOptions = { compression?: Compression } & Omit<RegistryOptio
 export type ExportCallOptions = Omit<ExportOptions, 'timestamp'> & { timestamp?: number | string };
 
 /** The kinds of export's options, checked for scripts that are not type-checked. */
-export const EXPORT_OPTIONS: Readonly<Record<keyof ExportCallOptions, OptionKind>> = { sign: 'boolean', compression: ['gzip', 'none'], timestamp: 'number-or-string' };
+export const EXPORT_OPTIONS: Readonly<Record<keyof ExportCallOptions, OptionKind>> = { sign: 'boolean', compression: ['gzip', 'none'], timestamp: 'number-or-string', index: 'boolean' };
 
 /** A timestamp option as a number: text is parsed as `--timestamp` is (whole seconds since 1970); a number is kept. */
 export async function epochOption(ts: number | string | undefined): Promise<number | undefined> {
@@ -96,7 +96,8 @@ export class Image {
       await writeImage(ref, src, { tmpDir: this.store.paths.tmp, names: rec.names, registry });
       // The digest of the OCI manifest written (docker-archive holds none: the one it stands for); a registry
       // is sent these same bytes.
-      return { digest: sha256(Buffer.from(JSON.stringify(ociManifestOf(src)))) };
+      // A Docker schema 2 image keeps its own manifest on a registry (src.original): that one's digest.
+      return { digest: sha256(ref.transport === 'docker' && src.original ? src.original.bytes : Buffer.from(JSON.stringify(ociManifestOf(src)))) };
     });
   }
 

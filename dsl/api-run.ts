@@ -175,6 +175,7 @@ function notStarted(r: RunOutput, argv0: string, template: boolean): { message: 
 export interface StepControl {
   quiet: boolean;
   onStdout?: (d: Buffer) => void;
+  onStderr?: (d: Buffer) => void;
   input?: string | Buffer | NodeJS.ReadableStream;
 }
 
@@ -193,6 +194,7 @@ export class RunPromise implements PromiseLike<RunOutput> {
   private quietSet: boolean;
   private input?: string | Buffer | NodeJS.ReadableStream;
   private sinks: ((d: Buffer) => void)[] = [];
+  private errSink?: (d: Buffer) => void;
   private ends: (() => void)[] = [];
   private readonly site = callSite();
 
@@ -212,7 +214,7 @@ export class RunPromise implements PromiseLike<RunOutput> {
   private start(): Promise<RunOutput> {
     this.started ??= (async () => {
       try {
-        const out = await this.exec({ quiet: this.quietSet, input: this.input, onStdout: this.sinks.length ? (d) => this.sinks.forEach((s) => s(d)) : undefined });
+        const out = await this.exec({ quiet: this.quietSet, input: this.input, onStdout: this.sinks.length ? (d) => this.sinks.forEach((s) => s(d)) : undefined, onStderr: this.errSink });
         if (out.exitCode !== 0 && !this.nothrowSet) throw new RunError(out.exitCode, out.stdout, out.stderr, this.command.text, notStarted(out, this.command.argv0, this.command.template));
         return out;
       } catch (err) {
@@ -270,6 +272,13 @@ export class RunPromise implements PromiseLike<RunOutput> {
     // The terminal's streams stay open; every other target learns that the output ended.
     if (w !== process.stdout && w !== process.stderr) this.ends.push(() => w.end());
     return (w === dest ? this : dest) as T extends NodeJS.WritableStream ? this : T;
+  }
+
+  /** @internal Also passes the command's standard error, as it comes, to fn (a Dockerfile RUN streams its log). */
+  onStderr(fn: (d: Buffer) => void): this {
+    this.notStartedYet('onStderr()');
+    this.errSink = fn;
+    return this;
   }
 
   /** Starts the step (if it has not started) and settles with its output, or its RunError. */

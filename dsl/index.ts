@@ -62,6 +62,10 @@ export { keys, type KeyInfo } from './api-flat.js';
 export { verify } from './api-flat.js';
 /** Verifies a flat signed image and prepares (prepareExec), runs as a child (runExec) or both (exec) the command that runs it in place. */
 export { exec, prepareExec, runExec } from './api-flat.js';
+/** Fetches or updates a flat signed image at a URL into the exec cache (reusing cached segments when URL.cidx exists), or reports what that would download. */
+export { fetchImage } from './api-flat.js';
+/** Options and result of fetchImage(). */
+export type { FetchOptions, FetchImageResult } from './exec/fetch-image.js';
 /** The error family: the CLI prints `cairn VERB: message` and the hint of each. */
 export { CairnError, NotFoundError, ConflictError, BadInputError, SignatureError, UsageError, isCairnError, asCairnError } from './core/errors.js';
 /** The engine's event stream (step-start, output, progress, warn, step-end), for loggers and shells. */
@@ -78,6 +82,8 @@ export { didYouMean } from './core/nearest.js';
 export type { ConfigEdits } from './container/config.js';
 /** Options of Container.commit. */
 export type { CommitOptions } from './container/commit.js';
+/** The form an image is written in: `oci` (the default) or `docker` (Docker schema 2), as commit's and build's `format`. */
+export type { ImageFormat } from './image/format.js';
 /** A pending change with its size and a stamp that differs whenever it changed (Container.pending). */
 export type { PendingEntry } from './container/pending.js';
 /** One layer of a container the dive way (Container.layers), and one path it adds, changes or deletes. */

@@ -21,7 +21,13 @@ export interface CheckpointOptions {
 
 /** The created_by text of the verbs applied since the last checkpoint. */
 export function pendingCreatedBy(rec: ContainerRecord): string {
+  if (rec.historyPerStep && rec.pending.length) return rec.pending[rec.pending.length - 1];
   return rec.pending.length ? rec.pending.join(' && ') : 'cairn checkpoint';
+}
+
+/** With historyPerStep: the pending lines before the last, which get history entries of their own, with no layer. */
+export function pendingSteps(rec: ContainerRecord): string[] {
+  return rec.historyPerStep ? rec.pending.slice(0, -1) : [];
 }
 
 /** The journal of a seal in progress: the checkpoint about to be recorded and the layer it seals. */
@@ -79,6 +85,7 @@ export async function sealCheckpoint(store: Store, rec: ContainerRecord, driver:
     mediaType: layer.mediaType,
     message: opts.message ?? '',
     createdBy: pendingCreatedBy(rec),
+    ...(pendingSteps(rec).length ? { steps: pendingSteps(rec) } : {}),
     created: isoDate(ts),
     ...(ts !== undefined ? { timestamp: ts } : {}),
   };

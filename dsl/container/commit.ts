@@ -13,6 +13,7 @@ import { pendingCreatedBy, sealCheckpoint } from './checkpoint.js';
 import type { Driver } from './drivers/driver.js';
 import { crashPoint } from '../core/crash.js';
 import { checkpointHistory, containerImageConfig } from './image-config.js';
+import { formatConfig, formatManifest, type ImageFormat } from '../image/format.js';
 
 /** Options of commit. */
 export interface CommitOptions {
@@ -24,6 +25,8 @@ export interface CommitOptions {
   timestamp?: number;
   /** Progress events of a layer sealed on the way. */
   progress?: ProgressTarget;
+  /** The image's form: oci (the default) or docker (Docker schema 2, as buildah's --format docker). */
+  format?: ImageFormat;
 }
 
 function toRef(l: WrittenLayer): LayerRef {
@@ -42,16 +45,10 @@ async function reproducible(store: Store, cp: CheckpointRecord, ts: number | und
   return { diffID, digest: diffID, size, mediaType: MediaType.layerTar };
 }
 
-/** Writes config and manifest of an image to the store and records it under names. */
-export async function recordImage(store: Store, config: ImageConfig, layers: LayerRef[], names: string[], annotations?: Record<string, string>): Promise<ImageRecord> {
-  const cfg = await store.blobs.putJson(config);
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.manifest,
-    config: { mediaType: MediaType.config, digest: cfg.digest, size: cfg.size },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-  };
-  if (annotations && Object.keys(annotations).length) manifest.annotations = annotations;
+/** Writes config and manifest of an image (in format, default OCI) to the store and records it under names. */
+export async function recordImage(store: Store, config: ImageConfig, layers: LayerRef[], names: string[], annotations?: Record<string, string>, format: ImageFormat = 'oci'): Promise<ImageRecord> {
+  const cfg = await store.blobs.putJson(formatConfig(config, format));
+  const manifest: Manifest = formatManifest(format, cfg, layers, annotations);
   const m = await store.blobs.putJson(manifest);
   crashPoint('commit.blobs.before-record');
   return store.locked([{ name: 'images' }], () =>
@@ -67,7 +64,7 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
   const ts = buildTimestamp(opts.timestamp);
   const created = isoDate(ts);
   const dirty = await driver.dirty(store, rec);
-  const configChange = rec.pending.length > 0 && !dirty ? pendingCreatedBy(rec) : undefined;
+  const configChange = rec.pending.length > 0 && !dirty ? (rec.historyPerStep ? [...rec.pending] : [pendingCreatedBy(rec)]) : undefined;
   if (dirty) await sealCheckpoint(store, rec, driver, { message: '', timestamp: ts, progress: opts.progress });
   let layers: LayerRef[];
   let history: History[];
@@ -82,11 +79,11 @@ export async function commitContainer(store: Store, rec: ContainerRecord, driver
     history = [...rec.baseHistory, ...checkpointHistory(rec, ts === undefined ? undefined : created)];
   }
   crashPoint('commit.layers.written');
-  if (configChange) history.push({ created, created_by: configChange, empty_layer: true });
+  for (const line of configChange ?? []) history.push({ created, created_by: line, empty_layer: true });
   const config = containerImageConfig(rec, created, layers.map((l) => l.diffID), history);
   if (configChange) {
     rec.pending = [];
     await store.containers.save(rec);
   }
-  return recordImage(store, config, layers, (opts.names ?? []).map((n) => normalizeName(n)), rec.annotations);
+  return recordImage(store, config, layers, (opts.names ?? []).map((n) => normalizeName(n)), rec.annotations, opts.format);
 }

@@ -2,7 +2,6 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
 import { CairnError, NotFoundError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import type { LayerEntry } from '../layer/entry.js';
@@ -46,6 +45,8 @@ export interface ExportOptions {
   compression?: FlatCompression;
   /** Clamp file times to this epoch; default $SOURCE_DATE_EPOCH, else (for an image) its `created` time. */
   timestamp?: number;
+  /** Write FILE.cidx, the chunk index a delta fetch reads, beside a gzip FILE (default true; docs/delta.md). */
+  index?: boolean;
 }
 
 /** What an export wrote. */
@@ -57,6 +58,8 @@ export interface ExportResult {
   size: number;
   /** The signing key's identity string, when signed. */
   signer?: string;
+  /** The path of the chunk index written beside the file, when one was. */
+  index?: string;
 }
 
 /** The compression for file, unless given: a .tar name means a plain tar. */
@@ -71,6 +74,8 @@ interface Output {
   fh: fsp.FileHandle;
   key?: KeyPair;
   compression: FlatCompression;
+  /** Whether FILE.cidx is written (gzip files only). */
+  index: boolean;
 }
 
 async function openOutput(file: string, opts: ExportOptions): Promise<Output> {
@@ -97,7 +102,8 @@ async function openOutput(file: string, opts: ExportOptions): Promise<Output> {
     if (code === 'ENOENT') throw new NotFoundError(`cannot write ${file}: directory ${dir} does not exist`, { hint: 'create the directory first' });
     throw new CairnError(`cannot write ${file}: ${code ?? (err as Error).message} in ${dir}`, { hint: 'choose a directory you can write to', cause: err });
   }
-  return { target, tmp, fh, key, compression: compressionFor(file, opts.compression) };
+  const compression = compressionFor(file, opts.compression);
+  return { target, tmp, fh, key, compression, index: compression === 'gzip' && opts.index !== false };
 }
 
 async function abort(o: Output): Promise<void> {
@@ -128,8 +134,9 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
   const hc = new HashCounter();
   const stages: (Readable | Transform)[] = [packEntries(entries, { timestamp: ts }), recordPadding()];
   if (o.key) stages.push((await import('../flat/trailer.js')).signingStream(o.key));
-  // Level 6 is gzip's default (what `tar czf` gives); node's zlib makes the same bytes every time.
-  if (o.compression === 'gzip') stages.push(zlib.createGzip({ level: 6, chunkSize: 256 * 1024 }));
+  // The chunked gzip (level 6, gzip's default): its segments are what a delta fetch of a later export reuses.
+  const gz = o.compression === 'gzip' ? (await import('../delta/chunked-gzip.js')).chunkedGzip({ index: o.index }) : undefined;
+  if (gz) stages.push(gz);
   stages.push(hc);
   // The write stream closes the handle when done (one it may not close would make close() wait forever).
   crashPoint('export.flat.before-pack');
@@ -141,8 +148,14 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
     await synced.close();
   }
   crashPoint('export.flat.before-rename');
+  // The old index goes first: FILE never sits beside an index of other bytes, at worst beside none.
+  const idx = await import('../delta/index-file.js');
+  await idx.removeIndex(o.target);
   await fsp.rename(o.tmp, o.target);
-  return { file: o.target, digest: hc.digest(), size: hc.size, ...(o.key ? { signer: o.key.id } : {}) };
+  const digest = hc.digest();
+  let index: string | undefined;
+  if (gz && o.index) index = await idx.writeIndex(o.target, idx.buildIndex(gz.layout(), digest, hc.size));
+  return { file: o.target, digest, size: hc.size, ...(o.key ? { signer: o.key.id } : {}), ...(index ? { index } : {}) };
 }
 
 /** Runs fn with a fresh directory under the store's tmp, removed afterwards. */

@@ -11,7 +11,10 @@ import type { ContainerRecord } from '../store/containers.js';
  * reproducible build's time) for every one when given, and its message as the comment.
  */
 export function checkpointHistory(rec: ContainerRecord, clamped?: string): History[] {
-  return rec.checkpoints.map((cp) => ({ created: clamped ?? cp.created, created_by: cp.createdBy, ...(cp.message ? { comment: cp.message } : {}) }));
+  return rec.checkpoints.flatMap((cp) => [
+    ...(cp.steps ?? []).map((s) => ({ created: clamped ?? cp.created, created_by: s, empty_layer: true })),
+    { created: clamped ?? cp.created, created_by: cp.createdBy, ...(cp.message ? { comment: cp.message } : {}) },
+  ]);
 }
 
 /** The image config of rec's base config with the layers diffIDs (base first) and history, created at `created`. */

@@ -29,6 +29,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** Receives the command's standard output as it comes (a script's pipe()). */
   onStdout?: (d: Buffer) => void;
+  /** Receives the command's standard error as it comes (a Dockerfile RUN's log). */
+  onStderr?: (d: Buffer) => void;
   stepId?: string;
   /** Directory for the step's scratch files (the store's tmp dir). */
   scratchDir: string;
@@ -184,7 +186,7 @@ export async function runInContainer(rec: ContainerRecord, root: string, argv: s
       root, argv, env, cwd, uid: ids.uid, gid: ids.gid,
       network: o.network ?? 'host', pid: o.pid ?? 'private',
       binds, tmpfs, mountPoints,
-      stdio: o.stdio ?? 'inherit', input: o.input, quiet: o.quiet, onStdout: o.onStdout, stepId: o.stepId, scratchDir: o.scratchDir,
+      stdio: o.stdio ?? 'inherit', input: o.input, quiet: o.quiet, onStdout: o.onStdout, onStderr: o.onStderr, stepId: o.stepId, scratchDir: o.scratchDir,
     });
   } finally {
     await scaffold.cleanup();

@@ -24,6 +24,10 @@ export interface Validators {
 interface GetOptions {
   named?: boolean;
   agent?: string;
+  /** Extra request headers (Range, If-Range). */
+  headers?: Record<string, string>;
+  /** Statuses answered to the caller besides 200 and 304 (206 to a Range, 404 for an optional file). */
+  statuses?: number[];
 }
 
 /** What a download found. */
@@ -60,6 +64,7 @@ async function get(url: string, v: Validators, o: GetOptions = {}): Promise<{ re
   const headers: Record<string, string> = { 'user-agent': o.agent ?? 'cairn-exec', accept: '*/*' };
   if (v.etag) headers['if-none-match'] = v.etag;
   if (v.lastModified) headers['if-modified-since'] = v.lastModified;
+  Object.assign(headers, o.headers);
   for (let hops = 0; ; hops++) {
     if (at.protocol !== 'http:' && at.protocol !== 'https:') throw badUrl(at.href);
     let res: IncomingMessage;
@@ -84,7 +89,7 @@ async function get(url: string, v: Validators, o: GetOptions = {}): Promise<{ re
       if (v.etag || v.lastModified) return { res, href: at.href };
       throw new BadInputError(`HTTP 304${named ? ` from ${at.href}` : ''} to a request that was not conditional`, { hint: 'the server is misconfigured' });
     }
-    if (code !== 200) {
+    if (code !== 200 && !o.statuses?.includes(code)) {
       res.resume();
       throw new BadInputError(`HTTP ${code}${res.statusMessage ? ' ' + res.statusMessage : ''}${named ? ` fetching ${at.href}` : ''}`, { hint: code === 404 ? 'check the URL' : 'check the URL and the server' });
     }
@@ -109,8 +114,8 @@ export async function download(url: string, dest: string, v: Validators = {}): P
   return { notModified: false, etag, lastModified, size };
 }
 
-/** Writes the body to dest; rejects when the connection ends before the body does. */
-function save(res: IncomingMessage, dest: string, href: string): Promise<number> {
+/** Writes the body of a response to dest (created exclusively); its size. Rejects when the connection ends before the body does. */
+export function save(res: IncomingMessage, dest: string, href: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
     let size = 0;
@@ -142,4 +147,12 @@ function save(res: IncomingMessage, dest: string, href: string): Promise<number>
  */
 export async function openUrl(url: string): Promise<IncomingMessage> {
   return (await get(url, {}, { named: false, agent: 'cairn' })).res;
+}
+
+/**
+ * GETs url with extra headers (a Range, an If-Range), following redirects; answers the final response when its
+ * status is 200, 304 (to validators) or one of `statuses`, else throws as download() does. The body is the caller's.
+ */
+export async function getWith(url: string, headers: Record<string, string>, statuses: number[], v: Validators = {}): Promise<{ res: IncomingMessage; href: string }> {
+  return get(url, v, { headers, statuses });
 }

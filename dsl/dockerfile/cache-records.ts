@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { readJson, writeJsonAtomic } from '../core/atomic.js';
 import { makeDirs } from '../core/fsutil.js';
+import { BadInputError } from '../core/errors.js';
 import type { ImageConfig } from '../oci/types.js';
 
 /*
@@ -13,7 +14,8 @@ import type { ImageConfig } from '../oci/types.js';
  *
  * Exported (--cache-to DIR) as an OCI layout: each step's image under the ref KEY (its base, when it differs,
  * under base-KEY), and the record as DIR/cairn-steps/KEY.json; --cache-from DIR reads it back, pulling only the
- * images of the steps that hit.
+ * images of the steps that hit. To a registry repository the same tags are pushed, the record riding on the KEY
+ * manifest (dsl/api-dockerfile-cache-registry.ts).
  */
 
 /** What a step left: the images, config and pending history a hit puts back. */
@@ -60,4 +62,26 @@ export function exportedRecords(layout: string): string {
 /** True when dir looks like a cache export (holds cairn-steps/). */
 export async function isCacheExport(dir: string): Promise<boolean> {
   return fsp.stat(exportedRecords(dir)).then((s) => s.isDirectory(), () => false);
+}
+
+/** Where a step cache export lives: an OCI layout directory, or a registry repository (`HOST/REPO`, no tag). */
+export type CacheLocation = { dir: string; repo?: undefined } | { repo: string; dir?: undefined };
+
+/**
+ * The place a --cache-from/--cache-to value names: `docker://HOST/REPO` or a bare `HOST/REPO` whose first part
+ * is a registry host (it holds `.` or `:`, or is `localhost`) is a repository, as buildah takes it; `oci:DIR`,
+ * a path starting with `/`, `.` or `~`, and anything else is a directory.
+ */
+export function cacheLocation(text: string): CacheLocation {
+  if (text.startsWith('oci:')) return { dir: text.slice(4) };
+  const docker = text.startsWith('docker://');
+  const rest = docker ? text.slice('docker://'.length) : text;
+  const first = rest.split('/')[0];
+  const hostLike = rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') && !/^[./~]/.test(rest);
+  if (!docker && !hostLike) return { dir: text };
+  const last = rest.split('/').at(-1) ?? '';
+  if (!rest || last.includes(':') || rest.includes('@') || !/^[a-z0-9][a-z0-9._/:-]*$/.test(rest)) {
+    throw new BadInputError(`invalid cache repository ${text}`, { hint: 'give a repository without a tag (HOST/REPO or docker://HOST/REPO): each step is tagged with its key' });
+  }
+  return { repo: rest.replace(/\/+$/, '') };
 }

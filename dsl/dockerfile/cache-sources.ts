@@ -1,20 +1,32 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp, type BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { glob, isGlob } from '../container/glob.js';
-import { contextRelative, isUrl, type BuildContext } from './context-sources.js';
+import { contextRelative, globMatches, isUrl, type BuildContext } from './context-sources.js';
 import type { Place } from './model.js';
 
 /*
  * The content of what a COPY or ADD reads from the build context, as one digest for the step cache: every file
- * below each source (after .dockerignore), by sorted relative path, with its mode, size and bytes (streamed),
- * a symlink by its target. Times are left out: touching a file does not make its step run again.
+ * below each source (after .dockerignore), by sorted relative path, with its mode, size and bytes (streamed, or
+ * their sha256 remembered by the file's stat: context-hashes.ts), a symlink by its target. Times are left out:
+ * touching a file does not make its step run again.
  */
 
-/** Feeds one path (and, for a directory, everything below it that is not excluded) into h. */
-async function feed(ctx: BuildContext, rel: string, h: Hash): Promise<void> {
+/** The hex sha256 of a file's bytes (streamed). */
+async function fileDigest(abs: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The lstat of abs (bigint), undefined when it is missing. */
+function lstatOf(abs: string): Promise<BigIntStats | undefined> {
+  return fsp.lstat(abs, { bigint: true }).catch(() => undefined);
+}
+
+/** Feeds one path (and, for a directory, everything below it that is not excluded) into h; st: its lstat when known. */
+async function feed(ctx: BuildContext, rel: string, h: Hash, known?: Promise<BigIntStats | undefined>): Promise<void> {
   const abs = rel ? path.join(ctx.dir, rel) : ctx.dir;
-  const st = await fsp.lstat(abs).catch(() => undefined);
+  const st = await (known ?? lstatOf(abs));
   if (!st) {
     h.update(`missing ${rel}\0`);
     return;
@@ -22,13 +34,12 @@ async function feed(ctx: BuildContext, rel: string, h: Hash): Promise<void> {
   h.update(`${rel}\0${st.mode.toString(8)}\0${st.isFile() ? st.size : 0}\0`);
   if (st.isSymbolicLink()) h.update(`${await fsp.readlink(abs)}\0`);
   else if (st.isFile()) {
-    for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+    h.update(`sha256 ${ctx.hashes ? await ctx.hashes.digest(rel, abs, st) : await fileDigest(abs)}\0`);
   } else if (st.isDirectory()) {
-    const names = (await fsp.readdir(abs)).sort();
-    for (const n of names) {
-      const r = rel ? `${rel}/${n}` : n;
-      if (!ctx.filter.excluded(r)) await feed(ctx, r, h);
-    }
+    const rels = (await fsp.readdir(abs)).sort().map((n) => (rel ? `${rel}/${n}` : n)).filter((r) => !ctx.filter.excluded(r));
+    // The entries' lstats are asked for together (fed in order): one round trip to the thread pool, not one each.
+    const stats = rels.map((r) => lstatOf(path.join(ctx.dir, r)));
+    for (const [i, r] of rels.entries()) await feed(ctx, r, h, stats[i]);
   }
 }
 
@@ -40,8 +51,9 @@ export async function sourcesDigest(ctx: BuildContext, sources: readonly string[
     // An ADD of a URL is keyed by the URL alone: what it serves is not fetched to decide (a changed download is not seen).
     if (isUrl(src)) continue;
     const rel = contextRelative(src, place);
-    const rels = rel && isGlob(rel) ? (await glob(rel, ctx.dir)).map((m) => path.relative(ctx.dir, m)).filter((r) => !ctx.filter.excluded(r)).sort() : [rel];
+    const rels = (await globMatches(ctx, rel))?.sort() ?? [rel];
     for (const r of rels) await feed(ctx, r, h);
   }
+  await ctx.hashes?.save();
   return h.digest('hex');
 }

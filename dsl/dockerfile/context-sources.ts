@@ -1,7 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
-import { glob, isGlob } from '../container/glob.js';
 import type { Place } from './model.js';
 
 /*
@@ -15,13 +14,25 @@ export interface ContextFilter {
   excluded(rel: string): boolean;
 }
 
-/** The build context: its real path and what is left out of it. */
+/** The build context: its real path, what is left out of it, and the digests of its files remembered by their stat. */
 export interface BuildContext {
   dir: string;
   filter: ContextFilter;
+  hashes?: import('./context-hashes.js').ContextHashes;
 }
 
 const at = (p: Place) => `${p.file}:${p.line}:${p.column}`;
+
+/**
+ * The context-relative paths a glob source matches (in glob's order, excluded ones left out), or undefined when rel is no
+ * glob. glob.ts (and picomatch) is loaded only for a source with a glob character in it.
+ */
+export async function globMatches(ctx: BuildContext, rel: string): Promise<string[] | undefined> {
+  if (!rel || !/[*?[]/.test(rel)) return undefined;
+  const { glob, isGlob } = await import('../container/glob.js');
+  if (!isGlob(rel)) return undefined;
+  return (await glob(rel, ctx.dir)).map((m) => path.relative(ctx.dir, m)).filter((r) => !ctx.filter.excluded(r));
+}
 
 /** True for an http(s) URL source (ADD downloads it). */
 export function isUrl(src: string): boolean {
@@ -77,8 +88,9 @@ export async function contextSources(ctx: BuildContext, sources: string[], place
     }
     const rel = contextRelative(src, place);
     let rels: string[];
-    if (rel && isGlob(rel)) {
-      rels = (await glob(rel, ctx.dir)).map((m) => path.relative(ctx.dir, m)).filter((r) => !ctx.filter.excluded(r));
+    const matches = await globMatches(ctx, rel);
+    if (matches) {
+      rels = matches;
       if (rels.length === 0) throw new NotFoundError(`${at(place)}: no file in the build context matches ${src}`, { hint: '.dockerignore may exclude what it would match' });
     } else {
       if (rel && ctx.filter.excluded(rel)) {

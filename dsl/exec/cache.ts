@@ -11,6 +11,7 @@ import { which } from '../core/which.js';
  *   <store root>/exec/<hex>/meta.json     who signed it, where the mount points are (written last)
  *   <store root>/exec/<hex>/dev           the /dev skeleton bound over the image's /dev
  *   <store root>/exec/<hex>/fstab/        one fstab per distinct set of mounts, content-addressed
+ *   <store root>/exec/<hex>/image(.cidx)  the file and its index, kept when it came with one (fetch-url.ts)
  *   <store root>/exec/files/<key>.json    FILE path + (dev, ino, size, mtime, ctime) → digest
  *   <store root>/exec/urls/<key>.json     URL + ETag / Last-Modified → digest
  *   <store root>/exec/tmp/                downloads and unpacks in progress (renamed into place when complete)
@@ -83,6 +84,9 @@ export interface UrlRecord {
   etag?: string;
   lastModified?: string;
   digest: string;
+  /** The validators of URL.cidx, when the server has one (docs/delta.md). */
+  cidxEtag?: string;
+  cidxLastModified?: string;
 }
 
 /**

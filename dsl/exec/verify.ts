@@ -5,7 +5,7 @@ import { BadInputError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { uniqueSuffix } from '../core/unique.js';
 import { sameStamp, stampOf, writeJson, type CachedImage, type ExecCache, type ExecSigner, type FileStamp } from './cache.js';
-import { download, type FetchResult } from '../core/fetch.js';
+import { fetchUrl, keepFile, recheck, type FetchStats, type UrlFetch, type UrlOutcome } from './fetch-url.js';
 import { policyRefuses, stillTrusted, type TrustScope } from './trust.js';
 import { sweepTmp, unpackEntry } from './unpack.js';
 import type { Verdict } from '../flat/trailer.js';
@@ -72,28 +72,50 @@ async function verify(file: string, o: ObtainOptions): Promise<{ v: Verdict; sig
   return { v, signer: v.signer ? { id: v.signer.id, source: v.signer.source } : null };
 }
 
-/** Fetches (or copies), verifies and unpacks the image; the cache entry to run. */
-export async function obtain(cache: ExecCache, o: ObtainOptions): Promise<CachedImage> {
+/** How fetchUrl() asks for o.source: with the last record of the URL, when the entry it names may still be used. */
+function urlFetch(cache: ExecCache, o: ObtainOptions): UrlFetch {
+  const prev = cache.lookupUrl(o.source);
+  const usable = (e: CachedImage): boolean => stillTrusted(e.meta.signer, o.key, scopeOf(o)) || (!!o.insecure && !policyRefuses(scopeOf(o)));
+  const entry = prev && cache.read(prev.digest.replace(/^sha256:/, ''));
+  return { url: o.source, what: o.what, prev, prevEntry: entry && usable(entry) ? entry : undefined, usable };
+}
+
+/** What fetching URL o.source would download (`cairn fetch --dry-run`): the index (or the file's headers) only, nothing written; and the entry when it is current. */
+export async function planUrl(cache: ExecCache, o: ObtainOptions): Promise<FetchStats & { current?: CachedImage }> {
+  const r = await fetchUrl(cache, { ...urlFetch(cache, o), dryRun: true }, '');
+  return 'current' in r ? { ...r.stats, current: r.current } : r.stats;
+}
+
+/** Fetches (or copies), verifies and unpacks the image; the cache entry to run. `stats` receives the figures of a URL's fetch. */
+export async function obtain(cache: ExecCache, o: ObtainOptions, stats?: (s: FetchStats) => void): Promise<CachedImage> {
   await makeDirs(cache.tmp, 0o700);
   await sweepTmp(cache);
   const tmp = path.join(cache.tmp, `dl-${uniqueSuffix()}`);
   try {
     let stamp: FileStamp | undefined;
-    let fetched: FetchResult | undefined;
+    let got: Extract<UrlOutcome, { validators: unknown }> | undefined;
     if (o.url) {
-      // Revalidate what a trusted earlier start fetched: a 304 costs no download and no verification.
-      const prev = cache.lookupUrl(o.source);
-      const entry = prev && cache.read(prev.digest.replace(/^sha256:/, ''));
-      const usable = entry && (stillTrusted(entry.meta.signer, o.key, scopeOf(o)) || (o.insecure && !policyRefuses(scopeOf(o))));
-      fetched = await download(o.source, tmp, usable ? { etag: prev!.etag, lastModified: prev!.lastModified } : {});
-      if (fetched.notModified) {
-        if (!stillTrusted(entry!.meta.signer, o.key, scopeOf(o))) warn(`running ${o.what} unverified (${entry!.meta.reason ?? 'its signer is not a key given'}) because of --insecure-skip-verify`);
-        return entry!;
+      // Revalidate what a trusted earlier start fetched: an unchanged index (or a 304) costs no download and no verification.
+      const r = await fetchUrl(cache, urlFetch(cache, o), tmp);
+      stats?.(r.stats);
+      if ('current' in r) {
+        if (!stillTrusted(r.current.meta.signer, o.key, scopeOf(o))) warn(`running ${o.what} unverified (${r.current.meta.reason ?? 'its signer is not a key given'}) because of --insecure-skip-verify`);
+        if (r.record) await cache.rememberUrl(r.record);
+        return r.current;
       }
+      got = r;
     } else {
       stamp = await copyIn(o.source, tmp, o.what);
     }
-    const { v, signer, reason } = await verify(tmp, o);
+    let checked: Awaited<ReturnType<typeof verify>> | undefined;
+    try {
+      checked = await verify(tmp, o);
+    } catch (err) {
+      // A rebuilt file that fails verification may be a wrong rebuild: recheck() decides, by its sha256.
+      if (!got?.unchecked) throw err;
+    }
+    if (got && (await recheck(got, o.source, tmp, checked?.v.sha256))) checked = await verify(tmp, o);
+    const { v, signer, reason } = checked!;
     const hex = v.sha256.replace(/^sha256:/, '');
     let entry = cache.read(hex);
     if (!entry) {
@@ -107,8 +129,12 @@ export async function obtain(cache: ExecCache, o: ObtainOptions): Promise<Cached
       await writeJson(path.join(entry.dir, 'meta.json'), entry.meta);
     }
     if (stamp) await cache.rememberFile(stamp, v.sha256);
-    if (fetched && !fetched.notModified && (fetched.etag || fetched.lastModified)) {
-      await cache.rememberUrl({ url: o.source, etag: fetched.etag, lastModified: fetched.lastModified, digest: v.sha256 });
+    if (got) {
+      // The file is kept beside its entry only when its index describes it: the seed of the next update.
+      if (got.index && got.index.index.fileSha256.toString('hex') === hex) await keepFile(cache, hex, tmp, got.index.raw);
+      const { etag, lastModified } = got.validators;
+      const cidx = got.cidx.etag || got.cidx.lastModified ? { cidxEtag: got.cidx.etag, cidxLastModified: got.cidx.lastModified } : {};
+      if (etag || lastModified || cidx.cidxEtag || cidx.cidxLastModified) await cache.rememberUrl({ url: o.source, etag, lastModified, digest: v.sha256, ...cidx });
     }
     return entry;
   } finally {

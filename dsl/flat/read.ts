@@ -29,12 +29,13 @@ export interface FlatSignature {
  * given as tarball:FILE; SignatureError when it refuses the file (a signature that does not verify under a
  * key it accepts, an unsigned file where it wants a signature, a `reject`).
  */
-export async function checkSignature(file: string, policy?: string): Promise<FlatSignature> {
+export async function checkSignature(file: string, policy?: string, url?: string): Promise<FlatSignature> {
   const [{ fileScopes, refusalError, tarballRequirements }, { judgeFile }] = await Promise.all([import('../sign/trust.js'), import('./judge.js')]);
-  const a = tarballRequirements(fileScopes(file), policy);
+  // A file downloaded from url (tarball:URL) is judged as that URL, which has no path scopes.
+  const a = tarballRequirements(url ? fileScopes(url, true) : fileScopes(file), policy);
   const c = await judgeFile(a, () => createReadStream(file), { mode: 'flat' });
   const j = c.judgement;
-  if (!j.ok) throw refusalError(j, `tarball ${file}`);
+  if (!j.ok) throw refusalError(j, `tarball ${url ?? file}`);
   return { signed: c.verdict?.signed ?? false, trust: j.trust, sha256: c.verdict?.sha256, ...(j.trust === 'signed' ? { signer: j.signer } : {}) };
 }
 

@@ -21,9 +21,11 @@ function noZstd(): CairnError {
   });
 }
 
-/** A compressing transform for kind (gzip is deterministic: no name, mtime 0). */
-export function compressor(kind: Compression): Transform {
-  if (kind === 'gzip') return zlib.createGzip({ level: 6 });
+/**
+ * A compressing transform for zstd or none. gzip is not made here: every gzip cairn writes is delta/'s chunked
+ * gzip (delta/compress.ts), whose segments a later file can reuse.
+ */
+export function compressor(kind: Exclude<Compression, 'gzip'>): Transform {
   if (kind === 'zstd') {
     if (!z.createZstdCompress) throw noZstd();
     return z.createZstdCompress();

@@ -47,7 +47,7 @@ export interface RunConfig {
   Labels?: Record<string, string>;
   StopSignal?: string;
   /** Docker's fields, which OCI leaves out (buildah keeps them in the config): a health check, the shell of shell forms, ONBUILD triggers. */
-  Healthcheck?: { Test: string[] };
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
   Shell?: string[];
   OnBuild?: string[];
 }

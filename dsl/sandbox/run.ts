@@ -60,6 +60,8 @@ export interface RunSpec {
   quiet?: boolean;
   /** Receives standard output as it comes. */
   onStdout?: (d: Buffer) => void;
+  /** Receives standard error as it comes. */
+  onStderr?: (d: Buffer) => void;
   stepId?: string;
   /** A directory on the store's filesystem for the step's scratch files. */
   scratchDir: string;
@@ -211,6 +213,7 @@ function spawnLauncher(s: RunSpec, script: string): Promise<RunResult> {
     });
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d;
+      s.onStderr?.(d);
       if (!s.quiet) emit({ type: 'output', id: s.stepId, stream: 'stderr', data: d });
     });
     if (child.stdin) {

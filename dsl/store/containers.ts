@@ -21,6 +21,8 @@ export interface LayerRef {
 export interface CheckpointRecord extends LayerRef {
   message: string;
   createdBy: string;
+  /** created_by lines of the steps before the one whose entry carries the layer: history entries with no layer of their own (historyPerStep). */
+  steps?: string[];
   created: string;
   /** The timestamp its file times were clamped to, when it was sealed reproducibly. */
   timestamp?: number;
@@ -46,6 +48,8 @@ export interface ContainerRecord {
   checkpoints: CheckpointRecord[];
   /** created_by lines of the verbs applied since the last checkpoint. */
   pending: string[];
+  /** One history entry per pending line (as buildah's Dockerfile builds), not one joined entry per checkpoint. */
+  historyPerStep?: boolean;
   /** True while the user holds a `cairn mount` of the container. */
   mounted?: boolean;
   /** Manifest annotations (`config --annotation`), written at commit. */

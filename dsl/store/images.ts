@@ -59,6 +59,10 @@ export class ImageRecords {
 
   /** Finds an image by normalized name, full ID, `sha256:` ID or unique ID prefix (at least 3 hex digits). */
   async find(nameOrId: string, normalized?: string): Promise<ImageRecord | undefined> {
+    // A full ID is read directly, before names (as docker takes 64 hex digits): looking up by ID lists no store.
+    const full = /^(?:sha256:)?([0-9a-f]{64})$/.exec(nameOrId);
+    const direct = full ? await this.get(full[1]) : undefined;
+    if (direct) return direct;
     const all = await this.list();
     const byName = all.find((r) => r.names.includes(nameOrId) || (normalized !== undefined && r.names.includes(normalized)));
     if (byName) return byName;

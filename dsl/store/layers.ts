@@ -130,7 +130,9 @@ export class LayerStore {
 
   /** The layer in compression comp: itself when it is already, else a compressed blob made once and kept. */
   async compressed(l: LayerRef, comp: Compression): Promise<LayerRef> {
-    const [{ compressionOfMediaType, layerMediaType, compressor }, { pipeline }] = await Promise.all([import('../layer/compress.js'), import('node:stream/promises')]);
+    const [{ compressionOfMediaType, layerMediaType }, { compressor }, { pipeline }] = await Promise.all([
+      import('../layer/compress.js'), import('../delta/compress.js'), import('node:stream/promises'),
+    ]);
     if ((compressionOfMediaType(l.mediaType) ?? 'none') === comp) return l;
     const cache = path.join(this.paths.layers, `${digestHex(l.diffID)}.${comp}.json`);
     const known = await readJson<LayerRef>(cache);

@@ -21,6 +21,10 @@ function created(): string | undefined {
 export interface TarballOptions {
   /** A signature policy file (--signature-policy); else the default places (docs/signing.md). */
   signaturePolicy?: string;
+  /** Where a tarball:URL is downloaded to (a private directory below it, removed by close()). */
+  tmpDir?: string;
+  /** The URL src was downloaded from: the name in messages and the signature policy's scope. */
+  url?: string;
 }
 
 /**
@@ -32,17 +36,32 @@ export interface TarballOptions {
  */
 export async function readTarball(src: string, opts: TarballOptions = {}): Promise<SourceImage> {
   if (/^https?:\/\//i.test(src)) {
-    throw new CairnError(`tarball URLs are not supported yet (${src})`, { hint: 'download the file first and use tarball:PATH' });
+    if (!opts.tmpDir) throw new CairnError(`tarball URLs need a temporary directory (${src})`, { hint: 'download the file first and use tarball:PATH' });
+    const { fetchTarball } = await import('./tarball-url.js');
+    const got = await fetchTarball(src, opts.tmpDir);
+    try {
+      const img = await readTarball(got.file, { ...opts, url: src });
+      const close = img.close;
+      img.close = async () => {
+        await close.call(img);
+        await got.remove();
+      };
+      return img;
+    } catch (err) {
+      await got.remove();
+      throw err;
+    }
   }
+  const name = opts.url ?? src;
   const st = await statOrUndefined(src);
-  if (!st) throw new NotFoundError(`tarball ${src} does not exist`, { hint: 'check the path of tarball:PATH' });
-  if (!st.isFile()) throw new NotFoundError(`tarball ${src} is not a file`, { hint: 'tarball:PATH takes a .tar or .tar.gz file' });
+  if (!st) throw new NotFoundError(`tarball ${name} does not exist`, { hint: 'check the path of tarball:PATH' });
+  if (!st.isFile()) throw new NotFoundError(`tarball ${name} is not a file`, { hint: 'tarball:PATH takes a .tar or .tar.gz file' });
   // The policy judges the file before anything of it is used; the trailer of a signed file follows the
   // end-of-archive blocks and is no tar, so the tar check is the signature check's then.
   const [{ checkSignature, embeddedConfig }, { flatImage }] = await Promise.all([import('../flat/read.js'), import('./tarball-flat.js')]);
-  const sig = await checkSignature(src, opts.signaturePolicy);
+  const sig = await checkSignature(src, opts.signaturePolicy, opts.url);
   const info = await hashFile(src, { checkTar: !sig.signed });
-  if (sig.sha256 && sig.sha256 !== info.digest) throw new BadInputError(`tarball ${src} changed while it was read`, { hint: 'let whatever writes it finish, then try again' });
+  if (sig.sha256 && sig.sha256 !== info.digest) throw new BadInputError(`tarball ${name} changed while it was read`, { hint: 'let whatever writes it finish, then try again' });
   const base = emptyConfig();
   const when = created();
   const config: ImageConfig = {
@@ -52,7 +71,7 @@ export async function readTarball(src: string, opts: TarballOptions = {}): Promi
     // The PATH a root-filesystem image gets when its tarball says nothing (as docker's default).
     config: { Env: [DEFAULT_PATH_ENV] },
     rootfs: { type: 'layers', diff_ids: [info.diffID] },
-    history: [{ ...(when ? { created: when } : {}), created_by: `tarball:${path.basename(src)}` }],
+    history: [{ ...(when ? { created: when } : {}), created_by: `tarball:${path.basename(name)}` }],
   };
   const descriptor = { mediaType: info.mediaType, digest: info.digest, size: info.size };
   const layer = { descriptor, diffID: info.diffID, open: () => openVerifiedFile(src, descriptor) };
@@ -60,13 +79,13 @@ export async function readTarball(src: string, opts: TarballOptions = {}): Promi
   if (sig.trust === 'unsigned-rootfs') {
     // An unsigned file says nothing cairn can believe: its config (Entrypoint, Env, User…) is not used.
     const claims = await embeddedConfig(src).then((c) => c !== undefined, () => true);
-    if (claims) warn(`tarball ${src} is not signed: its ${FLAT_CONFIG} is ignored and the file is read as a plain root filesystem (a flat image whose signature was cut off looks like this)`);
+    if (claims) warn(`tarball ${name} is not signed: its ${FLAT_CONFIG} is ignored and the file is read as a plain root filesystem (a flat image whose signature was cut off looks like this)`);
     return plain();
   }
   // A flat tarball of `cairn export` carries its image config as its first entry (docs/export.md).
   const embedded = await embeddedConfig(src);
   if (embedded) {
-    if (sig.trust !== 'signed') warn(`tarball ${src}: its ${FLAT_CONFIG} is used unverified, as the signature policy accepts anything here`);
+    if (sig.trust !== 'signed') warn(`tarball ${name}: its ${FLAT_CONFIG} is used unverified, as the signature policy accepts anything here`);
     const flat = await flatImage(embedded, config, layer);
     return assemble(flat.config, Buffer.from(JSON.stringify(flat.config)), flat.layers);
   }

@@ -93,7 +93,7 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
       return m.readDockerArchive(r.file, r.ref, opts.tmpDir);
     }
     case 'tarball':
-      return (await import('./tarball.js')).readTarball(r.path, { signaturePolicy: opts.signaturePolicy });
+      return (await import('./tarball.js')).readTarball(r.path, { signaturePolicy: opts.signaturePolicy, tmpDir: opts.tmpDir });
     case 'docker':
       if (!dockerSource) throw registryUnavailable();
       return dockerSource(r.ref, opts);

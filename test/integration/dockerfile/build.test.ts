@@ -55,14 +55,15 @@ CMD ["greeting"]
     expect(k.inspect('localhost/df1:also').id).toBe(r.stdout.trim());
   });
 
-  it('by default gives one layer over the base, with a history entry naming the instructions', () => {
+  it('by default gives one layer over the base, with one history entry per instruction (the last carries the layer, as buildah)', () => {
     const dir = k.context({ Dockerfile: `FROM ${k.base}\nRUN echo a > /a\nENV X=1\nRUN echo b > /b\n` });
     k.ok(['build', '-t', 'localhost/df-one', dir]);
     const baseLayers = k.inspect(k.base).rootfs.diff_ids.length;
     const img = k.inspect('localhost/df-one');
     expect(img.rootfs.diff_ids.length).toBe(baseLayers + 1);
-    const last = img.history.filter((h) => !h.empty_layer).at(-1)!;
-    expect(last.created_by).toBe('RUN echo a > /a && ENV X=1 && RUN echo b > /b');
+    const own = img.history.slice(k.inspect(k.base).history.length);
+    // The default PATH a base without one gets leaves no line, as in buildah.
+    expect(own.map((h) => [h.created_by, h.empty_layer ?? false])).toEqual([['RUN echo a > /a', true], ['ENV X=1', true], ['RUN echo b > /b', false]]);
   });
 
   it('--layers gives one layer per instruction that changes files, each named by its instruction', () => {
@@ -71,7 +72,8 @@ CMD ["greeting"]
     const baseLayers = k.inspect(k.base).rootfs.diff_ids.length;
     const img = k.inspect('localhost/df-layers');
     expect(img.rootfs.diff_ids.length).toBe(baseLayers + 3);
-    expect(img.history.filter((h) => !h.empty_layer).slice(-3).map((h) => h.created_by)).toEqual(['RUN echo a > /a', 'ENV X=1 && LABEL l=1 && RUN echo b > /b', 'COPY f /f']);
+    expect(img.history.filter((h) => !h.empty_layer).slice(-3).map((h) => h.created_by)).toEqual(['RUN echo a > /a', 'RUN echo b > /b', 'COPY f /f']);
+    expect(img.history.slice(-5).map((h) => [h.created_by, h.empty_layer ?? false])).toEqual([['RUN echo a > /a', false], ['ENV X=1', true], ['LABEL l=1', true], ['RUN echo b > /b', false], ['COPY f /f', false]]);
   });
 
   it('`# checkpoint MESSAGE` lines are layer boundaries with their message; --squash gives one layer in all', () => {

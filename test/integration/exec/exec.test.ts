@@ -252,7 +252,10 @@ describe.runIf(IN_PROCESS)('cairn exec FILE: what runs', () => {
     server.log.length = 0;
     const again = await start(url, { cmd: ['sh', '-c', 'cat /etc/motd'] });
     expect(again.stdout).toBe('hello motd\n');
+    // URL.cidx first (docs/delta.md): this server has none, so the file itself is revalidated.
     expect(server.log).toEqual([
+      { path: '/hop/img.tar.gz.cidx', status: 301, conditional: false },
+      { path: '/img.tar.gz.cidx', status: 404, conditional: false },
       { path: '/hop/img.tar.gz', status: 301, conditional: true },
       { path: '/img.tar.gz', status: 304, conditional: true },
     ]);

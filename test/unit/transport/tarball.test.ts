@@ -75,9 +75,10 @@ describe('tarball:', () => {
     await expect(readTarball(cut)).rejects.toThrow(BadInputError);
   });
 
-  it('reports a missing file as NotFoundError and URLs as not supported yet', async () => {
+  it('reports a missing file as NotFoundError, and a URL read without a temporary directory', async () => {
     await expect(readTarball(path.join(t.dir, 'none.tar'))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(readTarball('https://example.com/root.tar')).rejects.toThrow(/URLs are not supported yet/);
+    // tarball:URL is downloaded below the store's tmp (test/integration/delta/fetch.test.ts pulls one).
+    await expect(readTarball('https://example.com/root.tar')).rejects.toThrow(/tarball URLs need a temporary directory/);
   });
 });
 
