@@ -88,7 +88,10 @@ export class ChunkedGzip extends Transform {
     this.threads = opts.threads ?? defaultThreads();
     this.keepHashes = opts.index ?? false;
     this.chunker = new Chunker(this.params);
-    this.members = new TarMembers((at) => this.chunker.member(at));
+    this.members = new TarMembers(
+      (at) => this.chunker.member(at),
+      (start, end) => this.chunker.directory(start, end),
+    );
     // A batch holds BATCH bytes of complete segments, the open segment (under max) and a header not yet complete.
     this.cap = BATCH + this.params.max + 1024;
     this.buf = this.newBuffer();

@@ -52,6 +52,9 @@ export class Chunker {
   /** Where tar members start (ascending), from `head` on. */
   private members: number[] = [];
   private head = 0;
+  /** Cuts made whatever the sizes (ascending): start, end pairs around runs of directory members. */
+  private hard: number[] = [];
+  private hardHead = 0;
 
   constructor(readonly params: ChunkerParams = DEFAULT_CHUNKER) {
     checkParams(params);
@@ -64,6 +67,13 @@ export class Chunker {
   /** Notes that a tar member starts at offset (offsets ascending). */
   member(offset: number): void {
     this.members.push(offset);
+  }
+
+  /** Notes a directory member from start to end: it gets a segment of its own (with the directories right next to it). */
+  directory(start: number, end: number): void {
+    const last = this.hard.length - 1;
+    if (last >= this.hardHead && this.hard[last] === start) this.hard[last] = end;
+    else this.hard.push(start, end);
   }
 
   /**
@@ -82,8 +92,15 @@ export class Chunker {
         this.head = 0;
       }
       const member = this.head < this.members.length ? this.members[this.head] : Infinity;
-      // Bytes are hashed up to (not including) limit: a cut there is forced when limit is max or a member.
-      const limit = Math.min(this.start + max, member);
+      while (this.hardHead < this.hard.length && this.hard[this.hardHead] <= this.start) this.hardHead++;
+      if (this.hardHead > 1024) {
+        const keep = this.hardHead % 2;
+        this.hard = this.hard.slice(this.hardHead - keep);
+        this.hardHead = keep;
+      }
+      const hard = this.hardHead < this.hard.length ? this.hard[this.hardHead] : Infinity;
+      // Bytes are hashed up to (not including) limit: a cut there is forced when limit is max, a member or a hard cut.
+      const limit = Math.min(this.start + max, member, hard);
       let cut = -1;
       const avgEnd = Math.min(this.start + avg - 1, limit);
       if (this.pos < avgEnd && this.pos < stop) {
@@ -96,7 +113,9 @@ export class Chunker {
         if (i >= 0) cut = base + i + 1;
         else this.pos = Math.min(limit, stop);
       }
-      if (cut < 0 && this.pos >= limit && limit <= end) cut = limit;
+      // A run of directories ends only where the member after it is known not to be one (else the cut would depend on how the bytes arrive).
+      const runEnd = limit === hard && this.hardHead % 2 === 1;
+      if (cut < 0 && this.pos >= limit && limit <= end && (!runEnd || limit < stop)) cut = limit;
       if (cut < 0) return this.start;
       out.push(cut);
       this.start = cut;

@@ -7,10 +7,11 @@ import type { GzipLayout } from './chunked-gzip.js';
 export const INDEX_SUFFIX = '.cidx';
 
 /**
- * Bytes of each segment's sha256 an index keeps: all of it. With 32/64/256 KiB segments the whole table stays
- * under 0.2% of the file (docs/decisions.md); the format allows shorter prefixes should smaller segments need them.
+ * Bytes of each segment's sha256 an index keeps: the first 20 (160 bits). The directory segments take a Debian
+ * export's table past 0.2% of the file with whole hashes (docs/decisions.md); what is rebuilt is checked against
+ * the whole file's sha256 and its signature anyway.
  */
-export const INDEX_HASH_LEN = 32;
+export const INDEX_HASH_LEN = 20;
 
 /** The path of file's index. */
 export function indexPath(file: string): string {

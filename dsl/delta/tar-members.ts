@@ -5,6 +5,8 @@
  * so the member starts at the first of them. The end-of-archive blocks start one more "member" (what follows
  * them, padding and a flat file's signature trailer, is not tar). Only boundaries depend on this: a stream that
  * is not a tar, or a header that does not parse (bad checksum), just ends the tracking.
+ * A directory member (headers only, no data) is also reported with its end: its times change whenever anything
+ * in it does, so the chunker gives it a segment of its own and its neighbours' segments survive.
  */
 
 const BLOCK = 512;
@@ -12,6 +14,7 @@ const BLOCK = 512;
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6'].map((c) => c.charCodeAt(0)));
 /** Headers that describe the next header's member. */
 const PREFIX = new Set(['x', 'L', 'K'].map((c) => c.charCodeAt(0)));
+const DIR = '5'.charCodeAt(0);
 
 /** A header's size field: octal ASCII, or base-256 (first byte's high bit set; negative values refused). */
 function sizeOf(h: Uint8Array): number | undefined {
@@ -51,15 +54,24 @@ export class TarMembers {
   private done = false;
   /** Stream offset of the first byte not yet seen. */
   private seen = 0;
+  /** Where the member whose headers are being read starts (its first PAX or long-name header). */
+  private memberStart = 0;
 
-  constructor(private readonly onMember: (offset: number) => void) {}
+  /** onMember gets each member's start; onDirectory a directory member's start and end. */
+  constructor(
+    private readonly onMember: (offset: number) => void,
+    private readonly onDirectory: (start: number, end: number) => void = () => {},
+  ) {}
 
   /**
    * Every member starting before this offset has been reported: the stream's end, or the start of a header
    * not yet complete (whether a member starts there is known once it is).
    */
   get settled(): number {
-    return this.done ? Infinity : this.have > 0 || this.next < this.seen ? this.next : this.seen;
+    if (this.done) return Infinity;
+    const at = this.have > 0 || this.next < this.seen ? this.next : this.seen;
+    // Inside a member's prefix headers, whether it is a directory (a cut at its start) is not known yet.
+    return this.continues ? Math.min(at, this.memberStart) : at;
   }
 
   /** Reads the next bytes of the stream. */
@@ -95,8 +107,12 @@ export class TarMembers {
       this.done = true;
       return;
     }
-    if (!this.continues) this.onMember(this.next);
+    if (!this.continues) {
+      this.memberStart = this.next;
+      this.onMember(this.next);
+    }
     const type = h[156];
+    if (type === DIR) this.onDirectory(this.memberStart, this.next + BLOCK);
     this.continues = PREFIX.has(type);
     const data = HEADER_ONLY.has(type) ? 0 : Math.ceil(size / BLOCK) * BLOCK;
     this.next += BLOCK + data;

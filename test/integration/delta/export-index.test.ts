@@ -38,7 +38,7 @@ describe('cairn export writes a chunk index', () => {
     const idx = decodeIndex(readFileSync(`${file}.cidx`));
     expect(idx.fileSha256.equals(sha(bytes))).toBe(true);
     expect(idx.fileSize).toBe(bytes.length);
-    expect(idx.hashLen).toBe(32);
+    expect(idx.hashLen).toBe(20);
     expect(idx.chunker).toEqual(DEFAULT_CHUNKER);
     expect(idx.compressor).toMatch(/^deflate-6\/zlib-/);
     expect(bytes.subarray(0, idx.head.length).equals(idx.head)).toBe(true);

@@ -19,7 +19,10 @@ const SMALL: ChunkerParams = { min: 2048, avg: 8192, max: 32768, gear: 1 };
 /** The cuts of data fed in pieces of `piece` bytes, the tar tracking on (as the compressor runs it). */
 function cutsOf(data: Buffer, params: ChunkerParams = SMALL, piece = 65536): number[] {
   const ch = new Chunker(params);
-  const tm = new TarMembers((at) => ch.member(at));
+  const tm = new TarMembers(
+    (at) => ch.member(at),
+    (start, end) => ch.directory(start, end),
+  );
   const out: number[] = [];
   for (let i = 0; i < data.length; i += piece) {
     const end = Math.min(i + piece, data.length);
@@ -134,6 +137,40 @@ describe('Chunker', () => {
     expect(() => new Chunker({ ...SMALL, avg: 5000 })).toThrow(/power of two/);
     expect(() => new Chunker({ ...SMALL, min: 40000 })).toThrow(/chunker parameters/);
     expect(() => new Chunker({ ...SMALL, gear: 2 })).toThrow(/gear/);
+  });
+});
+
+/** A directory's tar header with its mtime field set to t (checksum made again). */
+function dirHeader(name: string, t: number): Buffer {
+  const h = tarHeader(name, 0, { type: '5' });
+  h.write(t.toString(8).padStart(11, '0') + '\0', 136, 'latin1');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return h;
+}
+
+describe('directory members', () => {
+  const files = (dir: string, seed: number) => Buffer.concat(Array.from({ length: 6 }, (_, i) => tarMember(`${dir}/f${i}`, textLike(seed + i, 3000))));
+  const tarWith = (t: number) => Buffer.concat([dirHeader('a/', 1), dirHeader('a/b/', 1), files('a/b', 10), dirHeader('a/c/', t), files('a/c', 20), TAR_END]);
+
+  it('get a segment of their own, a run of them one together, whatever min says', () => {
+    const tar = tarWith(1);
+    const cDir = 1024 + files('a/b', 10).length;
+    for (const piece of [tar.length, 700, 1]) {
+      const cuts = cutsOf(tar, SMALL, piece);
+      expect(cuts[0]).toBe(1024);
+      expect(cuts).toContain(cDir);
+      expect(cuts).toContain(cDir + 512);
+    }
+  });
+
+  it('whose times changed change only their own segment: the files around them are reused', () => {
+    const [a, b] = [tarWith(1), tarWith(0o777)];
+    const [ha, hb] = [segmentHashes(a, cutsOf(a)), segmentHashes(b, cutsOf(b))];
+    expect(hb.length).toBe(ha.length);
+    expect(hb.filter((h) => !ha.includes(h))).toHaveLength(1);
   });
 });
 
