@@ -2,11 +2,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 /*
- * A SHA-256 of a byte stream that moves to a worker thread once the stream is big enough to pay for one:
+ * A hash (SHA-256 or SHA-512) of a byte stream that moves to a worker thread once the stream is big enough to pay for one:
  * verifying hashes every byte twice (SHA-256 of the file, SHA-512 for the signature), and Node's hashes
  * are synchronous, so on two cores the second hash is nearly free when it runs beside the first.
  * Bytes travel in a few fixed buffers that go to the worker and come back: a fresh buffer per chunk would
- * cost page faults worth a third of the hashing, and the caller's chunks are never detached or kept.
+ * cost page faults worth a third of the hashing, and the caller's chunks are never detached or kept. Small
+ * chunks (a socket's 64 KiB) fill a buffer before it goes: one message per MiB, not per chunk.
  */
 
 /** Bytes hashed on the calling thread before the hash moves to a worker (small files never start one). */
@@ -18,8 +19,8 @@ const POOL = 16;
 
 /** The worker: modules come by import(), which an eval'd worker has whether node runs it as CommonJS or as a module. */
 const WORKER_SOURCE = `(async () => {
-const { parentPort } = await import('node:worker_threads');
-const h = (await import('node:crypto')).createHash('sha256');
+const { parentPort, workerData } = await import('node:worker_threads');
+const h = (await import('node:crypto')).createHash(workerData.algorithm);
 parentPort.on('message', (m) => {
   if (m === null) return parentPort.postMessage({ digest: h.digest('hex') });
   h.update(new Uint8Array(m.buf, 0, m.len));
@@ -28,18 +29,28 @@ parentPort.on('message', (m) => {
 })();
 `;
 
-/** SHA-256 of everything given to update(), hashed off the main thread for big inputs. */
-export class Sha256Spill {
-  private hash: Hash | undefined = createHash('sha256');
+/** The hashes a HashSpill computes. */
+export type SpillAlgorithm = 'sha256' | 'sha512';
+
+/** A hash of everything given to update(), computed off the main thread for big inputs. */
+export class HashSpill {
+  private hash: Hash | undefined;
   /** Copies of what was hashed here before the worker started, replayed to it (at most SPILL_AT bytes). */
   private early: Buffer[] = [];
   private earlyBytes = 0;
   private worker?: Worker;
   private free: ArrayBuffer[] = [];
+  /** The buffer being filled, and how many of its bytes are filled. */
+  private filling?: ArrayBuffer;
+  private filled = 0;
   private made = 0;
   private waiting?: () => void;
   private failed?: Error;
   private result?: (hex: string) => void;
+
+  constructor(private readonly algorithm: SpillAlgorithm = 'sha256') {
+    this.hash = createHash(algorithm);
+  }
 
   /** Adds bytes; resolves at once unless every transfer buffer is with the worker. */
   async update(c: Buffer): Promise<void> {
@@ -56,7 +67,7 @@ export class Sha256Spill {
 
   /** Starts the worker and replays what was hashed here (this thread's hash is dropped). */
   private async start(): Promise<void> {
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { algorithm: this.algorithm } });
     w.unref();
     w.on('message', (m: { buf?: ArrayBuffer; digest?: string }) => {
       if (m.buf) {
@@ -85,15 +96,25 @@ export class Sha256Spill {
     this.result?.('');
   }
 
-  /** Copies c into transfer buffers and posts them, waiting for a buffer to come back when all are out. */
+  /** Copies c into transfer buffers, posting each one once it is full (they wait for one to come back when all are out). */
   private async send(c: Buffer): Promise<void> {
     for (let off = 0; off < c.length; ) {
-      const buf = await this.freeBuffer();
-      const len = Math.min(BUF, c.length - off);
-      new Uint8Array(buf).set(c.subarray(off, off + len));
-      this.worker!.postMessage({ buf, len }, [buf]);
+      this.filling ??= await this.freeBuffer();
+      const len = Math.min(BUF - this.filled, c.length - off);
+      new Uint8Array(this.filling, this.filled, len).set(c.subarray(off, off + len));
+      this.filled += len;
       off += len;
+      if (this.filled === BUF) this.post();
     }
+  }
+
+  /** Posts the buffer being filled, if it holds anything. */
+  private post(): void {
+    if (!this.filling || this.filled === 0) return;
+    const buf = this.filling;
+    this.worker!.postMessage({ buf, len: this.filled }, [buf]);
+    this.filling = undefined;
+    this.filled = 0;
   }
 
   /** A transfer buffer not with the worker: a free one, a new one while fewer than POOL exist, or the next one back. */
@@ -115,6 +136,7 @@ export class Sha256Spill {
   async digest(): Promise<string> {
     try {
       if (this.hash) return this.hash.digest('hex');
+      this.post();
       const hex = await new Promise<string>((resolve) => {
         this.result = resolve;
         this.worker!.postMessage(null);
@@ -130,6 +152,7 @@ export class Sha256Spill {
   close(): void {
     this.early = [];
     this.free = [];
+    this.filling = undefined;
     void this.worker?.terminate();
     this.worker = undefined;
   }

@@ -5,7 +5,7 @@ import { decompress } from '../layer/compress.js';
 import { signatureWellFormed, signPrehashed, verifyPrehashed } from '../sign/ed25519ph.js';
 import type { KeyPair, PublicKey } from '../sign/keys.js';
 import { signatureHint, type SignatureFault } from '../sign/policy-judge.js';
-import { Sha256Spill } from '../core/hashworker.js';
+import { HashSpill } from '../core/hashworker.js';
 import { TarCheck } from './tarcheck.js';
 
 /*
@@ -70,37 +70,44 @@ export interface Verdict {
 /**
  * Hashes all but the last 80 bytes of a stream whose length is not known in advance. The held-back tail
  * is at most 80 bytes, so each chunk costs two hash updates and a tiny copy, never a concat of big buffers.
+ * The SHA-512 runs on a thread of its own for a big stream (as the file's SHA-256 does): on two cores the
+ * two hashes then take as long as the slower one.
  */
 class TailHasher {
-  private readonly h = createHash('sha512');
+  private readonly h = new HashSpill('sha512');
   readonly tar = new TarCheck();
   private held: Buffer = Buffer.alloc(0);
   /** Bytes hashed so far. */
   size = 0;
 
-  private hash(b: Buffer): void {
+  private async hash(b: Buffer): Promise<void> {
     if (!b.length) return;
-    this.h.update(b);
+    await this.h.update(b);
     this.tar.update(b);
     this.size += b.length;
   }
 
-  update(c: Buffer): void {
+  async update(c: Buffer): Promise<void> {
     if (c.length >= TRAILER_SIZE) {
-      this.hash(this.held);
-      this.hash(c.subarray(0, c.length - TRAILER_SIZE));
+      await this.hash(this.held);
+      await this.hash(c.subarray(0, c.length - TRAILER_SIZE));
       this.held = Buffer.from(c.subarray(c.length - TRAILER_SIZE));
     } else {
       const both = Buffer.concat([this.held, c]);
       const cut = Math.max(0, both.length - TRAILER_SIZE);
-      this.hash(both.subarray(0, cut));
+      await this.hash(both.subarray(0, cut));
       this.held = both.subarray(cut);
     }
   }
 
   /** The SHA-512 of all but the tail, and the tail (shorter than 80 bytes for a short stream). */
-  end(): { digest: Buffer; tail: Buffer } {
-    return { digest: this.h.digest(), tail: this.held };
+  async end(): Promise<{ digest: Buffer; tail: Buffer }> {
+    return { digest: Buffer.from(await this.h.digest(), 'hex'), tail: this.held };
+  }
+
+  /** Stops the hashing thread, if any (always call when giving up early). */
+  close(): void {
+    this.h.close();
   }
 }
 
@@ -122,20 +129,22 @@ function gzipError(err: unknown): BadInputError {
  * signature covers exactly the file: nothing may ride along unsigned).
  */
 export async function verifyStream(raw: Readable, keys: PublicKey[]): Promise<Verdict> {
-  const sha256 = new Sha256Spill();
+  const sha256 = new HashSpill();
+  const tail = new TailHasher();
   try {
-    const tail = new TailHasher();
     const gzip = await readInto(raw, sha256, tail);
-    return judge(tail, 'sha256:' + (await sha256.digest()), keys, gzip);
+    const [hex, end] = await Promise.all([sha256.digest(), tail.end()]);
+    return judge(tail, end, 'sha256:' + hex, keys, gzip);
   } finally {
     sha256.close();
+    tail.close();
     // On a failure part of the input may be unread: release its file or connection now.
     if (!raw.destroyed) raw.destroy();
   }
 }
 
 /** Feeds the raw bytes to sha256 and the uncompressed bytes to tail; whether the input was gzip. */
-async function readInto(raw: Readable, sha256: Sha256Spill, tail: TailHasher): Promise<boolean> {
+async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher): Promise<boolean> {
   const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const next = async (): Promise<Buffer | undefined> => {
     const r = await it.next();
@@ -158,8 +167,8 @@ async function readInto(raw: Readable, sha256: Sha256Spill, tail: TailHasher): P
   const first = Buffer.concat(head);
   const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   if (!gzip) {
-    tail.update(first);
-    for (let c = await next(); c; c = await next()) tail.update(c);
+    await tail.update(first);
+    for (let c = await next(); c; c = await next()) await tail.update(c);
     return false;
   }
   async function* rest(): AsyncGenerator<Buffer> {
@@ -169,7 +178,7 @@ async function readInto(raw: Readable, sha256: Sha256Spill, tail: TailHasher): P
   // The layers' decompression (compress.ts): bounded expansion, nothing after the last gzip member.
   const gunzip = decompress(Readable.from(rest(), { objectMode: false }), undefined, 'gzip');
   try {
-    for await (const c of gunzip) tail.update(c as Buffer);
+    for await (const c of gunzip) await tail.update(c as Buffer);
   } catch (err) {
     // zlib's own failures keep verify's wording; a bomb, trailing bytes or a failing source keep theirs.
     const cause = (err as Error)?.cause as NodeJS.ErrnoException | undefined;
@@ -180,8 +189,8 @@ async function readInto(raw: Readable, sha256: Sha256Spill, tail: TailHasher): P
 }
 
 /** Reads the trailer and checks the signature; the verdict. */
-function judge(tail: TailHasher, sha256: string, keys: PublicKey[], gzip: boolean): Verdict {
-  const { digest, tail: last } = tail.end();
+function judge(tail: TailHasher, end: { digest: Buffer; tail: Buffer }, sha256: string, keys: PublicKey[], gzip: boolean): Verdict {
+  const { digest, tail: last } = end;
   const problem = tail.tar.end();
   const tarSize = tail.size;
   if (last.length < TRAILER_SIZE || !last.subarray(MAGIC_AT, MAGIC_AT + MAGIC.length).equals(MAGIC)) {

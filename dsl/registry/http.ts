@@ -84,6 +84,12 @@ export async function readBody(res: HttpResponse, limit: number): Promise<Buffer
   return Buffer.concat(parts);
 }
 
+/**
+ * Bytes of a response body buffered before the connection is paused. undici's default (64 KiB) pauses and
+ * resumes the socket every few packets while a layer streams; a few MiB lets the body run ahead of its consumer.
+ */
+const BODY_BUFFER = 4 << 20;
+
 /** The HTTP connections to one registry (and the hosts it redirects to), with its TLS settings. */
 export class RegistryHttp {
   private readonly agent: Dispatcher;
@@ -111,7 +117,7 @@ export class RegistryHttp {
       const here = new URL(url);
       const headers: Record<string, string> = { 'user-agent': 'cairn', ...req.headers };
       if (req.authorization && here.origin === origin) headers.authorization = req.authorization;
-      const r = await this.agent.request({ origin: here.origin, path: here.pathname + here.search, method: req.method, headers, body: req.body });
+      const r = await this.agent.request({ origin: here.origin, path: here.pathname + here.search, method: req.method, headers, body: req.body, highWaterMark: BODY_BUFFER });
       const res: HttpResponse = { status: r.statusCode, headers: r.headers, body: r.body, url };
       const location = header(res, 'location');
       const redirect = [301, 302, 303, 307, 308].includes(res.status) && location !== undefined;

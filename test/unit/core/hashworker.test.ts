@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Sha256Spill } from '../../../dsl/core/hashworker.js';
+import { HashSpill } from '../../../dsl/core/hashworker.js';
 
 const data = randomBytes(20 << 20);
 
-describe('Sha256Spill', () => {
+describe('HashSpill', () => {
   it.each([
     ['empty', 0, 1 << 20],
     ['small', 1000, 100],
@@ -13,14 +13,24 @@ describe('Sha256Spill', () => {
     ['past the spill size, odd chunks', 20 << 20, 777_777],
     ['past the spill size, one chunk', 20 << 20, 20 << 20],
   ])('equals node:crypto sha256 (%s)', async (_what, size, chunk) => {
-    const h = new Sha256Spill();
+    const h = new HashSpill();
     const bytes = data.subarray(0, size);
     for (let i = 0; i < size; i += chunk) await h.update(bytes.subarray(i, i + chunk));
     expect(await h.digest()).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
+  it.each([
+    ['small', 1000],
+    ['past the spill size', 20 << 20],
+  ])('computes a sha512 too (%s)', async (_what, size) => {
+    const h = new HashSpill('sha512');
+    const bytes = data.subarray(0, size);
+    for (let i = 0; i < size; i += 65_536) await h.update(bytes.subarray(i, i + 65_536));
+    expect(await h.digest()).toBe(createHash('sha512').update(bytes).digest('hex'));
+  });
+
   it('hashes only the bytes of a view, not the rest of its buffer', async () => {
-    const h = new Sha256Spill();
+    const h = new HashSpill();
     const pool = randomBytes(12 << 20);
     const view = pool.subarray(100, (9 << 20) + 100);
     await h.update(view);
