@@ -113,8 +113,17 @@ const packagesExternal = {
  * modules import 'undici' as usual; the bundle gives them the loader's. HASH is that of the file, so a command
  * still running never mixes two builds' files.
  */
+/**
+ * What cairn uses of undici: an Agent, with the request API its index adds to every dispatcher. Not the index
+ * itself, which also loads fetch, WebSocket, mocks and caches, and with them a dozen Node.js built-ins more.
+ */
+const UNDICI_EXPORTS = ['Agent'];
+const UNDICI_ENTRY = `const Dispatcher = require('undici/lib/dispatcher/dispatcher');
+Object.assign(Dispatcher.prototype, require('undici/lib/api'));
+module.exports = { Agent: require('undici/lib/dispatcher/agent') };
+`;
 const undiciBuild = await esbuild.build({
-  stdin: { contents: "module.exports = require('undici');", resolveDir: path.dirname(dist), sourcefile: 'undici-entry.cjs' },
+  stdin: { contents: UNDICI_ENTRY, resolveDir: path.dirname(dist), sourcefile: 'undici-entry.cjs' },
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -169,7 +178,7 @@ const undiciLoader = {
     build.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'cairn-undici' }));
     build.onResolve({ filter: /^\.\/undici-load-/ }, (args) => (args.namespace === 'cairn-undici' ? { path: args.path, external: true } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'cairn-undici' }, () => ({
-      contents: `import { undici } from './${UNDICI_LOADER}';\nexport const { ${Object.keys(createRequire(import.meta.url)('undici')).join(', ')} } = undici;\n`,
+      contents: `import { undici } from './${UNDICI_LOADER}';\nexport const { ${UNDICI_EXPORTS.join(', ')} } = undici;\n`,
     }));
   },
 };

@@ -98,8 +98,9 @@ export class RegistryHttp {
     this.agent = new Agent({
       connect: {
         rejectUnauthorized: tls.verify,
-        // Node's `ca` replaces the system's CAs: the directory's are added to them.
-        ...(tls.ca.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
+        // Node's `ca` replaces the system's CAs: the directory's are added to them. Unverified, no CA is read
+        // (parsing the system's costs a first connection tens of ms, also for the https attempt before http).
+        ...(!tls.verify ? { ca: [] } : tls.ca.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
         ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
       },
       connectTimeout: CONNECT_TIMEOUT_MS,
