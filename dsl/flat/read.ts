@@ -33,7 +33,7 @@ export async function checkSignature(file: string, policy?: string, url?: string
   const [{ fileScopes, refusalError, tarballRequirements }, { judgeFile }] = await Promise.all([import('../sign/trust.js'), import('./judge.js')]);
   // A file downloaded from url (tarball:URL) is judged as that URL, which has no path scopes.
   const a = tarballRequirements(url ? fileScopes(url, true) : fileScopes(file), policy);
-  const c = await judgeFile(a, () => createReadStream(file), { mode: 'flat' });
+  const c = await judgeFile(a, () => createReadStream(file, { highWaterMark: 1 << 20 }), { mode: 'flat' });
   const j = c.judgement;
   if (!j.ok) throw refusalError(j, `tarball ${url ?? file}`);
   return { signed: c.verdict?.signed ?? false, trust: j.trust, sha256: c.verdict?.sha256, ...(j.trust === 'signed' ? { signer: j.signer } : {}) };
@@ -53,7 +53,7 @@ function parseConfig(bytes: Buffer, file: string): ImageConfig {
  * first entry is anything else (mmdebstrap output, a plain rootfs tar). Reads only the first entry.
  */
 export async function embeddedConfig(file: string): Promise<ImageConfig | undefined> {
-  const raw = createReadStream(file);
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
   const tar = decompress(raw);
   const ex = strictTarExtract();
   tar.on('error', (err) => ex.destroy(err));

@@ -46,7 +46,7 @@ export class BlobStore {
   /** A read stream of a present blob. */
   open(digest: string): Readable {
     const p = this.path(digest);
-    const s = createReadStream(p);
+    const s = createReadStream(p, { highWaterMark: 1 << 20 });
     s.on('error', () => undefined);
     return s;
   }

@@ -84,7 +84,7 @@ export async function openVerifiedFile(file: string, expected: Expected, what = 
       },
     });
   }
-  return verified(fh.createReadStream({ start: 0, end: expected.size }), expected, what);
+  return verified(fh.createReadStream({ start: 0, end: expected.size, highWaterMark: 1 << 20 }), expected, what);
 }
 
 /** Reads a small blob whole (a manifest, index or config): at most `limit` bytes, its size and digest checked. */

@@ -47,9 +47,9 @@ export async function hashFile(file: string, opts: { checkTar?: boolean } = {}):
   const sink = opts.checkTar ? tarChecker() : nullSink();
   try {
     if (compression === 'none') {
-      await pipeline(fh.createReadStream({ start: 0 }), outer, sink);
+      await pipeline(fh.createReadStream({ start: 0, highWaterMark: 1 << 20 }), outer, sink);
     } else {
-      await pipeline(fh.createReadStream({ start: 0 }), outer, (src: AsyncIterable<Buffer>) => decompress(Readable.from(src)), inner, sink);
+      await pipeline(fh.createReadStream({ start: 0, highWaterMark: 1 << 20 }), outer, (src: AsyncIterable<Buffer>) => decompress(Readable.from(src)), inner, sink);
     }
   } catch (err) {
     if (!isFormatError(err)) throw err;
