@@ -114,13 +114,14 @@ const packagesExternal = {
  * still running never mixes two builds' files.
  */
 /**
- * What cairn uses of undici: an Agent, with the request API its index adds to every dispatcher. Not the index
+ * What cairn uses of undici: an Agent, with the request API its index adds to every dispatcher, and the redirect
+ * interceptor (signature lookaside). Not the index
  * itself, which also loads fetch, WebSocket, mocks and caches, and with them a dozen Node.js built-ins more.
  */
-const UNDICI_EXPORTS = ['Agent'];
+const UNDICI_EXPORTS = ['Agent', 'interceptors'];
 const UNDICI_ENTRY = `const Dispatcher = require('undici/lib/dispatcher/dispatcher');
 Object.assign(Dispatcher.prototype, require('undici/lib/api'));
-module.exports = { Agent: require('undici/lib/dispatcher/agent') };
+module.exports = { Agent: require('undici/lib/dispatcher/agent'), interceptors: { redirect: require('undici/lib/interceptor/redirect') } };
 `;
 const undiciBuild = await esbuild.build({
   stdin: { contents: UNDICI_ENTRY, resolveDir: path.dirname(dist), sourcefile: 'undici-entry.cjs' },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
 import { BadInputError } from '../core/errors.js';
+import { extraCAs } from '../core/extra-ca.js';
 import { isMissing, makeDirs } from '../core/fsutil.js';
 import type { RegistryRef } from './reference.js';
 import { lookasideUrl } from './registries-d.js';
@@ -25,8 +26,10 @@ class HttpReader {
   private closeIt?: () => Promise<void>;
 
   agent(): Promise<Dispatcher> {
-    this.made ??= import('undici').then(({ Agent, interceptors }) => {
-      const a = new Agent({ headersTimeout: 30_000, bodyTimeout: 30_000 });
+    this.made ??= Promise.all([import('undici'), extraCAs()]).then(async ([{ Agent, interceptors }, extra]) => {
+      // The CAs of NODE_EXTRA_CA_CERTS the cairn command kept from Node.js's start-up are added to the system's.
+      const ca = extra.length ? [...(await import('node:tls')).rootCertificates, ...extra] : undefined;
+      const a = new Agent({ headersTimeout: 30_000, bodyTimeout: 30_000, ...(ca ? { connect: { ca } } : {}) });
       this.closeIt = () => a.close();
       return a.compose(interceptors.redirect({ maxRedirections: 3 }));
     });
@@ -53,10 +56,9 @@ async function readOne(url: string, http: HttpReader): Promise<Buffer | undefine
     }
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BadInputError(`lookaside ${url}: cairn reads file://, http:// and https:// lookaside storage only`, { hint: 'fix the registries.d configuration' });
-  const { request } = await import('undici');
   let res;
   try {
-    res = await request(url, { dispatcher: await http.agent() });
+    res = await (await http.agent()).request({ origin: u.origin, path: u.pathname + u.search, method: 'GET' });
   } catch (err) {
     throw new BadInputError(`cannot read signature ${url}: ${(err as Error).message}`, { hint: 'check the lookaside server in the registries.d configuration', cause: err });
   }

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BadInputError, NotFoundError } from '../core/errors.js';
 import { realHome } from '../core/config-dir.js';
+import { extraCAs } from '../core/extra-ca.js';
 import { direntsOrEmpty, statOrUndefined } from '../core/fsutil.js';
 
 /*
@@ -62,21 +63,6 @@ export async function readCertDir(dir: string): Promise<Omit<TlsSettings, 'verif
     }
   }
   return { ca, cert, key, dir };
-}
-
-/**
- * The CAs of NODE_EXTRA_CA_CERTS when Node.js did not load them at start-up: the `cairn` command hands the
- * variable over as CAIRN_EXTRA_CA_CERTS to verbs that may not connect (see bin/cairn). A missing file is
- * ignored, as Node.js ignores it (with a warning).
- */
-export async function extraCAs(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const file = env.NODE_EXTRA_CA_CERTS ? undefined : env.CAIRN_EXTRA_CA_CERTS;
-  if (!file) return [];
-  try {
-    return [await readPem(file)];
-  } catch {
-    return [];
-  }
 }
 
 /** The TLS settings for registry (host[:port]) under the user's options. */

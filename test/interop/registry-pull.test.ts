@@ -287,6 +287,17 @@ describe('TLS', () => {
     expect(c.ok(['pull', `docker://${reg.host}/app:1`], { env: { NODE_EXTRA_CA_CERTS: ca } })).toBe(img.configDigest.slice(7));
   });
 
+  it('trusts the CAs of NODE_EXTRA_CA_CERTS for a download too (add of an https URL), which the cairn command hands over lazily', () => {
+    const ca = path.join(certDir, 'ca.crt');
+    const c = freshStore();
+    const ctr = c.ok(['from', 'scratch']);
+    const url = `https://${reg.host}/v2/app/blobs/${img.configDigest}`;
+    const refused = c.cairn(['add', ctr, url, '/config.json']);
+    expect(refused.status).toBe(125);
+    c.ok(['add', ctr, url, '/config.json'], { env: { NODE_EXTRA_CA_CERTS: ca } });
+    expect(c.ok(['diff', ctr])).toMatch(/config\.json/);
+  });
+
   it('a plain-HTTP registry needs --tls-verify=false', () => {
     const r = freshStore().cairn(['pull', `docker://${open.host}/app:1`]);
     expect(r.status).toBe(125);

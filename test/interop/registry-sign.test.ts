@@ -4,11 +4,13 @@
 // openssl over bytes fetched with plain HTTP (Debian builds skopeo with sigstore disabled, so it cannot judge
 // them); and cairn's refusals (exit 125, one line, nothing stored).
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliKit, type CliKit } from '../kit/cli.js';
 import { peerOk, removeTree, requirePeers, runPeer, tempDir } from '../kit/peers.js';
-import { startRegistry, type RegistryKit } from '../kit/registry.js';
+import { makeCerts, startRegistry, type RegistryKit } from '../kit/registry.js';
 import { gpgHome, opensslVerifies, plainGet, signedBy, sigstoreSigned, writePolicy, writeRegistriesD, type GpgHome } from '../kit/signing.js';
 import { tinyRootfsTar } from '../kit/tiny.js';
 
@@ -183,6 +185,31 @@ describe('OpenPGP simple signatures (signedBy)', () => {
     expect(readdirSync(lookaside).some((d) => d.startsWith('by-skopeo@sha256='))).toBe(true);
     expect(await ok(['pull', INSECURE, '--signature-policy', policyA, `docker://${reg.host}/by-skopeo:1`])).toMatch(/^[0-9a-f]{64}$/);
     await refused(`docker://${reg.host}/by-skopeo:1`, policyB, /signedBy: none of its/);
+  });
+
+  it('reads signatures from an https lookaside server whose CA is in NODE_EXTRA_CA_CERTS', async () => {
+    const certs = makeCerts(path.join(work, 'lookaside-tls'));
+    const served: string[] = [];
+    const server = https.createServer({ cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) }, (req, res) => {
+      served.push(req.url ?? '');
+      const file = path.join(lookaside, decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname));
+      if (!file.startsWith(lookaside + path.sep) || !existsSync(file)) return res.writeHead(404).end();
+      res.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const regdHttps = path.join(work, 'registries.d-https');
+      mkdirSync(regdHttps, { recursive: true });
+      writeFileSync(path.join(regdHttps, 'test.yaml'), `docker:\n  ${reg.host}:\n    lookaside: https://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+      const args = ['pull', INSECURE, '--registries.d', regdHttps, '--signature-policy', policyA, `docker://${reg.host}/gpg:1`];
+      // Without the CA the server is not trusted; with it (handed to the registry client by the cairn command), the signature is read.
+      const untrusted = await k.cairnAsync(args, env);
+      expect(untrusted.status).toBe(125);
+      expect(await k.cairnAsync(args, { ...env, NODE_EXTRA_CA_CERTS: certs.caCert })).toMatchObject({ status: 0 });
+      expect(served).toContain(`/gpg@sha256=${digest.slice(7)}/signature-1`);
+    } finally {
+      server.close();
+    }
   });
 
   it('a policy that rejects the registry refuses before asking it for anything', async () => {
