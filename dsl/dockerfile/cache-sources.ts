@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fsp, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { contextRelative, globMatches, isUrl, type BuildContext } from './context-sources.js';
 import type { Place } from './model.js';
@@ -18,28 +18,33 @@ async function fileDigest(abs: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** The lstat of abs (bigint), undefined when it is missing. */
-function lstatOf(abs: string): Promise<BigIntStats | undefined> {
-  return fsp.lstat(abs, { bigint: true }).catch(() => undefined);
+/**
+ * The lstat of abs (bigint), undefined when it is missing. Synchronous, as the walk's readdir and readlink: a
+ * context is hundreds of entries, and a call through the thread pool costs a rebuild more than the call itself.
+ */
+function lstatOf(abs: string): BigIntStats | undefined {
+  try {
+    return lstatSync(abs, { bigint: true });
+  } catch {
+    return undefined;
+  }
 }
 
-/** Feeds one path (and, for a directory, everything below it that is not excluded) into h; st: its lstat when known. */
-async function feed(ctx: BuildContext, rel: string, h: Hash, known?: Promise<BigIntStats | undefined>): Promise<void> {
+/** Feeds one path (and, for a directory, everything below it that is not excluded) into h. */
+async function feed(ctx: BuildContext, rel: string, h: Hash): Promise<void> {
   const abs = rel ? path.join(ctx.dir, rel) : ctx.dir;
-  const st = await (known ?? lstatOf(abs));
+  const st = lstatOf(abs);
   if (!st) {
     h.update(`missing ${rel}\0`);
     return;
   }
   h.update(`${rel}\0${st.mode.toString(8)}\0${st.isFile() ? st.size : 0}\0`);
-  if (st.isSymbolicLink()) h.update(`${await fsp.readlink(abs)}\0`);
+  if (st.isSymbolicLink()) h.update(`${readlinkSync(abs)}\0`);
   else if (st.isFile()) {
     h.update(`sha256 ${ctx.hashes ? await ctx.hashes.digest(rel, abs, st) : await fileDigest(abs)}\0`);
   } else if (st.isDirectory()) {
-    const rels = (await fsp.readdir(abs)).sort().map((n) => (rel ? `${rel}/${n}` : n)).filter((r) => !ctx.filter.excluded(r));
-    // The entries' lstats are asked for together (fed in order): one round trip to the thread pool, not one each.
-    const stats = rels.map((r) => lstatOf(path.join(ctx.dir, r)));
-    for (const [i, r] of rels.entries()) await feed(ctx, r, h, stats[i]);
+    const rels = readdirSync(abs).sort().map((n) => (rel ? `${rel}/${n}` : n)).filter((r) => !ctx.filter.excluded(r));
+    for (const r of rels) await feed(ctx, r, h);
   }
 }
 
