@@ -12,7 +12,6 @@ import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -104,19 +103,14 @@ const packagesExternal = {
 };
 
 /*
- * undici (the registry client's HTTP) is bundled into one CommonJS file of its own, undici-HASH.cjs: its ~110
- * files, loaded one by one, cost a registry verb more than their code. Its index loads all of undici (fetch,
- * WebSocket, mocks, caches: 700 kB) where cairn needs an Agent, so undici-load-HASH.mjs compiles it from a V8
- * code cache made here (undici-HASH.cache, which V8 ignores when another Node.js or other V8 flags made it):
- * that halves its cost. Its cookie code also reads globalThis.Headers, which makes Node.js load its own copy of
- * undici (tens of ms): the global is hidden while the file runs, as the shell's screen hides fetch. Cairn's
- * modules import 'undici' as usual; the bundle gives them the loader's. HASH is that of the file, so a command
- * still running never mixes two builds' files.
- */
-/**
- * What cairn uses of undici: an Agent, with the request API its index adds to every dispatcher, and the redirect
- * interceptor (signature lookaside). Not the index
- * itself, which also loads fetch, WebSocket, mocks and caches, and with them a dozen Node.js built-ins more.
+ * undici (the registry client's HTTP) is bundled into one CommonJS file of its own, undici-HASH.cjs: its files,
+ * loaded one by one, cost a registry verb more than their code. The file holds what cairn uses of undici (an
+ * Agent, with the request API undici's index adds to every dispatcher, and the redirect interceptor of signature
+ * lookaside), not the index, which also loads fetch, WebSocket, mocks and caches, and a dozen Node.js built-ins
+ * with them. undici-load-HASH.mjs compiles it from a V8 code cache made here (undici-HASH.cache, which V8
+ * ignores when another Node.js or other V8 flags made it): that halves its cost. Cairn's modules import
+ * 'undici' as usual; the bundle gives them the loader's. HASH is that of the file, so a command still running
+ * never mixes two builds' files.
  */
 const UNDICI_EXPORTS = ['Agent', 'interceptors'];
 const UNDICI_ENTRY = `const Dispatcher = require('undici/lib/dispatcher/dispatcher');
@@ -155,13 +149,7 @@ try {
 }
 const script = new Script('(function (exports, require, module, __filename, __dirname) {\\n' + readFileSync(filename, 'utf8') + '\\n})', { filename, lineOffset: -1, cachedData });
 const module = { exports: {} };
-const headers = Object.getOwnPropertyDescriptor(globalThis, 'Headers');
-if (headers?.configurable) delete globalThis.Headers;
-try {
-  script.runInThisContext()(module.exports, createRequire(filename), module, filename, dirname(filename));
-} finally {
-  if (headers?.configurable) Object.defineProperty(globalThis, 'Headers', headers);
-}
+script.runInThisContext()(module.exports, createRequire(filename), module, filename, dirname(filename));
 /** undici's exports. */
 export const undici = module.exports;
 /** Whether V8 refused the code cache (undefined: there was none). */

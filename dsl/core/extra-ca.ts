@@ -14,3 +14,14 @@ export async function extraCAs(env: NodeJS.ProcessEnv = process.env): Promise<st
     return [];
   }
 }
+
+/**
+ * What a TLS client of cairn's passes as `ca`: the system's CAs and those of extraCAs(), when there are such
+ * (Node's `ca` replaces the system's); undefined when there are none: Node.js's defaults are then complete.
+ */
+export async function trustedCAs(env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const extra = await extraCAs(env);
+  if (!extra.length) return undefined;
+  const { rootCertificates } = await import('node:tls');
+  return [...rootCertificates, ...extra];
+}

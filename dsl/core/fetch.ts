@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { BadInputError, CairnError } from './errors.js';
-import { extraCAs } from './extra-ca.js';
+import { trustedCAs } from './extra-ca.js';
 
 /*
  * cairn's one HTTP client: downloads for `cairn exec URL` and the stream `verify URL` reads. Any dumb http(s)
@@ -34,20 +34,9 @@ interface GetOptions {
 /** What a download found. */
 export type FetchResult = { notModified: true } | { notModified: false; etag?: string; lastModified?: string; size: number };
 
-/**
- * The CAs an https request trusts beyond Node.js's own: those of NODE_EXTRA_CA_CERTS when the `cairn` command
- * kept them from Node.js's start-up (undefined: the defaults, already complete).
- */
-async function trusted(): Promise<string[] | undefined> {
-  const extra = await extraCAs();
-  if (!extra.length) return undefined;
-  const { rootCertificates } = await import('node:tls');
-  return [...rootCertificates, ...extra];
-}
-
 function request(url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === 'https:' ? Promise.all([import('node:https'), trusted()]) : Promise.all([import('node:http'), undefined]);
+    const mod = url.protocol === 'https:' ? Promise.all([import('node:https'), trustedCAs()]) : Promise.all([import('node:http'), undefined]);
     mod.then(([m, ca]) => {
       const req = m.get(url, { headers, ...(ca ? { ca } : {}) }, resolve);
       req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`)));

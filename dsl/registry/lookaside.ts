@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
 import { BadInputError } from '../core/errors.js';
-import { extraCAs } from '../core/extra-ca.js';
+import { trustedCAs } from '../core/extra-ca.js';
 import { isMissing, makeDirs } from '../core/fsutil.js';
 import type { RegistryRef } from './reference.js';
 import { lookasideUrl } from './registries-d.js';
@@ -26,9 +26,7 @@ class HttpReader {
   private closeIt?: () => Promise<void>;
 
   agent(): Promise<Dispatcher> {
-    this.made ??= Promise.all([import('undici'), extraCAs()]).then(async ([{ Agent, interceptors }, extra]) => {
-      // The CAs of NODE_EXTRA_CA_CERTS the cairn command kept from Node.js's start-up are added to the system's.
-      const ca = extra.length ? [...(await import('node:tls')).rootCertificates, ...extra] : undefined;
+    this.made ??= Promise.all([import('undici'), trustedCAs()]).then(([{ Agent, interceptors }, ca]) => {
       const a = new Agent({ headersTimeout: 30_000, bodyTimeout: 30_000, ...(ca ? { connect: { ca } } : {}) });
       this.closeIt = () => a.close();
       return a.compose(interceptors.redirect({ maxRedirections: 3 }));
