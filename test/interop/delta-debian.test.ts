@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliKit, type CliKit } from '../kit/cli.js';
+import type { CliKit } from '../kit/cli.js';
 import { debianRootfs } from '../kit/debian.js';
-import { installLocalKey, testKey } from '../kit/flat.js';
-import { startNginx, type Nginx } from '../kit/nginx.js';
-import { requirePeers, tempDir, removeTree } from '../kit/peers.js';
+import type { Nginx } from '../kit/nginx.js';
+import { updateRig, type UpdateRig } from '../kit/update-rig.js';
 
 /*
  * An update of a Debian base image with one package added (dpkg unpacks rsync from the apt cache: its files and
@@ -17,6 +16,7 @@ import { requirePeers, tempDir, removeTree } from '../kit/peers.js';
 const DEB = readdirSync('/var/cache/apt/archives').find((n) => /^rsync_.*\.deb$/.test(n));
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
+let rig: UpdateRig;
 let dir: string;
 let build: CliKit;
 let fetcher: CliKit;
@@ -24,31 +24,16 @@ let nginx: Nginx;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  requirePeers('nginx');
-  dir = tempDir('cairn-delta-deb-');
-  mkdirSync(path.join(dir, 'srv'));
-  env = { XDG_CONFIG_HOME: path.join(dir, 'config'), SOURCE_DATE_EPOCH: '1700000000' };
-  installLocalKey(path.join(dir, 'config'), testKey(dir, 'signer'));
-  build = cliKit('cairn-delta-deb-build-', env);
-  fetcher = cliKit('cairn-delta-deb-fetch-', env);
-  nginx = await startNginx(path.join(dir, 'srv'), dir);
+  rig = await updateRig('cairn-delta-deb-', { SOURCE_DATE_EPOCH: '1700000000' });
+  ({ dir, build, fetcher, nginx, env } = rig);
 }, 120_000);
 
 afterAll(async () => {
-  await nginx?.stop();
-  build?.cleanup();
-  fetcher?.cleanup();
-  if (dir) removeTree(dir);
+  await rig?.close();
 });
 
 /** Exports image to the server as deb.tar.gz (+ .cidx); the file's path there. */
-function publish(image: string): string {
-  const out = path.join(dir, 'out.tar.gz');
-  build.ok(['export', image, out]);
-  renameSync(out + '.cidx', path.join(dir, 'srv', 'deb.tar.gz.cidx'));
-  renameSync(out, path.join(dir, 'srv', 'deb.tar.gz'));
-  return path.join(dir, 'srv', 'deb.tar.gz');
-}
+const publish = (image: string): string => rig.publish(image, 'deb.tar.gz');
 
 describe.skipIf(!DEB)('cairn fetch of a Debian base with one package added', () => {
   it('downloads about the package, and rebuilds the file byte for byte', async () => {

@@ -1,11 +1,11 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliKit, type CliKit } from '../kit/cli.js';
-import { installLocalKey, testKey } from '../kit/flat.js';
-import { startNginx, type Nginx } from '../kit/nginx.js';
-import { peerOk, removeTree, requirePeers, tempDir } from '../kit/peers.js';
+import type { CliKit } from '../kit/cli.js';
+import type { Nginx } from '../kit/nginx.js';
+import { updateRig, type UpdateRig } from '../kit/update-rig.js';
+import { peerOk } from '../kit/peers.js';
 
 /*
  * An update of a 100 MB tree image with 1% of its files changed, exported with FILE.cidx and served by nginx. The
@@ -46,27 +46,19 @@ function file(i: number): { rel: string; body: Buffer } {
 
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
+let rig: UpdateRig;
 let dir: string;
 let build: CliKit;
 let fetcher: CliKit;
 let nginx: Nginx;
 
 beforeAll(async () => {
-  requirePeers('nginx');
-  dir = tempDir('cairn-delta-tree-');
-  mkdirSync(path.join(dir, 'srv'));
-  const env = { XDG_CONFIG_HOME: path.join(dir, 'config') };
-  installLocalKey(path.join(dir, 'config'), testKey(dir, 'signer'));
-  build = cliKit('cairn-delta-tree-build-', env);
-  fetcher = cliKit('cairn-delta-tree-fetch-', env);
-  nginx = await startNginx(path.join(dir, 'srv'), dir);
+  rig = await updateRig('cairn-delta-tree-');
+  ({ dir, build, fetcher, nginx } = rig);
 }, 120_000);
 
 afterAll(async () => {
-  await nginx?.stop();
-  build?.cleanup();
-  fetcher?.cleanup();
-  if (dir) removeTree(dir);
+  await rig?.close();
 });
 
 /** Builds an image of tree as NAME and exports it to the server as tree.tar.gz (+ .cidx); the file's path there. */
@@ -74,11 +66,7 @@ function publish(tree: string, name: string): string {
   const c = build.ok(['from', 'scratch']).trim();
   build.ok(['copy', c, tree, '/data']);
   build.ok(['commit', '--rm', c, name]);
-  const out = path.join(dir, 'out.tar.gz');
-  build.ok(['export', name, out]);
-  renameSync(out + '.cidx', path.join(dir, 'srv', 'tree.tar.gz.cidx'));
-  renameSync(out, path.join(dir, 'srv', 'tree.tar.gz'));
-  return path.join(dir, 'srv', 'tree.tar.gz');
+  return rig.publish(name, 'tree.tar.gz');
 }
 
 describe('cairn fetch of a 100 MB tree image with 1% of its files changed', () => {
