@@ -134,7 +134,7 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
   const hc = new HashCounter();
   const stages: (Readable | Transform)[] = [packEntries(entries, { timestamp: ts }), recordPadding()];
   if (o.key) stages.push((await import('../flat/trailer.js')).signingStream(o.key));
-  // The chunked gzip (level 6, gzip's default): its segments are what a delta fetch of a later export reuses.
+  // The chunked gzip (at its default level): its segments are what a delta fetch of a later export reuses.
   const gz = o.compression === 'gzip' ? (await import('../delta/chunked-gzip.js')).chunkedGzip({ index: o.index }) : undefined;
   if (gz) stages.push(gz);
   stages.push(hc);

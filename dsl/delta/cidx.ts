@@ -4,7 +4,7 @@ import { BadInputError } from '../core/errors.js';
  * The .cidx index published beside a chunked FILE.tar.gz (docs/delta.md). All integers big-endian.
  *   "CIDX" ‖ version u8 (1) ‖ hashLen u8 ‖ 2 zero bytes
  *   chunker: min u32 ‖ avg u32 ‖ max u32 ‖ gear table u8 ‖ 3 zero bytes
- *   compressor: length u8 ‖ ASCII name (e.g. "deflate-6/zlib-1.3.0.1-motley")
+ *   compressor: length u8 ‖ ASCII name (e.g. "deflate-1/zlib-1.3.0.1-motley")
  *   file: sha256 (32 bytes) of the whole FILE ‖ size u64
  *   head: length u16 ‖ the bytes before the first segment (the gzip header)
  *   tail: length u16 ‖ the bytes after the last segment (final empty block, CRC-32, ISIZE)

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { chunkedGzip, GZIP_HEAD, type ChunkedGzipOptions, type GzipLayout } from '../../../dsl/delta/chunked-gzip.js';
+import { chunkedGzip, DEFAULT_LEVEL, GZIP_HEAD, type ChunkedGzipOptions, type GzipLayout } from '../../../dsl/delta/chunked-gzip.js';
 import { compressor } from '../../../dsl/delta/compress.js';
 import { decompress } from '../../../dsl/layer/compress.js';
 import { noise, TAR_END, tarMember, textLike } from '../../kit/delta.js';
@@ -71,7 +71,7 @@ describe('chunked gzip', () => {
     expect(layout.tail.subarray(0, 2)).toEqual(Buffer.from([0x03, 0x00]));
     expect(layout.tail.readUInt32LE(2)).toBe(zlib.crc32(tar));
     expect(layout.tail.readUInt32LE(6)).toBe(tar.length);
-    expect(layout.compressor).toBe(`deflate-6/zlib-${process.versions.zlib}`);
+    expect(layout.compressor).toBe(`deflate-${DEFAULT_LEVEL}/zlib-${process.versions.zlib}`);
   });
 
   it('makes segments that can be laid end to end in another order into a valid deflate stream', async () => {
@@ -101,26 +101,35 @@ describe('chunked gzip', () => {
     }
   });
 
-  it('stores a segment of random bytes as it is, and deflates random bytes that repeat', async () => {
+  it('stores runs of random bytes as they are, deflates the text around them, and deflates random bytes that repeat', async () => {
     const rnd = noise(11, 100_000);
-    const data = Buffer.concat([tarMember('random', rnd), tarMember('twice', Buffer.concat([rnd.subarray(0, 30_000), rnd.subarray(0, 30_000)])), TAR_END]);
-    // Segments cut at the members only: [header, random], [header, repeated half twice], [end of archive].
+    const text = textLike(12, 40_000);
+    const data = Buffer.concat([
+      tarMember('random', rnd),
+      tarMember('twice', Buffer.concat([rnd.subarray(0, 30_000), rnd.subarray(0, 30_000)])),
+      tarMember('mixed', Buffer.concat([text, noise(13, 50_000), text])),
+      TAR_END,
+    ]);
+    // Segments cut at the members only: [header, random], [header, repeated half twice], [header, text, random, text], [end].
     const { file, layout } = await gz(data, { chunker: { min: 8192, avg: 1 << 20, max: 1 << 20 } });
     expect(zlib.gunzipSync(file).equals(data)).toBe(true);
-    expect(layout.segments.map((s) => s.ulen)).toEqual([100_864, 60_928, 1024]);
-    const [first, second] = layout.segments;
+    expect(layout.segments.map((s) => s.ulen)).toEqual([100_864, 60_928, 130_560, 1024]);
+    const [first, second, third] = layout.segments;
+    // The header's block is deflated, the random bytes stored (BTYPE 00 blocks): a few bytes more than they hold.
+    expect(Math.abs(first.clen - first.ulen)).toBeLessThan(600);
     const seg = file.subarray(layout.head.length, layout.head.length + first.clen);
-    // Stored blocks (BTYPE 00), a few bytes longer than the bytes they hold.
-    expect(seg[0] & 0x06).toBe(0);
-    expect(first.clen - first.ulen).toBeLessThan(32);
+    expect(zlib.inflateRawSync(seg, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).equals(data.subarray(0, first.ulen))).toBe(true);
     // The repeated half is found by deflate: well under its size.
     expect(second.clen).toBeLessThan(second.ulen * 0.6);
+    // The random run is stored and the text on both sides deflated: well under the segment, over its random bytes.
+    expect(third.clen).toBeGreaterThan(50_000);
+    expect(third.clen).toBeLessThan(50_000 + 0.5 * 2 * text.length);
   });
 
   it('honours levels and segment bounds from its options', async () => {
-    const { file: fast, layout } = await gz(tar, { level: 1, chunker: { min: 4096, avg: 16384, max: 65536 } });
-    expect(zlib.gunzipSync(fast).equals(tar)).toBe(true);
-    expect(layout.compressor).toMatch(/^deflate-1\//);
+    const { file: best, layout } = await gz(tar, { level: 9, chunker: { min: 4096, avg: 16384, max: 65536 } });
+    expect(zlib.gunzipSync(best).equals(tar)).toBe(true);
+    expect(layout.compressor).toMatch(/^deflate-9\//);
     expect(layout.chunker).toMatchObject({ min: 4096, avg: 16384, max: 65536, gear: 1 });
     expect(Math.max(...layout.segments.map((s) => s.ulen))).toBeLessThanOrEqual(65536);
     expect(() => chunkedGzip({ level: 0 })).toThrow(/level/);
