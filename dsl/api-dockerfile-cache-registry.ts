@@ -1,5 +1,7 @@
 import { image } from './api.js';
 import { CairnError, NotFoundError } from './core/errors.js';
+import { warn } from './core/events.js';
+import { RegistryError } from './registry/errors.js';
 import type { RegistryOptions } from './transport/transports.js';
 import type { SourceImage } from './transport/source.js';
 import type { BuildState } from './api-dockerfile-steps.js';
@@ -11,7 +13,9 @@ import type { StepCacheRecord } from './dockerfile/cache-records.js';
  * base-KEY), and looked up by that tag. The record a hit needs besides the image (the config and pending history
  * to put back, the base image's ID) travels as an annotation of the KEY manifest; it is left out of the manifest
  * stored locally, so the image is the one the worker that pushed it had (same ID, same layers). A tag the
- * repository lacks, or a repository that does not exist, is a miss; any other failure ends the build.
+ * repository lacks, or a repository that does not exist, is a miss. So is a refusal (401, 403): Docker Hub, GHCR
+ * and others answer so for a repository that does not exist yet, as on a first --cache-to run; it is said once
+ * and the repository is not asked again in the build. Any other failure ends the build.
  */
 
 /** The manifest annotation holding the step's record (JSON). */
@@ -30,14 +34,24 @@ function cacheError(flag: string, repo: string, err: unknown): unknown {
   return err;
 }
 
-/** Opens docker://REPO:TAG; undefined when the repository or the tag does not exist. */
+/** The --cache-from repositories that refused access, by build: not asked again. */
+const refused = new WeakMap<BuildState, Set<string>>();
+
+/** Opens docker://REPO:TAG; undefined when the repository or the tag does not exist, or access is refused. */
 async function openTag(st: BuildState, repo: string, tag: string): Promise<SourceImage | undefined> {
+  if (refused.get(st)?.has(repo)) return undefined;
   const [{ plugRegistry }, { openSource }, { parseReference }] = await Promise.all([import('./registry/plug.js'), import('./transport/transports.js'), import('./oci/reference.js')]);
   plugRegistry();
   try {
     return await openSource(parseReference(`docker://${repo}:${tag}`), { tmpDir: await st.tmpDir(), signaturePolicy: st.opts.signaturePolicy, registry: registryOf(st) });
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
+    if (err instanceof RegistryError && (err.status === 401 || err.status === 403)) {
+      if (!refused.has(st)) refused.set(st, new Set());
+      refused.get(st)!.add(repo);
+      warn(`--cache-from ${repo}: ${err.message}; taken as a miss (a registry answers so for a repository that does not exist yet)`);
+      return undefined;
+    }
     throw cacheError('--cache-from', repo, err);
   }
 }

@@ -8,7 +8,7 @@ import { cliKit, type CliKit } from '../kit/cli.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { containersKit, removeTree, requirePeers, tempDir } from '../kit/peers.js';
-import { freePort, startRegistry, type RegistryKit } from '../kit/registry.js';
+import { freePort, startFront, startRegistry, type RegistryKit } from '../kit/registry.js';
 import { tinyRootfsTar } from '../kit/tiny.js';
 
 const INSECURE = '--tls-verify=false';
@@ -106,6 +106,24 @@ describe('the step cache in a registry repository', () => {
     const s = steps(r.stderr);
     expect(s.length).toBeGreaterThan(0);
     expect(s.filter((x) => x.cached)).toEqual([]);
+  }, 120_000);
+
+  it('a repository the registry refuses (401, as Docker Hub answers for one that does not exist yet) is a miss, said once and asked once', async () => {
+    const w = worker();
+    const denied = JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });
+    const front = await startFront(reg.host, (req) => (req.path.startsWith('/v2/cache/') ? { answer: { status: 401, headers: { 'content-type': 'application/json' }, body: denied } } : { pass: true }));
+    try {
+      const r = await build(w, ['--layers', INSECURE, '--cache-from', `${front.host}/cache/not-yet`]);
+      const s = steps(r.stderr);
+      expect(s.length).toBeGreaterThan(1);
+      expect(s.filter((x) => x.cached)).toEqual([]);
+      const said = r.stderr.split('\n').filter((l) => l.includes(`--cache-from ${front.host}/cache/not-yet`));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(/401 unauthorized.*taken as a miss/);
+      expect(front.seen.filter((x) => x.path.startsWith('/v2/cache/'))).toHaveLength(1);
+    } finally {
+      await front.stop();
+    }
   }, 120_000);
 
   it('a registry that cannot be reached fails the build with one line naming the flag; a tagged repository is refused', async () => {
