@@ -21,8 +21,8 @@ export const GZIP_HEAD: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0
 /** An empty final block with fixed codes: BFINAL=1, BTYPE=01, end-of-block, padded to a byte. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 /**
- * The deflate level of every gzip cairn writes: 1, zlib's fastest. It deflates about twice as fast as gzip's 6 on
- * a Debian tree, for 6% more bytes (docs/decisions.md).
+ * The deflate level of every gzip cairn writes: 1, zlib's fastest. It deflates Debian's binaries more than twice
+ * as fast as gzip's 6, for 7% more bytes there and 3% on the bench's image (docs/decisions.md).
  */
 export const DEFAULT_LEVEL = 1;
 /** Bytes of complete segments that make a batch. */
