@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError } from '../core/errors.js';
 import type { Descriptor } from '../oci/types.js';
@@ -58,12 +59,33 @@ export function rangeStart(contentRange: string | undefined): number | undefined
 /**
  * Streams a layer blob: the returned stream carries exactly d.size bytes hashing to d.digest, or errors
  * (BadInputError for a mismatch or a blob still short after the retries, the registry's error otherwise).
+ * The body's chunks are passed on as they arrive ('data' events, paused while the consumer is full): an async
+ * iteration of the body would join every chunk buffered meanwhile into a new buffer, a copy of the whole blob.
  */
 export function openBlob(client: RegistryClient, d: Descriptor, what: string): Readable {
-  return Readable.from(blobChunks(client, d, what), { objectMode: false });
+  let body: Readable | undefined;
+  const out = new Readable({
+    read: () => body?.resume(),
+    destroy: (err, cb) => {
+      body?.destroy();
+      cb(err);
+    },
+  });
+  const feed = (b: Readable) => {
+    body = b;
+    return (c: Buffer) => {
+      if (!out.push(c)) b.pause();
+    };
+  };
+  fetchBlob(client, d, what, feed, () => out.destroyed).then(
+    () => void (out.destroyed || out.push(null)),
+    (err: unknown) => out.destroy(err as Error),
+  );
+  return out;
 }
 
-async function* blobChunks(client: RegistryClient, d: Descriptor, what: string): AsyncGenerator<Buffer> {
+/** Fetches d into the sinks that feed makes for each answer's body (retrying and resuming), checking size and digest; stops when gone() says the consumer left. */
+async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, feed: (body: Readable) => (chunk: Buffer) => void, gone: () => boolean): Promise<void> {
   const hash = createHash('sha256');
   const label = `${what} ${d.digest}`;
   let sent = 0;
@@ -72,28 +94,42 @@ async function* blobChunks(client: RegistryClient, d: Descriptor, what: string):
     let res: HttpResponse | undefined;
     try {
       res = await client.get(blobPath(client, d.digest), { what: label, ...(sent > 0 ? { range: `bytes=${sent}-` } : {}), ok: [200, 206] });
+      if (gone()) {
+        res.body.destroy();
+        return;
+      }
       // Bytes of this answer that were already passed on (a 200 to a ranged request starts over).
       let skip = 0;
       if (res.status === 206) {
         if (sent === 0 || rangeStart(header(res, 'content-range')) !== sent) throw new BadInputError(`the registry answered ${label} with a range cairn did not ask for`, { hint: 'the registry is misbehaving' });
       } else skip = sent;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      const body = res.body as Readable;
+      const sink = feed(body);
+      let over: Error | undefined;
+      body.on('data', (chunk: Buffer) => {
         let c = chunk;
         if (skip > 0) {
           const n = Math.min(skip, c.length);
           skip -= n;
           c = c.subarray(n);
-          if (c.length === 0) continue;
+          if (c.length === 0) return;
         }
-        if (sent + c.length > d.size) throw digestMismatch(d.digest, `${what}: more bytes than its descriptor's ${d.size}`);
+        if (sent + c.length > d.size) {
+          over ??= digestMismatch(d.digest, `${what}: more bytes than its descriptor's ${d.size}`);
+          body.destroy(over);
+          return;
+        }
         hash.update(c);
         sent += c.length;
-        yield c;
-      }
+        sink(c);
+      });
+      await finished(body);
+      if (over) throw over;
       if (sent === d.size) break;
       lastError = new Error(`the answer ended after ${sent} of ${d.size} bytes`);
     } catch (err) {
       res?.body.destroy();
+      if (gone()) return;
       // Only a body cut short is resumed here: statuses were already retried by the client.
       if (!retryableError(err) || res === undefined) throw err;
       lastError = err;

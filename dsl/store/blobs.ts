@@ -1,4 +1,4 @@
-import { constants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { constants, createReadStream, promises as fsp } from 'node:fs';
 import { isMissing, makeDirs } from '../core/fsutil.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -100,11 +100,11 @@ export class BlobStore {
     }
     const tmp = await this.tempPath();
     // Streams and hashing are loaded on first use: a verb that only reads the store never pays for them.
-    const [{ HashCounter }, { Readable }, { pipeline }] = await Promise.all([import('./hash.js'), import('node:stream'), import('node:stream/promises')]);
+    const [{ HashCounter }, { Readable }, { pipeline }, { fileSink }] = await Promise.all([import('./hash.js'), import('node:stream'), import('node:stream/promises'), import('../core/file-sink.js')]);
     const hc = new HashCounter();
     try {
       const input = typeof src === 'string' || Buffer.isBuffer(src) ? Readable.from([Buffer.from(src)]) : src;
-      await pipeline(input, hc, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(input, hc, fileSink(tmp));
       const digest = hc.digest();
       if (expected && digest !== expected) {
         throw new BadInputError(`blob digest mismatch: expected ${expected}, got ${digest}`, { hint: 'the source is corrupt or was tampered with' });

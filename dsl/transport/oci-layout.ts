@@ -1,4 +1,4 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,7 @@ import { JSON_LIMIT, readSmallFile } from '../core/regular-file.js';
 import { openVerifiedFile, readVerifiedFile } from '../store/verify-stream.js';
 import { checkConfig, checkIndex, checkManifest, isIndexType, ociMediaType, parseJson, sha256 } from '../oci/validate.js';
 import { crashPoint } from '../core/crash.js';
+import { fileSink } from '../core/file-sink.js';
 import { forEachLimit } from '../core/pool.js';
 
 /** The annotation an OCI layout names its images with. */
@@ -142,7 +143,7 @@ async function putBlob(dir: string, d: Descriptor, open: () => Promise<Readable>
   if (await present(file, d.size)) return;
   const tmp = tempBeside(file);
   try {
-    await pipeline(await open(), createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(await open(), fileSink(tmp));
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });

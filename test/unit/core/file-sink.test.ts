@@ -1,0 +1,63 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileSink } from '../../../dsl/core/file-sink.js';
+import { noise } from '../../kit/delta.js';
+import { tmpDir } from '../../kit/tarfix.js';
+
+const tmp = tmpDir('file-sink');
+afterAll(tmp.cleanup);
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+describe('fileSink', () => {
+  it('writes every chunk in order: a thousand tiny ones (more than one writev takes), middling ones, and ones over its batch', async () => {
+    const data = noise(11, 9 << 20);
+    const sizes = [...Array.from({ length: 1000 }, (_, i) => 1 + (i % 7)), 16384, 65536, 3 << 20, 100, 40_000, 5 << 20];
+    const chunks: Buffer[] = [];
+    let at = 0;
+    for (const n of sizes) {
+      if (at >= data.length) break;
+      chunks.push(data.subarray(at, at + n));
+      at += n;
+    }
+    if (at < data.length) chunks.push(data.subarray(at));
+    const f = path.join(tmp.dir, 'out');
+    await pipeline(Readable.from(chunks), fileSink(f, { mode: 0o600 }));
+    expect(readFileSync(f).equals(data)).toBe(true);
+    expect(statSync(f).mode & 0o777).toBe(0o600 & ~process.umask());
+  });
+
+  it('writes an empty file for an empty stream', async () => {
+    const f = path.join(tmp.dir, 'empty');
+    await pipeline(Readable.from([]), fileSink(f));
+    expect(statSync(f).size).toBe(0);
+  });
+
+  it('refuses a file that exists (wx), leaving it as it was, and holds no descriptor after', async () => {
+    const f = path.join(tmp.dir, 'there');
+    writeFileSync(f, 'keep');
+    const before = openFds();
+    const sink = fileSink(f);
+    const closed = new Promise((r) => sink.once('close', r));
+    await expect(pipeline(Readable.from([Buffer.from('new')]), sink)).rejects.toMatchObject({ code: 'EEXIST' });
+    await closed;
+    expect(readFileSync(f, 'utf8')).toBe('keep');
+    expect(openFds()).toBe(before);
+  });
+
+  it('closes its file when the source fails midway', async () => {
+    const f = path.join(tmp.dir, 'cut');
+    const before = openFds();
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(70_000, 1);
+      throw new Error('source broke');
+    }
+    const sink = fileSink(f);
+    const closed = new Promise((r) => sink.once('close', r));
+    await expect(pipeline(Readable.from(failing()), sink)).rejects.toThrow('source broke');
+    await closed;
+    expect(openFds()).toBe(before);
+  });
+});
