@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Chunker, DEFAULT_CHUNKER } from '../../../dsl/delta/chunker.js';
+import { Chunker, DEFAULT_CHUNKER, jsRoll } from '../../../dsl/delta/chunker.js';
+import { wasmRoll } from '../../../dsl/delta/gear-wasm.js';
 import type { ChunkerParams } from '../../../dsl/delta/cidx.js';
 import { GEAR } from '../../../dsl/delta/gear.js';
 import { TarMembers } from '../../../dsl/delta/tar-members.js';
@@ -57,6 +58,30 @@ describe('gear table', () => {
     expect(GEAR.length).toBe(256);
     expect(new Set(GEAR).size).toBe(256);
     expect(createHash('sha256').update(Buffer.from(GEAR.buffer)).digest('hex').slice(0, 16)).toBe('bc6291cfbb807832');
+  });
+});
+
+describe('gear loop', () => {
+  it('stops where the JavaScript loop does in WebAssembly, across its window and with the hash carried over', () => {
+    const roll = wasmRoll();
+    expect(roll).toBeDefined();
+    const data = Buffer.concat([noise(3, 700_000), textLike(4, 300_000), Buffer.alloc(5000)]);
+    for (const bits of [0, 4, 12, 18, 32]) {
+      const mask = bits === 0 ? 0 : bits === 32 ? -1 : (-1 << (32 - bits)) | 0;
+      for (const [from, to, h] of [[0, data.length, 0], [123, 600_000, -7], [262_100, 262_200, 99], [5, 5, 1]]) {
+        const a = Int32Array.of(h);
+        const b = Int32Array.of(h);
+        let i = from;
+        let j = from;
+        // Every stop up to `to`, each resuming after the last, as the chunker does within a segment.
+        for (let n = 0; n < 50 && i >= 0 && i < to; n++) {
+          i = jsRoll(data, i, to, mask, a);
+          j = roll!(data, j, to, mask, b);
+          expect([j, b[0]]).toEqual([i, a[0]]);
+          if (i >= 0) i = j = i + 1;
+        }
+      }
+    }
   });
 });
 
