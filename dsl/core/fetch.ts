@@ -1,7 +1,7 @@
-import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { BadInputError, CairnError } from './errors.js';
 import { trustedCAs } from './extra-ca.js';
+import { fileSink } from './file-sink.js';
 
 /*
  * cairn's one HTTP client: downloads for `cairn exec URL` and the stream `verify URL` reads. Any dumb http(s)
@@ -118,7 +118,7 @@ export async function download(url: string, dest: string, v: Validators = {}): P
 /** Writes the body of a response to dest (created exclusively); its size. Rejects when the connection ends before the body does. */
 export function save(res: IncomingMessage, dest: string, href: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const out = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
+    const out = fileSink(dest, { mode: 0o600 });
     let size = 0;
     let failed = false;
     const fail = (err: Error): void => {

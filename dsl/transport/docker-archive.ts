@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,7 @@ import { JSON_LIMIT, readSmallFile } from '../core/regular-file.js';
 import { hashFile } from './hash-file.js';
 import { openVerifiedFile } from '../store/verify-stream.js';
 import { makeDirs } from '../core/fsutil.js';
+import { fileSink } from '../core/file-sink.js';
 
 /** One image of a `docker save` manifest.json. */
 interface SaveItem {
@@ -183,7 +184,7 @@ async function uncompressedCopy(l: SourceLayer, tmpDir: string): Promise<{ file:
   const tmp = path.join(tmpDir, `layer-${process.pid}-${randomBytes(6).toString('hex')}.tar`);
   const hc = new HashCounter();
   try {
-    await pipeline(decompress(await l.open()), hc, createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(decompress(await l.open()), hc, fileSink(tmp));
     if (hc.digest() !== l.diffID) throw new BadInputError(`layer ${l.descriptor.digest} decompresses to ${hc.digest()}, not its diff ID ${l.diffID}`, { hint: 'the image is corrupt' });
     return { file: tmp, size: hc.size };
   } catch (err) {
