@@ -16,7 +16,7 @@ export type PushCallOptions = { compression?: Compression } & Omit<RegistryOptio
 export type ExportCallOptions = Omit<ExportOptions, 'timestamp'> & { timestamp?: number | string };
 
 /** The kinds of export's options, checked for scripts that are not type-checked. */
-export const EXPORT_OPTIONS: Readonly<Record<keyof ExportCallOptions, OptionKind>> = { sign: 'boolean', compression: ['gzip', 'none'], timestamp: 'number-or-string', index: 'boolean' };
+export const EXPORT_OPTIONS: Readonly<Record<keyof ExportCallOptions, OptionKind>> = { sign: 'boolean', compression: ['gzip', 'none'], timestamp: 'number-or-string', index: 'boolean', chunkSize: 'string' };
 
 /** A timestamp option as a number: text is parsed as `--timestamp` is (whole seconds since 1970); a number is kept. */
 export async function epochOption(ts: number | string | undefined): Promise<number | undefined> {

@@ -5,7 +5,7 @@ import type { VerbContext } from '../verb.js';
 /** `cairn export`: write a container or image as one flat, signed root filesystem tarball. */
 export const spec: VerbSpec = {
   name: 'export',
-  usage: 'export [--no-sign] [--no-index] [--squash-all] [--timestamp EPOCH] CTR|IMAGE FILE',
+  usage: 'export [--no-sign] [--no-index] [--chunk-size MIN:AVG:MAX] [--squash-all] [--timestamp EPOCH] CTR|IMAGE FILE',
   summary:
     'Write the whole root filesystem of a container (pending changes included) or image as ONE tarball, the image config in .cairn/config.json, ' +
     'gzip-compressed (a FILE ending in .tar stays plain) and signed with your key (bali format); print its sha256. ' +
@@ -14,6 +14,7 @@ export const spec: VerbSpec = {
   flags: {
     'no-sign': { kind: 'bool', help: 'write no signature trailer' },
     'no-index': { kind: 'bool', help: 'write no FILE.cidx chunk index beside a gzip FILE (the file itself is the same)' },
+    'chunk-size': { kind: 'string', help: 'segment sizes of a gzip FILE, in bytes, K or M; AVG alone means AVG/4:AVG:AVG*4 (default 32K:64K:256K)', arg: 'MIN:AVG:MAX' },
     'squash-all': { kind: 'bool', help: 'accepted for podman compatibility: an export is always one flattened tree' },
     timestamp: { kind: 'string', help: 'clamp file times to EPOCH seconds (default $SOURCE_DATE_EPOCH, else the image\'s created time)', arg: 'EPOCH' },
   },
@@ -24,6 +25,6 @@ export const spec: VerbSpec = {
 /** Exports and prints the file's digest. */
 export async function main(p: Parsed, ctx: VerbContext): Promise<void> {
   const [what, file] = p.args;
-  const r = await exportFlat(what, file, { root: ctx.root, sign: !bool(p, 'no-sign'), index: !bool(p, 'no-index'), timestamp: str(p, 'timestamp') });
+  const r = await exportFlat(what, file, { root: ctx.root, sign: !bool(p, 'no-sign'), index: !bool(p, 'no-index'), chunkSize: str(p, 'chunk-size'), timestamp: str(p, 'timestamp') });
   ctx.out(r.digest);
 }

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CairnError, NotFoundError } from '../core/errors.js';
+import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import type { LayerEntry } from '../layer/entry.js';
 import type { ImageConfig } from '../oci/types.js';
@@ -20,6 +20,7 @@ import type { KeyPair } from '../sign/keys.js';
 import { crashPoint } from '../core/crash.js';
 import { checkpointHistory, containerImageConfig } from './image-config.js';
 import { makeDirs } from '../core/fsutil.js';
+import type { ChunkerParams } from '../delta/cidx.js';
 
 /*
  * A flat image (bali's format): ONE tar of the whole root filesystem, gzip-compressed unless the file is
@@ -47,6 +48,8 @@ export interface ExportOptions {
   timestamp?: number;
   /** Write FILE.cidx, the chunk index a delta fetch reads, beside a gzip FILE (default true; docs/delta.md). */
   index?: boolean;
+  /** The gzip's segment sizes, `MIN:AVG:MAX` or `AVG` in bytes, K or M (default 32K:64K:256K; docs/delta.md). */
+  chunkSize?: string;
 }
 
 /** What an export wrote. */
@@ -76,9 +79,16 @@ interface Output {
   compression: FlatCompression;
   /** Whether FILE.cidx is written (gzip files only). */
   index: boolean;
+  /** Segment sizes of the gzip, when not the default. */
+  chunker?: Pick<ChunkerParams, 'min' | 'avg' | 'max'>;
 }
 
 async function openOutput(file: string, opts: ExportOptions): Promise<Output> {
+  const compression = compressionFor(file, opts.compression);
+  const chunker = opts.chunkSize === undefined ? undefined : await chunkSizes(opts.chunkSize);
+  if (chunker && compression !== 'gzip') {
+    throw new BadInputError(`--chunk-size: ${file} is written as a plain tar, and segment sizes are the gzip's`, { hint: 'name the file FILE.tar.gz, or leave --chunk-size out' });
+  }
   let key: KeyPair | undefined;
   if (opts.sign !== false) {
     const { localKey } = await import('../sign/keys.js');
@@ -102,8 +112,17 @@ async function openOutput(file: string, opts: ExportOptions): Promise<Output> {
     if (code === 'ENOENT') throw new NotFoundError(`cannot write ${file}: directory ${dir} does not exist`, { hint: 'create the directory first' });
     throw new CairnError(`cannot write ${file}: ${code ?? (err as Error).message} in ${dir}`, { hint: 'choose a directory you can write to', cause: err });
   }
-  const compression = compressionFor(file, opts.compression);
-  return { target, tmp, fh, key, compression, index: compression === 'gzip' && opts.index !== false };
+  return { target, tmp, fh, key, compression, index: compression === 'gzip' && opts.index !== false, ...(chunker ? { chunker } : {}) };
+}
+
+/** The segment sizes of --chunk-size, or one clear error. */
+async function chunkSizes(text: string): Promise<Pick<ChunkerParams, 'min' | 'avg' | 'max'>> {
+  const { parseChunkSizes } = await import('../delta/chunker.js');
+  try {
+    return parseChunkSizes(text);
+  } catch (err) {
+    throw new BadInputError(`--chunk-size: ${(err as Error).message}`, { hint: 'give MIN:AVG:MAX with AVG a power of two, e.g. 16K:64K:256K' });
+  }
 }
 
 async function abort(o: Output): Promise<void> {
@@ -135,7 +154,7 @@ async function writeFlat(o: Output, root: string, scratch: string, configBytes: 
   const stages: (Readable | Transform)[] = [packEntries(entries, { timestamp: ts }), recordPadding()];
   if (o.key) stages.push((await import('../flat/trailer.js')).signingStream(o.key));
   // The chunked gzip (at its default level): its segments are what a delta fetch of a later export reuses.
-  const gz = o.compression === 'gzip' ? (await import('../delta/chunked-gzip.js')).chunkedGzip({ index: o.index }) : undefined;
+  const gz = o.compression === 'gzip' ? (await import('../delta/chunked-gzip.js')).chunkedGzip({ index: o.index, ...(o.chunker ? { chunker: o.chunker } : {}) }) : undefined;
   if (gz) stages.push(gz);
   stages.push(hc);
   // The write stream closes the handle when done (one it may not close would make close() wait forever).

@@ -1,6 +1,7 @@
 import type { ChunkerParams } from './cidx.js';
 import { GEAR, GEAR_ID } from './gear.js';
 import { wasmRoll } from './gear-wasm.js';
+import { MAX_SEGMENT } from './plan.js';
 
 /*
  * Content-defined segment boundaries (FastCDC): a gear hash rolls over the uncompressed bytes and a segment
@@ -42,6 +43,23 @@ export function checkParams(p: ChunkerParams): void {
   const ok = Number.isInteger(p.min) && Number.isInteger(p.max) && p.min >= 64 && p.min <= p.avg && p.avg <= p.max && p.max < 2 ** 32 && Number.isInteger(Math.log2(p.avg));
   if (!ok) throw new RangeError(`bad chunker parameters ${p.min}/${p.avg}/${p.max}: want 64 ≤ min ≤ avg ≤ max, avg a power of two`);
   if (p.gear !== GEAR_ID) throw new RangeError(`unknown gear table ${p.gear}`);
+}
+
+/** Segment bounds as a user writes them, casync's way: `MIN:AVG:MAX` or `AVG` (then MIN = AVG/4, MAX = AVG×4), each in bytes with an optional K or M (KiB, MiB). */
+export function parseChunkSizes(text: string): Pick<ChunkerParams, 'min' | 'avg' | 'max'> {
+  const sizes = text.split(':').map((part) => {
+    const m = /^(\d+)([KkMm]?)$/.exec(part.trim());
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]) ? 1024 : 1 << 20);
+  });
+  if ((sizes.length !== 1 && sizes.length !== 3) || sizes.some((n) => !Number.isSafeInteger(n))) {
+    throw new RangeError(`chunk sizes ${JSON.stringify(text)}: want MIN:AVG:MAX or AVG in bytes, K or M, e.g. 32K:64K:256K`);
+  }
+  const [min, avg, max] = sizes.length === 1 ? [Math.floor(sizes[0] / 4), sizes[0], sizes[0] * 4] : sizes;
+  // A fetch refuses larger segments.
+  if (max > MAX_SEGMENT) throw new RangeError(`chunk sizes ${JSON.stringify(text)}: the largest segment may be 64M at most`);
+  checkParams({ min, avg, max, gear: GEAR_ID });
+  return { min, avg, max };
 }
 
 /** Finds the cuts of one stream, fed in order; offsets are absolute positions in the uncompressed stream. */

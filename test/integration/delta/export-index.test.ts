@@ -85,4 +85,35 @@ describe('cairn export writes a chunk index', () => {
     k.ok(['export', 'localhost/tiny:1', plain], { env });
     expect(existsSync(`${plain}.cidx`)).toBe(false);
   });
+
+  it('cuts segments as --chunk-size says, and records the sizes in the index; bad sizes are one line before any work', () => {
+    const file = path.join(out, 'c.tar.gz');
+    k.ok(['export', '--chunk-size', '2K:8K:32K', 'localhost/tiny:1', file], { env });
+    const bytes = readFileSync(file);
+    const idx = decodeIndex(readFileSync(`${file}.cidx`));
+    expect(idx.chunker).toEqual({ ...DEFAULT_CHUNKER, min: 2048, avg: 8192, max: 32768 });
+    expect(Math.max(...idx.segments.map((s) => s.ulen))).toBeLessThanOrEqual(32768);
+    const plainSizes = path.join(out, 'd.tar.gz');
+    k.ok(['export', 'localhost/tiny:1', plainSizes], { env });
+    expect(idx.segments.length).toBeGreaterThan(2 * decodeIndex(readFileSync(`${plainSizes}.cidx`)).segments.length);
+    expect(zlib.gunzipSync(bytes).equals(zlib.gunzipSync(readFileSync(plainSizes)))).toBe(true);
+    // AVG alone: AVG/4 and AVG×4 around it, as casync's --chunk-size.
+    k.ok(['export', '--chunk-size', '16K', 'localhost/tiny:1', file], { env });
+    expect(decodeIndex(readFileSync(`${file}.cidx`)).chunker).toMatchObject({ min: 4096, avg: 16384, max: 65536 });
+    for (const [bad, says] of [
+      ['3K:12K:48K', /--chunk-size: bad chunker parameters .*avg a power of two/],
+      ['8K:4K:32K', /--chunk-size: bad chunker parameters/],
+      ['1K:2K', /--chunk-size: chunk sizes "1K:2K": want MIN:AVG:MAX or AVG/],
+      ['8K:32K:1G', /--chunk-size: chunk sizes "8K:32K:1G"/],
+      ['32K:64K:128M', /the largest segment may be 64M at most/],
+    ] as const) {
+      const r = k.cairn(['export', '--chunk-size', bad, 'localhost/tiny:1', path.join(out, 'bad.tar.gz')], { env });
+      expect(r.status).toBe(125);
+      expect(r.stderr.trim().split('\n')[0]).toMatch(says);
+      expect(existsSync(path.join(out, 'bad.tar.gz'))).toBe(false);
+    }
+    const r = k.cairn(['export', '--chunk-size', '8K', 'localhost/tiny:1', path.join(out, 'plain.tar')], { env });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/plain tar, and segment sizes are the gzip's/);
+  });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Chunker, DEFAULT_CHUNKER, jsRoll } from '../../../dsl/delta/chunker.js';
+import { Chunker, DEFAULT_CHUNKER, jsRoll, parseChunkSizes } from '../../../dsl/delta/chunker.js';
 import { wasmRoll } from '../../../dsl/delta/gear-wasm.js';
 import type { ChunkerParams } from '../../../dsl/delta/cidx.js';
 import { GEAR } from '../../../dsl/delta/gear.js';
@@ -58,6 +58,18 @@ describe('gear table', () => {
     expect(GEAR.length).toBe(256);
     expect(new Set(GEAR).size).toBe(256);
     expect(createHash('sha256').update(Buffer.from(GEAR.buffer)).digest('hex').slice(0, 16)).toBe('bc6291cfbb807832');
+  });
+});
+
+describe('parseChunkSizes', () => {
+  it('reads MIN:AVG:MAX or AVG in bytes, K (KiB) or M (MiB), and refuses what the chunker cannot use', () => {
+    expect(parseChunkSizes('32K:64K:256K')).toEqual({ min: 32768, avg: 65536, max: 262144 });
+    expect(parseChunkSizes('4096:8k:1M')).toEqual({ min: 4096, avg: 8192, max: 1 << 20 });
+    expect(parseChunkSizes('64K')).toEqual({ min: 16384, avg: 65536, max: 262144 });
+    for (const bad of ['', '64K:', 'a:b:c', '1K:2K', '8K:12K:32K', '16K:8K:32K', '8K:32K:16K', '32:64:128', '1.5K', '-8K', '8K:32K:65M']) {
+      expect(() => parseChunkSizes(bad), bad).toThrow(RangeError);
+    }
+    expect(parseChunkSizes('64K:64M:64M')).toEqual({ min: 65536, avg: 64 << 20, max: 64 << 20 });
   });
 });
 
