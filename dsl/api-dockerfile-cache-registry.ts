@@ -36,6 +36,8 @@ function cacheError(flag: string, repo: string, err: unknown): unknown {
 
 /** The --cache-from repositories that refused access, by build: not asked again. */
 const refused = new WeakMap<BuildState, Set<string>>();
+/** The steps a build took from a repository (`REPO` newline `KEY`): --cache-to that repository has them already. */
+const found = new WeakMap<BuildState, Set<string>>();
 
 /** Opens docker://REPO:TAG; undefined when the repository or the tag does not exist, or access is refused. */
 async function openTag(st: BuildState, repo: string, tag: string): Promise<SourceImage | undefined> {
@@ -104,6 +106,8 @@ export async function registryLookup(st: BuildState, repo: string, key: string):
       }
     }
     if (!(await have(st, r.image))) await keep(st, src).catch((e: unknown) => Promise.reject(cacheError('--cache-from', repo, e)));
+    if (!found.has(st)) found.set(st, new Set());
+    found.get(st)!.add(`${repo}\n${key}`);
     return r;
   } finally {
     await src.close();
@@ -119,10 +123,14 @@ async function pushTagged(st: BuildState, repo: string, id: string, tag: string,
   await pushToRegistry(`${repo}:${tag}`, { ...src, manifest, original: undefined }, registryOf(st));
 }
 
-/** Pushes the records this build made or took, with their images, to the repository (--cache-to REPO). */
+/**
+ * Pushes the records this build made or took, with their images, to the repository (--cache-to REPO); not those
+ * it took from that very repository (a CI build with --cache-from R --cache-to R pushes only the steps it ran).
+ */
 export async function exportToRegistry(st: BuildState, repo: string): Promise<void> {
   try {
     for (const r of st.cacheUsed) {
+      if (found.get(st)?.has(`${repo}\n${r.key}`)) continue;
       if (r.base !== undefined && r.base !== r.image) await pushTagged(st, repo, r.base, `base-${r.key}`, {});
       await pushTagged(st, repo, r.image, r.key, { [RECORD_ANNOTATION]: JSON.stringify(r) });
     }

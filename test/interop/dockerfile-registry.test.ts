@@ -100,6 +100,20 @@ describe('the step cache in a registry repository', () => {
     w2.ok(['rm', c]);
   }, 180_000);
 
+  it('--cache-from R --cache-to R, as a CI job runs it: the steps taken from R are not pushed back to it', async () => {
+    await build(worker(), ['--layers', INSECURE, '--cache-to', `${reg.host}/cache/ci`]);
+    const front = await startFront(reg.host, () => ({ pass: true }));
+    try {
+      const repo = `${front.host}/cache/ci`;
+      const r = await build(worker(), ['--layers', INSECURE, '--cache-from', repo, '--cache-to', repo]);
+      expect(steps(r.stderr).filter((x) => !x.cached)).toEqual([]);
+      expect(front.seen.filter((x) => x.method === 'GET' && x.path.startsWith('/v2/cache/ci/manifests/')).length).toBeGreaterThan(0);
+      expect(front.seen.filter((x) => x.method !== 'GET' && x.method !== 'HEAD').map((x) => `${x.method} ${x.path}`)).toEqual([]);
+    } finally {
+      await front.stop();
+    }
+  }, 180_000);
+
   it('a repository or a key the registry lacks is a miss: the steps run', async () => {
     const w = worker();
     const r = await build(w, ['--layers', INSECURE, '--cache-from', `${reg.host}/cache/nothing-here`]);
