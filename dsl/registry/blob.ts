@@ -63,29 +63,36 @@ export function rangeStart(contentRange: string | undefined): number | undefined
  * iteration of the body would join every chunk buffered meanwhile into a new buffer, a copy of the whole blob.
  */
 export function openBlob(client: RegistryClient, d: Descriptor, what: string): Readable {
-  let body: Readable | undefined;
-  const out = new Readable({
-    read: () => body?.resume(),
-    destroy: (err, cb) => {
-      body?.destroy();
-      cb(err);
-    },
-  });
-  const feed = (b: Readable) => {
-    body = b;
-    return (c: Buffer) => {
-      if (!out.push(c)) b.pause();
-    };
-  };
-  fetchBlob(client, d, what, feed, () => out.destroyed).then(
+  const out = new BlobStream();
+  fetchBlob(client, d, what, out).then(
     () => void (out.destroyed || out.push(null)),
     (err: unknown) => out.destroy(err as Error),
   );
   return out;
 }
 
-/** Fetches d into the sinks that feed makes for each answer's body (retrying and resuming), checking size and digest; stops when gone() says the consumer left. */
-async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, feed: (body: Readable) => (chunk: Buffer) => void, gone: () => boolean): Promise<void> {
+/** The stream openBlob returns: it pauses the answer being read while its consumer is full, and ends it when the consumer leaves. */
+class BlobStream extends Readable {
+  /** The body of the answer being read. */
+  body?: Readable;
+
+  override _read(): void {
+    this.body?.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.body?.destroy();
+    cb(err);
+  }
+
+  /** Passes a chunk of the body on. */
+  pass(c: Buffer): void {
+    if (!this.push(c)) this.body?.pause();
+  }
+}
+
+/** Fetches d into out (retrying and resuming), checking size and digest; stops when out's consumer has left. */
+async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, out: BlobStream): Promise<void> {
   const hash = createHash('sha256');
   const label = `${what} ${d.digest}`;
   let sent = 0;
@@ -94,7 +101,7 @@ async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, fe
     let res: HttpResponse | undefined;
     try {
       res = await client.get(blobPath(client, d.digest), { what: label, ...(sent > 0 ? { range: `bytes=${sent}-` } : {}), ok: [200, 206] });
-      if (gone()) {
+      if (out.destroyed) {
         res.body.destroy();
         return;
       }
@@ -104,7 +111,7 @@ async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, fe
         if (sent === 0 || rangeStart(header(res, 'content-range')) !== sent) throw new BadInputError(`the registry answered ${label} with a range cairn did not ask for`, { hint: 'the registry is misbehaving' });
       } else skip = sent;
       const body = res.body as Readable;
-      const sink = feed(body);
+      out.body = body;
       let over: Error | undefined;
       body.on('data', (chunk: Buffer) => {
         let c = chunk;
@@ -121,7 +128,7 @@ async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, fe
         }
         hash.update(c);
         sent += c.length;
-        sink(c);
+        out.pass(c);
       });
       await finished(body);
       if (over) throw over;
@@ -129,7 +136,7 @@ async function fetchBlob(client: RegistryClient, d: Descriptor, what: string, fe
       lastError = new Error(`the answer ended after ${sent} of ${d.size} bytes`);
     } catch (err) {
       res?.body.destroy();
-      if (gone()) return;
+      if (out.destroyed) return;
       // Only a body cut short is resumed here: statuses were already retried by the client.
       if (!retryableError(err) || res === undefined) throw err;
       lastError = err;
