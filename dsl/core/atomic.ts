@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, promises as fsp, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { uniqueSuffix } from './unique.js';
 import { crashPoint } from './crash.js';
@@ -81,11 +81,13 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 /**
  * Reads a JSON file, or returns undefined when it does not exist. Any other failure (unreadable, a directory,
  * not JSON) throws a CairnError naming the file: callers fail closed rather than take it for absent.
+ * The read is synchronous: store records are small, and fs.promises' readFile costs five thread-pool round trips
+ * a file (a cached Dockerfile build reads about fifty).
  */
 export async function readJson<T>(file: string): Promise<T | undefined> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw new CairnError(`cannot read ${file}: ${(err as Error).message}`, { cause: err, hint: 'run `cairn check` to find what is broken in the store' });

@@ -93,7 +93,8 @@ export class ImageRecords {
     const existing = await this.get(rec.id);
     const names = [...new Set([...(existing?.names ?? []), ...rec.names])];
     const merged = { ...rec, names, created: existing?.created ?? rec.created };
-    await this.save(merged);
+    // An image recorded again as it is (a rebuild that reused every step) is not written again.
+    if (!existing || JSON.stringify(merged) !== JSON.stringify(existing)) await this.save(merged);
     crashPoint('store.image.before-move-names');
     await this.moveNames(rec.names, rec.id);
     return merged;
