@@ -1,4 +1,3 @@
-import { register } from 'node:module';
 import path from 'node:path';
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -6,7 +5,6 @@ import { BadInputError, NotFoundError } from '../../dsl/index.js';
 import { str, type Parsed, type VerbSpec } from '../args.js';
 import type { VerbContext } from '../verb.js';
 import { attachLogger } from '../log.js';
-import { printScriptFailure } from '../script-error.js';
 import { DOCKERFILE_FLAGS, buildFromFlags, dockerfileArgs } from '../dockerfile-flags.js';
 
 /** `cairn build`: build a Dockerfile (docs/dockerfile.md), or run a .build.mjs script. */
@@ -48,6 +46,8 @@ async function runScript(p: Parsed, ctx: VerbContext): Promise<number> {
   process.argv = [process.argv[0], file, ...(p.rest[0] === '--' ? p.rest.slice(1) : p.rest)];
   const install = path.dirname(path.dirname(cli.pathname));
   const libUrl = new URL('../dsl/index.js', cli).href;
+  // Loaded only for a script (a Dockerfile build needs neither the loader hooks nor the script's failure report).
+  const [{ register }, { printScriptFailure }] = await Promise.all([import('node:module'), import('../script-error.js')]);
   register(new URL('./build-hooks.js', cli).href, { parentURL: import.meta.url, data: { url: libUrl } });
   const lib = (await import(libUrl)) as Lib;
   attachLogger({ quiet: ctx.quiet }, lib.events);

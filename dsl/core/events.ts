@@ -26,17 +26,22 @@ export function warn(text: string): void {
 
 let stepCounter = 0;
 
+/** Milliseconds from an arbitrary origin (process.hrtime: the global `performance` loads a dozen modules of Node.js's the first time). */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 /** Runs fn as a named step, emitting step-start and step-end around it. */
 export async function step<T>(verb: string, text: string, fn: (id: string) => Promise<T>): Promise<T> {
   const id = `${verb}-${++stepCounter}`;
-  const t0 = performance.now();
+  const t0 = nowMs();
   emit({ type: 'step-start', id, verb, text });
   try {
     const r = await fn(id);
-    emit({ type: 'step-end', id, ok: true, ms: performance.now() - t0 });
+    emit({ type: 'step-end', id, ok: true, ms: nowMs() - t0 });
     return r;
   } catch (err) {
-    emit({ type: 'step-end', id, ok: false, text: (err as Error).message, ms: performance.now() - t0 });
+    emit({ type: 'step-end', id, ok: false, text: (err as Error).message, ms: nowMs() - t0 });
     throw err;
   }
 }

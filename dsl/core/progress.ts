@@ -1,5 +1,5 @@
 import { Transform, pipeline, type Readable } from 'node:stream';
-import { emit } from './events.js';
+import { emit, nowMs } from './events.js';
 
 /** At most this many progress events a second for one item (the last one, with done = total, always). */
 const PER_SECOND = 10;
@@ -17,7 +17,7 @@ export interface ProgressTarget {
 export function progressOf(o: ProgressTarget & { total?: number }): (done: number, finished?: boolean) => void {
   let last = -Infinity;
   return (done, finished = false) => {
-    const now = performance.now();
+    const now = nowMs();
     if (!finished && now - last < 1000 / PER_SECOND) return;
     last = now;
     emit({ type: 'progress', id: o.id, item: o.item, done, total: finished ? (o.total ?? done) : o.total, unit: 'bytes', ...(finished ? { finished } : {}) });
