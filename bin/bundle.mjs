@@ -10,8 +10,9 @@
 // layers, signing, exec…) stays split and is loaded only when used; undici has a file of its own (see there).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { isBuiltin } from 'node:module';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -85,11 +86,25 @@ const shellUi = {
 };
 
 /**
- * The Dockerfile parser's packages are bundled into its chunk: loaded file by file (~40 CommonJS files) they
- * cost a `cairn build` ~30 ms more than one file does. (They require no Node.js built-in, which an ESM chunk
- * could not give them.)
+ * The Dockerfile parser's packages and the .dockerignore matcher are bundled into the builder's chunk: loaded file
+ * by file (~40 CommonJS files, and the matcher through Node.js's CommonJS loader) they cost a `cairn build` ~40 ms
+ * more than one file does. An ESM chunk has no require() for Node.js built-ins: the one they ask for (the
+ * matcher's `path`) is given by nodeBuiltinsForCjs below.
  */
-const BUNDLED = /^(dockerfile-ast|vscode-languageserver-types|vscode-languageserver-textdocument)(\/|$)/;
+const BUNDLED = /^(dockerfile-ast|vscode-languageserver-types|vscode-languageserver-textdocument|@balena\/dockerignore)(\/|$)/;
+
+/** A bundled CommonJS package's require() of a Node.js built-in gets the built-in as an ESM import of the chunk. */
+const nodeBuiltinsForCjs = {
+  name: 'node-builtins-for-cjs',
+  setup(build) {
+    build.onResolve({ filter: /^[\w:/]+$/ }, (args) => (args.kind === 'require-call' && isBuiltin(args.path) ? { path: args.path.replace(/^node:/, ''), namespace: 'cairn-builtin' } : undefined));
+    // Named exports (a require() of an ES module gets its names), taken from this Node.js's own module.
+    build.onLoad({ filter: /.*/, namespace: 'cairn-builtin' }, async (args) => {
+      const names = Object.keys(await import(`node:${args.path}`)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      return { contents: `import m from 'node:${args.path}';\nexport const { ${names.join(', ')} } = m;\n` };
+    });
+  },
+};
 
 /** Packages stay in node_modules (but BUNDLED); undici is built into a file of its own, below. */
 const packagesExternal = {
@@ -208,6 +223,25 @@ const made = spawnSync(process.execPath, ['--input-type=module', '-e', exercise]
 if (made.status === 0 && made.stdout.length) writeAtomic(path.join(outdir, UNDICI_CACHE), made.stdout);
 else console.warn(`bundle: no code cache for ${UNDICI} (${String(made.stderr || made.error).trim()}); it is compiled at each load`);
 
+/**
+ * The build's ID (dsl/core/build-id.ts): a digest of the compiled code (dist/bin, dist/dsl) and package-lock.json,
+ * so what cairn remembers of its own results (parsed Dockerfiles) is never read by another build.
+ */
+function buildId() {
+  const h = createHash('sha256');
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.name.endsWith('.js')) h.update(`${path.relative(dist, f)}\0`).update(readFileSync(f));
+    }
+  };
+  walk(path.join(dist, 'bin'));
+  walk(path.join(dist, 'dsl'));
+  h.update(readFileSync(path.join(dist, '..', 'package-lock.json')));
+  return h.digest('hex');
+}
+
 const main = await esbuild.build({
   entryPoints: [path.join(dist, 'bin', 'cairn.js'), path.join(dist, 'bin', 'build-hooks.js')],
   metafile: true,
@@ -217,7 +251,8 @@ const main = await esbuild.build({
   splitting: true,
   outdir,
   logLevel: 'warning',
-  plugins: [shellUi, hotGroup, undiciLoader, packagesExternal],
+  plugins: [shellUi, hotGroup, undiciLoader, nodeBuiltinsForCjs, packagesExternal],
+  define: { __CAIRN_BUILD_ID__: JSON.stringify(buildId()) },
   minifyWhitespace: true,
   minifySyntax: true,
 });

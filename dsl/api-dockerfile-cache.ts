@@ -5,7 +5,10 @@ import { emit } from './core/events.js';
 import type { ImageConfig } from './oci/types.js';
 import type { BuildState, StageState } from './api-dockerfile-steps.js';
 import type { Instruction } from './dockerfile/model.js';
-import type { StepCacheRecord } from './dockerfile/cache-records.js';
+import { cacheLocation, exportedRecords, readStepRecord, stepCacheDir, writeStepRecord, type StepCacheRecord } from './dockerfile/cache-records.js';
+import { sourcesDigest } from './dockerfile/cache-sources.js';
+import * as ex from './dockerfile/expand.js';
+import { parseMount } from './dockerfile/mounts.js';
 
 /*
  * The step cache of a Dockerfile build with layers (dockerfile/cache-records.ts holds the records). A step whose
@@ -16,7 +19,6 @@ import type { StepCacheRecord } from './dockerfile/cache-records.js';
 
 /** The step's inputs beyond its text and variables: the content COPY/ADD read, what RUN mounts bind. */
 export async function contentInputs(st: BuildState, s: StageState, instr: Instruction): Promise<string[]> {
-  const ex = await import('./dockerfile/expand.js');
   const lookup = (n: string) => s.scope.lookup(n);
   const expand = (v: string, place = instr.place) => ex.expandWord(v, lookup, st.df.escape, place);
   const refInput = async (ref: string): Promise<string> => {
@@ -30,10 +32,8 @@ export async function contentInputs(st: BuildState, s: StageState, instr: Instru
     if (f) return [await refInput(expand(f.value ?? '', f.place))];
     if (instr.heredocs.length) return out;
     const words = instr.json ? instr.args.map((a) => expand(a)) : ex.expandWords(instr.args.join(' '), lookup, st.df.escape, instr.place);
-    const { sourcesDigest } = await import('./dockerfile/cache-sources.js');
     out.push(`content ${await sourcesDigest(st.ctx, words.slice(0, -1), instr.place)}`);
   } else if (instr.keyword === 'RUN') {
-    const { parseMount } = await import('./dockerfile/mounts.js');
     for (const f of instr.flags.filter((x) => x.name === 'mount')) {
       const m = parseMount(expand(f.value ?? '', f.place), f.place);
       // A secret counts by its ID and whether the build has it, never by content; a cache mount by its ID alone.
@@ -41,7 +41,7 @@ export async function contentInputs(st: BuildState, s: StageState, instr: Instru
       else if (m.type === 'cache') out.push(`cache ${m.id}`);
       else if (m.type === 'bind') {
         if (m.from !== undefined) out.push(`bind ${await refInput(m.from)} ${m.source}`);
-        else out.push(`bind ${(await (await import('./dockerfile/cache-sources.js')).sourcesDigest(st.ctx, [m.source], f.place))}`);
+        else out.push(`bind ${(await sourcesDigest(st.ctx, [m.source], f.place))}`);
       }
     }
   }
@@ -56,7 +56,6 @@ async function present(st: BuildState, r: StepCacheRecord): Promise<boolean> {
 
 /** The record of key: in the store, else in a --cache-from export (its images pulled into the store). */
 async function lookup(st: BuildState, key: string): Promise<StepCacheRecord | undefined> {
-  const { readStepRecord, stepCacheDir, writeStepRecord, exportedRecords, cacheLocation } = await import('./dockerfile/cache-records.js');
   const local = await readStepRecord(stepCacheDir(st.root), key);
   if (local && (await present(st, local))) return local;
   for (const from of st.opts.cacheFrom ?? []) {
@@ -100,7 +99,6 @@ export async function cachedStep(st: BuildState, s: StageState, instr: Instructi
 
 /** What a step not run still changes in the build's own state: variables, working directory, shell, CMD. */
 async function follow(st: BuildState, s: StageState, instr: Instruction): Promise<void> {
-  const ex = await import('./dockerfile/expand.js');
   const lookupVar = (n: string) => s.scope.lookup(n);
   const arg = instr.args.join(' ');
   switch (instr.keyword) {
@@ -144,9 +142,7 @@ export async function ensureLive(st: BuildState, s: StageState): Promise<void> {
 
 /** Records what the step that just ran left, under its key: an image of the state and the base to go on from. */
 export async function recordStep(st: BuildState, s: StageState, instr: Instruction): Promise<void> {
-  const [{ withContainer }, { commitContainer }, { stepCacheDir, writeStepRecord }] = await Promise.all([
-    import('./container/engine.js'), import('./container/commit.js'), import('./dockerfile/cache-records.js'),
-  ]);
+  const [{ withContainer }, { commitContainer }] = await Promise.all([import('./container/engine.js'), import('./container/commit.js')]);
   const c = s.c;
   const snap = await withContainer(c.store, c.id, async (rec, d) => {
     const pending = [...rec.pending];
@@ -170,7 +166,6 @@ export async function recordStep(st: BuildState, s: StageState, instr: Instructi
 
 /** Writes the records this build made or used, with their images, into the OCI layout dir or the registry repository `to` names (--cache-to). */
 export async function exportCache(st: BuildState, to: string): Promise<void> {
-  const { exportedRecords, readStepRecord, writeStepRecord, cacheLocation } = await import('./dockerfile/cache-records.js');
   const { dir, repo } = cacheLocation(to);
   if (repo !== undefined) return (await import('./api-dockerfile-cache-registry.js')).exportToRegistry(st, repo);
   const layout = path.resolve(dir);

@@ -5,6 +5,8 @@ import type { CopyCallOptions } from './api-container.js';
 import { BadInputError } from './core/errors.js';
 import type { BuildState, StageState } from './api-dockerfile-steps.js';
 import type { Instruction } from './dockerfile/model.js';
+import { contextSources } from './dockerfile/context-sources.js';
+import { heredocText } from './dockerfile/heredoc-text.js';
 
 /*
  * COPY and ADD of a Dockerfile: sources from the context (checked, globs expanded, .dockerignore applied), from an
@@ -46,7 +48,6 @@ export async function copyStep(st: BuildState, s: StageState, instr: Instruction
     opts.from = src;
     sources = named;
   } else {
-    const { contextSources } = await import('./dockerfile/context-sources.js');
     sources = await contextSources(st.ctx, named, instr.place, () => st.tmpDir());
   }
   if (instr.keyword === 'ADD') await s.c.add(sources, dest, opts);
@@ -55,7 +56,6 @@ export async function copyStep(st: BuildState, s: StageState, instr: Instruction
 
 /** The files of `COPY <<NAME… DEST`: each heredoc named among the sources, written (variables expanded unless quoted) under its name. */
 async function heredocFiles(st: BuildState, s: StageState, instr: Instruction, named: string[]): Promise<string[]> {
-  const { heredocText } = await import('./dockerfile/heredoc-text.js');
   const dir = await st.tmpDir();
   const out: string[] = [];
   for (const n of named) {

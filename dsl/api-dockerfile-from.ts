@@ -3,6 +3,7 @@ import type { Container } from './api-container.js';
 import { CairnError } from './core/errors.js';
 import type { ImageConfig } from './oci/types.js';
 import type { BuildState, StageState } from './api-dockerfile-steps.js';
+import { ensureLive } from './api-dockerfile-cache.js';
 
 /*
  * A stage's FROM. With the step cache in use, the base image is only resolved (by the same rules as from(), pull
@@ -78,7 +79,7 @@ export function notMadeYet(s: StageState): void {
 export async function liveStage(st: BuildState, s: StageState): Promise<void> {
   const lazy = s.lazy;
   if (!lazy) {
-    if (st.opts.layers) await (await import('./api-dockerfile-cache.js')).ensureLive(st, s);
+    if (st.opts.layers) await ensureLive(st, s);
     return;
   }
   const hit = s.hit;

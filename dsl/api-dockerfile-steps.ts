@@ -14,6 +14,14 @@ import type { DockerfileBuildOptions } from './api-dockerfile.js';
 import type { BuildContext } from './dockerfile/context-sources.js';
 import type { Dockerfile, Flag, Instruction, Stage } from './dockerfile/model.js';
 import type { StageScope } from './dockerfile/scope.js';
+import * as stepCache from './api-dockerfile-cache.js';
+import { copyStep } from './api-dockerfile-copy.js';
+import { liveStage } from './api-dockerfile-from.js';
+import { contextRelative } from './dockerfile/context-sources.js';
+import * as ex from './dockerfile/expand.js';
+import { healthcheckTimes } from './dockerfile/healthcheck.js';
+import { parseMount } from './dockerfile/mounts.js';
+import { stepIdentity, stepInputs } from './dockerfile/step-identity.js';
 
 /*
  * One Dockerfile instruction as the calls a script makes on its stage's container (run, copy, add, config,
@@ -125,12 +133,11 @@ function ensureDir(c: Container, dir: string): Promise<void> {
 /** Runs one instruction of stage s (stepId: the step's ID, for its output events). */
 export async function runInstruction(st: BuildState, s: StageState, instr: Instruction, stepId: string): Promise<void> {
   flagsOf(instr);
-  const { stepIdentity, stepInputs } = await import('./dockerfile/step-identity.js');
-  const cache = st.opts.layers ? await import('./api-dockerfile-cache.js') : undefined;
+  const cache = st.opts.layers ? stepCache : undefined;
   const content = cache ? await cache.contentInputs(st, s, instr) : [];
   s.identity = stepIdentity(s.identity, instr.text, stepInputs({ env: instr.keyword === 'RUN' ? s.scope.runEnv() : [], args: argsSeen(s, instr), heredocs: instr.heredocs.map((h) => h.content), workdir: s.workdir, shell: s.shell, content }));
   if (cache && (await cache.cachedStep(st, s, instr, stepId))) return;
-  await (await import('./api-dockerfile-from.js')).liveStage(st, s);
+  await liveStage(st, s);
   const before = (await s.c.record()).pending.length;
   const changesFiles = await apply(st, s, instr, stepId);
   if (instr.keyword !== 'CHECKPOINT') {
@@ -153,7 +160,6 @@ function argsSeen(s: StageState, instr: Instruction): Record<string, string> {
 
 /** Applies instr; true when it may have changed files. */
 async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: string): Promise<boolean> {
-  const ex = await import('./dockerfile/expand.js');
   const lookup = (n: string) => s.scope.lookup(n);
   const word = (text: string) => ex.expandWord(text, lookup, st.df.escape, instr.place);
   const words = (text: string) => ex.expandWords(text, lookup, st.df.escape, instr.place);
@@ -165,7 +171,7 @@ async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: 
       return true;
     case 'COPY':
     case 'ADD':
-      await (await import('./api-dockerfile-copy.js')).copyStep(st, s, instr, ex);
+      await copyStep(st, s, instr, ex);
       return true;
     case 'WORKDIR': {
       const dir = path.posix.resolve(s.workdir, word(arg));
@@ -212,7 +218,7 @@ async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: 
       await s.c.config({ shell: JSON.stringify(instr.args) });
       return false;
     case 'HEALTHCHECK': {
-      const times = (await import('./dockerfile/healthcheck.js')).healthcheckTimes(instr);
+      const times = healthcheckTimes(instr);
       await s.c.config({ healthcheck: instr.json ? `CMD ${JSON.stringify(instr.args)}` : arg });
       if (Object.keys(times).length) {
         await withRecord(s.c, async (rec) => {
@@ -267,7 +273,6 @@ function runCommand(s: StageState, instr: Instruction): { argv: string[]; stdin?
 
 /** RUN: the command with its mounts, network and the stage's variables in its environment. */
 async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId: string, ex: typeof import('./dockerfile/expand.js')): Promise<void> {
-  const { parseMount } = await import('./dockerfile/mounts.js');
   const o: RunCallOptions & { volumes: string[]; tmpfs: string[]; secrets: Record<string, string> } = { env: s.scope.runEnv(), volumes: [], tmpfs: [], secrets: {}, quiet: true, nothrow: true };
   const cleanups: (() => Promise<void>)[] = [];
   const network = flagValue(st, s, instr, 'network', ex);
@@ -321,7 +326,6 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
 /** The host path a RUN --mount=type=bind binds: in the context, an earlier stage's root, or an image's. */
 async function bindSource(st: BuildState, s: StageState, instr: Instruction, fromRef: string | undefined, source: string, cleanups: (() => Promise<void>)[]): Promise<string> {
   if (fromRef === undefined) {
-    const { contextRelative } = await import('./dockerfile/context-sources.js');
     const rel = contextRelative(source, instr.place);
     const abs = rel ? path.join(st.ctx.dir, rel) : st.ctx.dir;
     const real = await fsp.realpath(abs).catch(() => {
