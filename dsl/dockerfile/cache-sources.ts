@@ -30,9 +30,8 @@ function lstatOf(abs: string): BigIntStats | undefined {
   }
 }
 
-/** Feeds one path (and, for a directory, everything below it that is not excluded) into h. */
-async function feed(ctx: BuildContext, rel: string, h: Hash): Promise<void> {
-  const abs = rel ? path.join(ctx.dir, rel) : ctx.dir;
+/** Feeds one path (and, for a directory, everything below it that is not excluded) into h; abs: its host path. */
+async function feed(ctx: BuildContext, rel: string, h: Hash, abs = rel ? path.join(ctx.dir, rel) : ctx.dir): Promise<void> {
   const st = lstatOf(abs);
   if (!st) {
     h.update(`missing ${rel}\0`);
@@ -43,8 +42,10 @@ async function feed(ctx: BuildContext, rel: string, h: Hash): Promise<void> {
   else if (st.isFile()) {
     h.update(`sha256 ${ctx.hashes ? await ctx.hashes.digest(rel, abs, st) : await fileDigest(abs)}\0`);
   } else if (st.isDirectory()) {
-    const rels = readdirSync(abs).sort().map((n) => (rel ? `${rel}/${n}` : n)).filter((r) => !ctx.filter.excluded(r));
-    for (const r of rels) await feed(ctx, r, h);
+    for (const n of readdirSync(abs).sort()) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (!ctx.filter.excluded(r)) await feed(ctx, r, h, `${abs}/${n}`);
+    }
   }
 }
 

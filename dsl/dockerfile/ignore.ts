@@ -36,6 +36,8 @@ export function cleanPattern(line: string): string | undefined {
 /** The filter of a list of .dockerignore lines. */
 export function filterOf(lines: string[]): ContextFilter {
   const patterns = lines.map(cleanPattern).filter((p): p is string => p !== undefined);
+  // Without a pattern nothing is left out (a context without .dockerignore: no path is matched).
+  if (patterns.length === 0) return { patterns, excluded: () => false };
   const ig = ignore().add(patterns);
   return {
     patterns,
