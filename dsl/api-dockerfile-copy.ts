@@ -6,6 +6,7 @@ import { BadInputError } from './core/errors.js';
 import type { BuildState, StageState } from './api-dockerfile-steps.js';
 import type { Instruction } from './dockerfile/model.js';
 import { contextSources } from './dockerfile/context-sources.js';
+import * as ex from './dockerfile/expand.js';
 import { heredocText } from './dockerfile/heredoc-text.js';
 
 /*
@@ -16,7 +17,7 @@ import { heredocText } from './dockerfile/heredoc-text.js';
 const at = (i: Instruction) => `${i.place.file}:${i.place.line}:${i.place.column}`;
 
 /** Runs a COPY or ADD instruction on the stage's container. */
-export async function copyStep(st: BuildState, s: StageState, instr: Instruction, ex: typeof import('./dockerfile/expand.js')): Promise<void> {
+export async function copyStep(st: BuildState, s: StageState, instr: Instruction): Promise<void> {
   const lookup = (n: string) => s.scope.lookup(n);
   const flag = (name: string) => {
     const f = instr.flags.find((x) => x.name === name);

@@ -91,10 +91,10 @@ export function flagsOf(instr: Instruction): Flag[] {
 }
 
 /** The value of the single flag name (expanded), if given. */
-function flagValue(st: BuildState, s: StageState, instr: Instruction, name: string, expand: typeof import('./dockerfile/expand.js')): string | undefined {
+function flagValue(st: BuildState, s: StageState, instr: Instruction, name: string): string | undefined {
   const f = instr.flags.find((x) => x.name === name);
   if (!f) return undefined;
-  return expand.expandWord(f.value ?? '', (n) => s.scope.lookup(n), st.df.escape, f.place);
+  return ex.expandWord(f.value ?? '', (n) => s.scope.lookup(n), st.df.escape, f.place);
 }
 
 /** Runs fn on the container's record under its lock (what Container's methods do, for the builder's own edits). */
@@ -167,11 +167,11 @@ async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: 
   const command = (): string[] => (instr.json ? [...instr.args] : [...s.shell, arg]);
   switch (instr.keyword) {
     case 'RUN':
-      await runStep(st, s, instr, stepId, ex);
+      await runStep(st, s, instr, stepId);
       return true;
     case 'COPY':
     case 'ADD':
-      await copyStep(st, s, instr, ex);
+      await copyStep(st, s, instr);
       return true;
     case 'WORKDIR': {
       const dir = path.posix.resolve(s.workdir, word(arg));
@@ -272,15 +272,15 @@ function runCommand(s: StageState, instr: Instruction): { argv: string[]; stdin?
 }
 
 /** RUN: the command with its mounts, network and the stage's variables in its environment. */
-async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId: string, ex: typeof import('./dockerfile/expand.js')): Promise<void> {
+async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId: string): Promise<void> {
   const o: RunCallOptions & { volumes: string[]; tmpfs: string[]; secrets: Record<string, string> } = { env: s.scope.runEnv(), volumes: [], tmpfs: [], secrets: {}, quiet: true, nothrow: true };
   const cleanups: (() => Promise<void>)[] = [];
-  const network = flagValue(st, s, instr, 'network', ex);
+  const network = flagValue(st, s, instr, 'network');
   if (network !== undefined) {
     if (!['none', 'host', 'default'].includes(network)) throw new BadInputError(`${at(instr)}: --network=${network} is not supported`, { hint: 'use none, host or default' });
     o.network = network === 'none' ? 'none' : 'host';
   }
-  if (flagValue(st, s, instr, 'security', ex) === 'insecure') throw new BadInputError(`${at(instr)}: --security=insecure is not supported`, { hint: 'a RUN step runs with the privileges of cairn itself' });
+  if (flagValue(st, s, instr, 'security') === 'insecure') throw new BadInputError(`${at(instr)}: --security=insecure is not supported`, { hint: 'a RUN step runs with the privileges of cairn itself' });
   try {
     for (const f of instr.flags.filter((x) => x.name === 'mount')) {
       const m = parseMount(ex.expandWord(f.value ?? '', (n) => s.scope.lookup(n), st.df.escape, f.place), f.place);
