@@ -99,9 +99,9 @@ export async function runDockerfileBuild(opts: DockerfileBuildOptions): Promise<
     for (const u of scope.unusedBuildArgs()) warn(`build argument ${u} is not used by the Dockerfile`);
     const img = await finalImage(st, last);
     if (opts.cacheTo !== undefined) await exportCache(st, opts.cacheTo);
-    const info = await img.inspect();
+    const names = (await img.record()).names;
     if (opts.iidfile !== undefined) await writeFileAtomic(opts.iidfile, `sha256:${img.id}`);
-    return { id: img.id, names: info.names };
+    return { id: img.id, names };
   } finally {
     for (const c of made.reverse()) await c.remove().catch(() => undefined);
     for (const i of images) await i.remove().catch(() => undefined);

@@ -69,6 +69,9 @@ export class Image {
   async tag(...names: string[]): Promise<void> {
     const { normalizeName } = await import('./oci/reference.js');
     const norm = names.map((n) => normalizeName(n));
+    // Already named so (a rebuild of the same image, a repeated tag): nothing to write, no lock to take.
+    const before = await this.record();
+    if (norm.every((n) => before.names.includes(n))) return;
     await this.store.locked([{ name: 'images' }], async () => {
       const rec = await this.record();
       await this.store.images.add({ ...rec, names: [...new Set([...rec.names, ...norm])] });
