@@ -171,9 +171,11 @@ describe('ONBUILD', () => {
 
 describe('RUN output', () => {
   it("streams a RUN step's stdout and stderr to the log as they come, in order", async () => {
-    // The step waits, printing, until the test has seen its first line (stderr) and answers by creating `go`.
+    // After each line the step waits until the test has seen it (stderr, then stdout) and answered by creating a file
+    // (`go`, then `go2`): two pipes have no order between them, a line the test has seen does.
+    const wait = (f: string) => `i=0; while [ ! -e /ctx/${f} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; [ -e /ctx/${f} ]`;
     const dir = k.context({
-      Dockerfile: `FROM ${k.base}\nRUN --mount=type=bind,target=/ctx sh -c 'echo err-first >&2; i=0; while [ ! -e /ctx/go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; [ -e /ctx/go ] && echo out-second && echo err-third >&2'\n`,
+      Dockerfile: `FROM ${k.base}\nRUN --mount=type=bind,target=/ctx sh -c 'echo err-first >&2; ${wait('go')} && echo out-second && ${wait('go2')} && echo err-third >&2'\n`,
     });
     const child = spawn(CAIRN, ['--root', k.root, 'build', dir]);
     let stderr = '';
@@ -183,6 +185,7 @@ describe('RUN output', () => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
       if (stderr.includes('err-first\n') && !existsSync(path.join(dir, 'go'))) writeFileSync(path.join(dir, 'go'), '');
+      if (stderr.includes('out-second\n') && !existsSync(path.join(dir, 'go2'))) writeFileSync(path.join(dir, 'go2'), '');
     });
     expect(await done, stderr).toBe(0);
     const lines = stderr.split('\n');
