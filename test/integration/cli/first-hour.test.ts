@@ -255,6 +255,10 @@ describe('verify and exec leave nothing behind', () => {
     k.ok(['rm', c], { env });
     const pid = readFileSync(pauseFile, 'utf8').split(' ')[0];
     process.kill(Number(pid));
+    // Gone before exec looks for it (a pause process still dying would be joined, and vanish under nsenter).
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 500 && pauseAlive(); i++) Atomics.wait(tick, 0, 0, 10);
+    expect(pauseAlive()).toBe(false);
     expect(readdirSync(cfg)).toContain('cairn');
     const r = k.cairn(['exec', flat, '--', '/busybox', 'echo', 'served'], { env });
     expect([r.status, r.stdout]).toEqual([0, 'served\n']);
