@@ -89,9 +89,11 @@ const shellUi = {
  * The Dockerfile parser's packages and the .dockerignore matcher are bundled into the builder's chunk: loaded file
  * by file (~40 CommonJS files, and the matcher through Node.js's CommonJS loader) they cost a `cairn build` ~40 ms
  * more than one file does. An ESM chunk has no require() for Node.js built-ins: the one they ask for (the
- * matcher's `path`) is given by nodeBuiltinsForCjs below.
+ * matcher's `path`) is given by nodeBuiltinsForCjs below. The Ed25519 packages (@noble/curves and
+ * @noble/hashes: a dozen ES modules, FROST among them, which cairn does not use) are bundled into the signing
+ * chunk for the same reason: a verify or a signed export resolved and loaded them file by file (~25 ms).
  */
-const BUNDLED = /^(dockerfile-ast|vscode-languageserver-types|vscode-languageserver-textdocument|@balena\/dockerignore)(\/|$)/;
+const BUNDLED = /^(dockerfile-ast|vscode-languageserver-types|vscode-languageserver-textdocument|@balena\/dockerignore|@noble\/curves|@noble\/hashes)(\/|$)/;
 
 /** A bundled CommonJS package's require() of a Node.js built-in gets the built-in as an ESM import of the chunk. */
 const nodeBuiltinsForCjs = {

@@ -46,10 +46,15 @@ export function publicKeyFromPem(pem: string): Uint8Array {
   return strip(fromPem(pem, 'PUBLIC KEY', 'an Ed25519 public key'), SPKI_PREFIX, 'public key');
 }
 
+/** An Ed25519 seed as the DER of a PKCS#8 private key. */
+export function seedToDer(seed: Uint8Array): Buffer {
+  if (seed.length !== 32) throw new BadInputError(`an Ed25519 private key is 32 bytes, not ${seed.length}`);
+  return Buffer.concat([PKCS8_PREFIX, seed]);
+}
+
 /** An Ed25519 seed as a PKCS#8 "PRIVATE KEY" PEM (what openssl genpkey -algorithm ed25519 writes). */
 export function seedToPem(seed: Uint8Array): string {
-  if (seed.length !== 32) throw new BadInputError(`an Ed25519 private key is 32 bytes, not ${seed.length}`);
-  return toPem('PRIVATE KEY', Buffer.concat([PKCS8_PREFIX, seed]));
+  return toPem('PRIVATE KEY', seedToDer(seed));
 }
 
 /** The 32-byte seed of an Ed25519 PKCS#8 "PRIVATE KEY" PEM; BadInputError for anything else. */

@@ -20,6 +20,14 @@ describe('Ed25519ph over a precomputed SHA-512', () => {
     );
   });
 
+  it('derives the public key noble derives from the seed (RFC 8032 5.1.5), for random seeds', () => {
+    for (let i = 0; i < 20; i++) {
+      const seed = randomBytes(32);
+      expect(hex(publicKeyOf(seed))).toBe(hex(ed25519.getPublicKey(seed)));
+    }
+    expect(() => publicKeyOf(new Uint8Array(31))).toThrow(/32 bytes/);
+  });
+
   const messages: [string, Buffer][] = [
     ['empty', Buffer.alloc(0)],
     ['one byte', Buffer.from([0])],
