@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { closeSync } from 'node:fs';
 import { ALIASES, VERBS } from './verb-table.js';
 
 /*
@@ -91,6 +92,20 @@ async function entry(given: string[]): Promise<number> {
   const local = verb === undefined || verb === 'help' || verb === 'version' || verb === 'verify' || verb === 'key' || !VERBS[verb];
   if (!local && process.getuid?.() !== 0 && !process.env.CAIRN_USERNS) return (await import('./dispatch.js')).reexec(argv);
   return main(argv);
+}
+
+// The namespaces the `cairn` wrapper (or reexec) held open to join them: closed before anything runs, so that no
+// process this verb starts (a container's above all) inherits a way back into them.
+const held = process.env.CAIRN_NS_FDS;
+if (held !== undefined) {
+  delete process.env.CAIRN_NS_FDS;
+  for (const fd of held.split(',')) {
+    try {
+      if (/^\d+$/.test(fd) && Number(fd) > 2) closeSync(Number(fd));
+    } catch {
+      // Not open: nothing to close.
+    }
+  }
 }
 
 // Until the verb settles the status is a failure: a verb whose work never finished must not look successful.

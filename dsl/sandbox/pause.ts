@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants as fsc, readFileSync, readlinkSync } from 'node:fs';
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { closeSync, constants as fsc, openSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
@@ -123,11 +123,38 @@ export function ensurePause(): number {
   return pid;
 }
 
+/** The user and mount namespaces of pause process pid, opened; undefined when it is gone. */
+function holdNamespaces(pid: number): [number, number] | undefined {
+  let user: number | undefined;
+  try {
+    user = openSync(`/proc/${pid}/ns/user`, 'r');
+    return [user, openSync(`/proc/${pid}/ns/mnt`, 'r')];
+  } catch (err) {
+    if (user !== undefined) closeSync(user);
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
 /** Re-runs this command inside the user's namespace (joining its pause process) and resolves to its status. */
 export function reexecInNamespace(argv: string[]): Promise<number> {
-  const pid = ensurePause();
-  const env = { ...process.env, CAIRN_USERNS: String(pid), CAIRN_ROOTLESS_UID: String(process.getuid!()) };
-  const child = spawn('nsenter', ['-t', String(pid), '-U', '-m', '--preserve-credentials', `--wd=${process.cwd()}`, process.execPath, ...argv], { stdio: 'inherit', env });
+  // The namespaces are held open and joined by those fds (8 and 9 in nsenter, as the `cairn` wrapper does): a
+  // pause process that ends in between leaves them to this verb; one already gone is started again.
+  let pid = ensurePause();
+  let fds = holdNamespaces(pid);
+  if (!fds) fds = holdNamespaces((pid = ensurePause()));
+  if (!fds) {
+    process.stderr.write('cairn: your cairn namespace ended as this command was joining it\n  hint: run the command again\n');
+    return Promise.resolve(125);
+  }
+  const env = { ...process.env, CAIRN_USERNS: String(pid), CAIRN_ROOTLESS_UID: String(process.getuid!()), CAIRN_NS_FDS: '8,9' };
+  const stdio: StdioOptions = ['inherit', 'inherit', 'inherit', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', fds[0], fds[1]];
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn('nsenter', ['--user=/proc/self/fd/8', '--mount=/proc/self/fd/9', '--preserve-credentials', `--wd=${process.cwd()}`, process.execPath, ...argv], { stdio, env });
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
   for (const sig of sigs) process.on(sig, forward);
