@@ -31,6 +31,18 @@ for (@kv) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v; }
 $SIG{INT} = $SIG{QUIT} = 'DEFAULT';
 `;
 
+/**
+ * Closes every descriptor but 0-2 (before the root is entered: /proc/self/fd is the host's): a run step gets its
+ * stdio only, as under runc, never a pipe, socket or namespace its caller happened to have open (a build
+ * platform's control socket, make's jobserver).
+ */
+const CLOSE_FDS = String.raw`if (opendir(my $fds, '/proc/self/fd')) {
+  my @n = grep { /^\d+$/ && $_ > 2 } readdir($fds);
+  closedir($fds);
+  for my $n (@n) { my $h; close($h) if open($h, '<&=', $n) || open($h, '>&=', $n); }
+}
+`;
+
 /** A process group of the command's own, made once its signals are back to their default (see enterProgram). */
 const OWN_GROUP = String.raw`setpgrp(0, 0) or die "cairn: cannot make a process group: $!\n";
 `;
@@ -45,8 +57,9 @@ exit($! == 2 ? 127 : 126);
  * The perl program: arguments ROOT WORKDIR UID GID ARGV…, UID and GID empty to stay root. `cairn exec` keeps the
  * caller's process group (the service is the process). A run step's command (ownGroup) gets a group of its own,
  * made only once SIGINT and SIGQUIT are back to their default (a background job of sh starts with both ignored):
- * the launcher, which waits for that group to exist before it signals it, never has a signal ignored.
+ * the launcher, which waits for that group to exist before it signals it, never has a signal ignored. A run step
+ * also gets no descriptor but 0-2 (CLOSE_FDS); a service keeps the ones it was given (socket activation).
  */
 export function enterProgram(opts: { ownGroup?: boolean } = {}): string {
-  return ENTER + (opts.ownGroup ? OWN_GROUP : '') + EXEC;
+  return (opts.ownGroup ? CLOSE_FDS : '') + ENTER + (opts.ownGroup ? OWN_GROUP : '') + EXEC;
 }

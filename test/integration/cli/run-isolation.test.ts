@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliKit, type CliKit } from '../../kit/cli.js';
+import { CAIRN, cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
 
 let k: CliKit;
@@ -22,5 +24,20 @@ describe('run isolation', () => {
     expect(k.ok(['run', c, 'ls', '/sys/class/net']).split('\n').length).toBeGreaterThan(1);
     expect(k.cairn(['run', c, 'sh', '-c', 'echo x > /etc/resolv.conf']).status).not.toBe(0);
     expect(k.ok(['diff', c])).toBe('');
+  });
+
+  it('gives the command its stdio only: descriptors its caller had open stay outside', () => {
+    const c = k.ok(['from', `tarball:${tinyRootfsTar()}`]);
+    const file = openSync(path.join(k.root, '..', `fd-${process.pid}`), 'w');
+    try {
+      // The caller hands cairn descriptors 3 and 7 (as a build platform's control socket, or make's jobserver).
+      const r = spawnSync(CAIRN, ['--root', k.root, 'run', c, 'ls', '/proc/self/fd'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', file, 'ignore', 'ignore', 'ignore', file] });
+      expect(r.status, r.stderr).toBe(0);
+      // 0-2, and the directory ls reads (3).
+      expect(r.stdout.split(/\s+/).filter(Boolean)).toEqual(['0', '1', '2', '3']);
+    } finally {
+      closeSync(file);
+    }
+    k.ok(['rm', c]);
   });
 });
