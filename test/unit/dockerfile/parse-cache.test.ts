@@ -23,7 +23,8 @@ function store(): string {
 }
 
 const dir = (root: string) => path.join(root, 'cache', 'dockerfile-parsed');
-const entries = (root: string) => readdirSync(dir(root)).filter((n) => n.endsWith('.json'));
+/** Every entry, as BUILD/KEY.json. */
+const entries = (root: string) => (readdirSync(dir(root), { recursive: true }) as string[]).filter((n) => n.endsWith('.json')).sort();
 
 /** Changes the remembered model's first stage name, so a read of the entry shows. */
 function mark(root: string): void {
@@ -69,7 +70,24 @@ describe('parseRemembered', () => {
     expect((await parseRemembered(TEXT, 'Dockerfile', root, 'b2')).stages[0].name).toBe('build');
     expect((await parseRemembered(TEXT, 'other/Dockerfile', root, 'b1')).stages[0].from.place.file).toBe('other/Dockerfile');
     expect((await parseRemembered(`${TEXT}USER nobody\n`, 'Dockerfile', root, 'b1')).stages[1].instructions.at(-1)?.text).toBe('USER nobody');
-    expect(entries(root)).toHaveLength(4);
+    // Each build's parse dropped the other's entries: b1's last two are left.
+    expect(entries(root)).toHaveLength(2);
+  });
+
+  it("a build that parses drops the other builds' entries, and keeps its own", async () => {
+    const root = store();
+    await parseRemembered(TEXT, 'Dockerfile', root, 'old');
+    await parseRemembered(`${TEXT}USER nobody\n`, 'Dockerfile', root, 'old');
+    const old = entries(root);
+    expect(old).toHaveLength(2);
+    await parseRemembered(TEXT, 'Dockerfile', root, 'new');
+    const mine = entries(root).filter((e) => !old.includes(e));
+    expect(mine).toHaveLength(1);
+    expect(entries(root)).toEqual(mine);
+    // A read of its own entry (no parse) changes nothing.
+    mark(root);
+    expect((await parseRemembered(TEXT, 'Dockerfile', root, 'new')).stages[0].name).toBe('marked');
+    expect(entries(root)).toEqual(mine);
   });
 
   it('remembers nothing without a build ID, nor a parse that failed', async () => {
