@@ -145,7 +145,7 @@ export async function unpackEntry(cache: ExecCache, file: string, tarSize: numbe
       if (isCairnError(err)) err.message = `${what}: ${err.message.replace("the container's", "the image's")}`;
       throw err;
     }
-    await devSkeleton(path.join(work, 'dev'));
+    devSkeleton(path.join(work, 'dev'));
     await Promise.all(['merged', 'ovl', 'fstab'].map((d) => fsp.mkdir(path.join(work, d), { mode: 0o755 })));
     await fsp.writeFile(path.join(work, 'config.json'), JSON.stringify(config) + '\n');
     await writeJson(path.join(work, 'meta.json'), { ...meta, mounts, user } satisfies EntryMeta);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inInitUserNs } from '../core/userns.js';
 import { devSkeleton } from './dev.js';
@@ -81,9 +81,9 @@ export interface RunResult {
  * Prepares the step's scratch dir: a minimal /dev skeleton and an fstab describing every mount of the
  * step, so that one `mount -a` process does them all (each mount(8) process costs milliseconds).
  */
-export async function prepareMounts(s: RunSpec, scratch: string): Promise<string> {
+export function prepareMounts(s: RunSpec, scratch: string): string {
   const dev = path.join(scratch, 'dev');
-  await devSkeleton(dev);
+  devSkeleton(dev);
   const l: string[] = [];
   if (s.mountPoints.proc) l.push(procLine(s.root + '/proc'));
   if (s.mountPoints.dev) l.push(...devLines(dev, s.root + '/dev'));
@@ -94,12 +94,12 @@ export async function prepareMounts(s: RunSpec, scratch: string): Promise<string
     let source = b.source;
     if (b.content !== undefined) {
       source = path.join(scratch, `bind-${i}`);
-      await fsp.writeFile(source, b.content, { mode: 0o644 });
+      writeFileSync(source, b.content, { mode: 0o644 });
     }
     l.push(bindLine(source, b.target, b.ro ? 'bind,ro' : 'bind'));
   }
   const fstab = path.join(scratch, 'fstab');
-  await fsp.writeFile(fstab, fstabText(l));
+  writeFileSync(fstab, fstabText(l));
   return fstab;
 }
 
@@ -143,11 +143,12 @@ export async function runInRoot(s: RunSpec): Promise<RunResult> {
   try {
     const early = interrupted();
     if (early) return { status: signalStatus(early), stdout: '', stderr: '' };
-    scratch = await fsp.mkdtemp(path.join(s.scratchDir, 'run-'));
-    const fstab = await prepareMounts(s, scratch);
+    // The scratch files are a few small ones: made and removed synchronously (cheaper than the thread pool's trips).
+    scratch = mkdtempSync(path.join(s.scratchDir, 'run-'));
+    const fstab = prepareMounts(s, scratch);
     return await spawnLauncher(s, launcherScript(s, fstab));
   } finally {
-    if (scratch) await fsp.rm(scratch, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     release();
   }
 }
