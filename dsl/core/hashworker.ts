@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
  */
 
 /** Bytes hashed on the calling thread before the hash moves to a worker (small files never start one). */
-const SPILL_AT = 8 << 20;
+export const SPILL_AT = 8 << 20;
 /** Size of one transfer buffer. */
 const BUF = 1 << 20;
 /** Transfer buffers: at most this many MiB are in flight, which bounds memory and paces the reader. */
@@ -48,13 +48,24 @@ export class HashSpill {
   private failed?: Error;
   private result?: (hex: string) => void;
 
-  constructor(private readonly algorithm: SpillAlgorithm = 'sha256') {
+  /**
+   * big: the caller knows the input is past the spill size (a file's size), so the worker starts with the first
+   * bytes, which are then not hashed here as well.
+   */
+  constructor(
+    private readonly algorithm: SpillAlgorithm = 'sha256',
+    private big = false,
+  ) {
     this.hash = createHash(algorithm);
   }
 
   /** Adds bytes; resolves at once unless every transfer buffer is with the worker. */
   async update(c: Buffer): Promise<void> {
     if (this.failed) throw this.failed;
+    if (this.big && this.hash) {
+      this.big = false;
+      await this.start();
+    }
     if (this.hash) {
       this.hash.update(c);
       this.early.push(c);

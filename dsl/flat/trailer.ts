@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { ReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { BadInputError, SignatureError } from '../core/errors.js';
 import { decompress } from '../layer/compress.js';
 import { signatureWellFormed, signPrehashed, verifyPrehashed } from '../sign/ed25519ph.js';
 import type { KeyPair, PublicKey } from '../sign/keys.js';
 import { signatureHint, type SignatureFault } from '../sign/policy-judge.js';
-import { HashSpill } from '../core/hashworker.js';
+import { HashSpill, SPILL_AT } from '../core/hashworker.js';
 import { TarCheck } from './tarcheck.js';
 
 /*
@@ -74,11 +76,16 @@ export interface Verdict {
  * two hashes then take as long as the slower one.
  */
 class TailHasher {
-  private readonly h = new HashSpill('sha512');
+  private readonly h: HashSpill;
   readonly tar = new TarCheck();
   private held: Buffer = Buffer.alloc(0);
   /** Bytes hashed so far. */
   size = 0;
+
+  /** big: the stream is known to be past the spill size (HashSpill). */
+  constructor(big: boolean) {
+    this.h = new HashSpill('sha512', big);
+  }
 
   private async hash(b: Buffer): Promise<void> {
     if (!b.length) return;
@@ -129,8 +136,10 @@ function gzipError(err: unknown): BadInputError {
  * signature covers exactly the file: nothing may ride along unsigned).
  */
 export async function verifyStream(raw: Readable, keys: PublicKey[]): Promise<Verdict> {
-  const sha256 = new HashSpill();
-  const tail = new TailHasher();
+  // A file's size is known before the first byte: a big one is hashed on the threads from the start.
+  const big = raw instanceof ReadStream && typeof raw.path === 'string' && (await stat(raw.path).then((st) => st.size >= SPILL_AT, () => false));
+  const sha256 = new HashSpill('sha256', big);
+  const tail = new TailHasher(big);
   try {
     const gzip = await readInto(raw, sha256, tail);
     const [hex, end] = await Promise.all([sha256.digest(), tail.end()]);

@@ -29,6 +29,18 @@ describe('HashSpill', () => {
     expect(await h.digest()).toBe(createHash('sha512').update(bytes).digest('hex'));
   });
 
+  it.each([
+    ['empty', 0, 'sha256'],
+    ['small', 1000, 'sha512'],
+    ['past the spill size, odd chunks', 20 << 20, 'sha256'],
+    ['past the spill size', 20 << 20, 'sha512'],
+  ] as const)('told the input is big, hashes it on the thread from the first byte: the same digest (%s, %s)', async (_what, size, algorithm) => {
+    const h = new HashSpill(algorithm, true);
+    const bytes = data.subarray(0, size);
+    for (let i = 0; i < size; i += 777_777) await h.update(bytes.subarray(i, i + 777_777));
+    expect(await h.digest()).toBe(createHash(algorithm).update(bytes).digest('hex'));
+  });
+
   it('hashes only the bytes of a view, not the rest of its buffer', async () => {
     const h = new HashSpill();
     const pool = randomBytes(12 << 20);
