@@ -39,13 +39,18 @@ const refused = new WeakMap<BuildState, Set<string>>();
 /** The steps a build took from a repository (`REPO` newline `KEY`): --cache-to that repository has them already. */
 const found = new WeakMap<BuildState, Set<string>>();
 
+/** Opens docker://REPO:TAG (its manifest and config); throws what the registry answers. */
+async function openRemote(st: BuildState, repo: string, tag: string): Promise<SourceImage> {
+  const [{ plugRegistry }, { openSource }, { parseReference }] = await Promise.all([import('./registry/plug.js'), import('./transport/transports.js'), import('./oci/reference.js')]);
+  plugRegistry();
+  return openSource(parseReference(`docker://${repo}:${tag}`), { tmpDir: await st.tmpDir(), signaturePolicy: st.opts.signaturePolicy, registry: registryOf(st) });
+}
+
 /** Opens docker://REPO:TAG; undefined when the repository or the tag does not exist, or access is refused. */
 async function openTag(st: BuildState, repo: string, tag: string): Promise<SourceImage | undefined> {
   if (refused.get(st)?.has(repo)) return undefined;
-  const [{ plugRegistry }, { openSource }, { parseReference }] = await Promise.all([import('./registry/plug.js'), import('./transport/transports.js'), import('./oci/reference.js')]);
-  plugRegistry();
   try {
-    return await openSource(parseReference(`docker://${repo}:${tag}`), { tmpDir: await st.tmpDir(), signaturePolicy: st.opts.signaturePolicy, registry: registryOf(st) });
+    return await openRemote(st, repo, tag);
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     if (err instanceof RegistryError && (err.status === 401 || err.status === 403)) {
@@ -124,13 +129,28 @@ async function pushTagged(st: BuildState, repo: string, id: string, tag: string,
 }
 
 /**
+ * True when the repository already holds a well-formed record of key. Any failure to read it is a no: the push
+ * that follows says what is wrong.
+ */
+async function holdsRecord(st: BuildState, repo: string, key: string): Promise<boolean> {
+  const src = await openRemote(st, repo, key).catch(() => undefined);
+  if (!src) return false;
+  try {
+    return (await recordOf(src, key)) !== undefined;
+  } finally {
+    await src.close();
+  }
+}
+
+/**
  * Pushes the records this build made or took, with their images, to the repository (--cache-to REPO); not those
- * it took from that very repository (a CI build with --cache-from R --cache-to R pushes only the steps it ran).
+ * it took from that very repository (a CI build with --cache-from R --cache-to R pushes only the steps it ran),
+ * nor those the repository holds already (a rebuild from the local cache pushes nothing again).
  */
 export async function exportToRegistry(st: BuildState, repo: string): Promise<void> {
   try {
     for (const r of st.cacheUsed) {
-      if (found.get(st)?.has(`${repo}\n${r.key}`)) continue;
+      if (found.get(st)?.has(`${repo}\n${r.key}`) || (await holdsRecord(st, repo, r.key))) continue;
       if (r.base !== undefined && r.base !== r.image) await pushTagged(st, repo, r.base, `base-${r.key}`, {});
       await pushTagged(st, repo, r.image, r.key, { [RECORD_ANNOTATION]: JSON.stringify(r) });
     }

@@ -114,6 +114,20 @@ describe('the step cache in a registry repository', () => {
     }
   }, 180_000);
 
+  it('a rebuild from the local cache with --cache-to the same repository pushes nothing again', async () => {
+    const w = worker();
+    await build(w, ['--layers', INSECURE, '--cache-to', `${reg.host}/cache/again`]);
+    const front = await startFront(reg.host, () => ({ pass: true }));
+    try {
+      const r = await build(w, ['--layers', INSECURE, '--cache-to', `${front.host}/cache/again`]);
+      expect(steps(r.stderr).filter((x) => !x.cached)).toEqual([]);
+      expect(front.seen.filter((x) => x.method === 'GET' && x.path.startsWith('/v2/cache/again/manifests/')).length).toBeGreaterThan(0);
+      expect(front.seen.filter((x) => x.method !== 'GET' && x.method !== 'HEAD').map((x) => `${x.method} ${x.path}`)).toEqual([]);
+    } finally {
+      await front.stop();
+    }
+  }, 180_000);
+
   it('a repository or a key the registry lacks is a miss: the steps run', async () => {
     const w = worker();
     const r = await build(w, ['--layers', INSECURE, '--cache-from', `${reg.host}/cache/nothing-here`]);
