@@ -77,6 +77,22 @@ afterAll(async () => {
   if (work) removeTree(work);
 });
 
+/**
+ * Builds in k through a front of the registry, with flags(REPO) naming the repository `cache/NAME` behind it: every
+ * step must come from a cache, the front must have seen the repository's manifests read, and nothing written.
+ */
+async function buildReadingOnly(k: CliKit, name: string, flags: (repo: string) => string[]): Promise<void> {
+  const front = await startFront(reg.host, () => ({ pass: true }));
+  try {
+    const r = await build(k, ['--layers', INSECURE, ...flags(`${front.host}/cache/${name}`)]);
+    expect(steps(r.stderr).filter((x) => !x.cached)).toEqual([]);
+    expect(front.seen.filter((x) => x.method === 'GET' && x.path.startsWith(`/v2/cache/${name}/manifests/`)).length).toBeGreaterThan(0);
+    expect(front.seen.filter((x) => x.method !== 'GET' && x.method !== 'HEAD').map((x) => `${x.method} ${x.path}`)).toEqual([]);
+  } finally {
+    await front.stop();
+  }
+}
+
 describe('the step cache in a registry repository', () => {
   it('worker 1 pushes its steps tagged by key; worker 2, a fresh store, takes every step from there and gets the same image', async () => {
     const w1 = worker();
@@ -102,30 +118,13 @@ describe('the step cache in a registry repository', () => {
 
   it('--cache-from R --cache-to R, as a CI job runs it: the steps taken from R are not pushed back to it', async () => {
     await build(worker(), ['--layers', INSECURE, '--cache-to', `${reg.host}/cache/ci`]);
-    const front = await startFront(reg.host, () => ({ pass: true }));
-    try {
-      const repo = `${front.host}/cache/ci`;
-      const r = await build(worker(), ['--layers', INSECURE, '--cache-from', repo, '--cache-to', repo]);
-      expect(steps(r.stderr).filter((x) => !x.cached)).toEqual([]);
-      expect(front.seen.filter((x) => x.method === 'GET' && x.path.startsWith('/v2/cache/ci/manifests/')).length).toBeGreaterThan(0);
-      expect(front.seen.filter((x) => x.method !== 'GET' && x.method !== 'HEAD').map((x) => `${x.method} ${x.path}`)).toEqual([]);
-    } finally {
-      await front.stop();
-    }
+    await buildReadingOnly(worker(), 'ci', (repo) => ['--cache-from', repo, '--cache-to', repo]);
   }, 180_000);
 
   it('a rebuild from the local cache with --cache-to the same repository pushes nothing again', async () => {
     const w = worker();
     await build(w, ['--layers', INSECURE, '--cache-to', `${reg.host}/cache/again`]);
-    const front = await startFront(reg.host, () => ({ pass: true }));
-    try {
-      const r = await build(w, ['--layers', INSECURE, '--cache-to', `${front.host}/cache/again`]);
-      expect(steps(r.stderr).filter((x) => !x.cached)).toEqual([]);
-      expect(front.seen.filter((x) => x.method === 'GET' && x.path.startsWith('/v2/cache/again/manifests/')).length).toBeGreaterThan(0);
-      expect(front.seen.filter((x) => x.method !== 'GET' && x.method !== 'HEAD').map((x) => `${x.method} ${x.path}`)).toEqual([]);
-    } finally {
-      await front.stop();
-    }
+    await buildReadingOnly(w, 'again', (repo) => ['--cache-to', repo]);
   }, 180_000);
 
   it('a repository or a key the registry lacks is a miss: the steps run', async () => {
