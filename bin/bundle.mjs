@@ -136,17 +136,16 @@ module.exports = { Agent: require('undici/lib/dispatcher/agent'), interceptors: 
 `;
 /**
  * undici's HTTP/2 client loads node:http2 when it loads (~6 ms, with what it pulls in) for a few header names;
- * cairn never asks undici for HTTP/2. Its require() gets these names (this Node.js's own values) and a connect()
- * that loads node:http2 when first called.
+ * cairn never asks undici for HTTP/2. Its require() gets node:http2's constants (this Node.js's own values) and a
+ * connect() that loads node:http2 when first called.
  */
 const { constants: H2 } = await import('node:http2');
-const H2_NAMES = ['HTTP2_HEADER_AUTHORITY', 'HTTP2_HEADER_METHOD', 'HTTP2_HEADER_PATH', 'HTTP2_HEADER_SCHEME', 'HTTP2_HEADER_CONTENT_LENGTH', 'HTTP2_HEADER_EXPECT', 'HTTP2_HEADER_STATUS', 'HTTP2_HEADER_PROTOCOL', 'NGHTTP2_REFUSED_STREAM', 'NGHTTP2_CANCEL'];
 const lazyHttp2 = {
   name: 'lazy-http2',
   setup(build) {
     build.onResolve({ filter: /^node:http2$/ }, (args) => (args.namespace === 'cairn-http2' ? { path: 'node:http2', external: true } : { path: 'http2', namespace: 'cairn-http2' }));
     build.onLoad({ filter: /.*/, namespace: 'cairn-http2' }, () => ({
-      contents: `module.exports = { constants: ${JSON.stringify(Object.fromEntries(H2_NAMES.map((n) => [n, H2[n]])))}, connect: (...a) => require('node:http2').connect(...a) };\n`,
+      contents: `module.exports = { constants: ${JSON.stringify(H2)}, connect: (...a) => require('node:http2').connect(...a) };\n`,
       loader: 'js',
     }));
   },
