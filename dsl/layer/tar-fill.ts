@@ -21,11 +21,11 @@ const POOL = 8;
 /** Tars with at least this much file content are filled in parallel (below it, starting threads costs more than it saves). */
 export const PARALLEL_AT = 32 << 20;
 
-/** True when the tar of these entries is big enough to be filled by threads. */
-export function fillsInParallel(entries: LayerEntry[]): boolean {
+/** True when the tar of these entries holds at least `at` bytes of file content (default PARALLEL_AT): big enough to be filled by threads. */
+export function fillsInParallel(entries: LayerEntry[], at = PARALLEL_AT): boolean {
   let content = 0;
   for (const e of entries) if (e.type === 'file') content += e.size;
-  return content >= PARALLEL_AT;
+  return content >= at;
 }
 
 /** Starts the threads of a parallel fill ahead (a scan calls it once it has found PARALLEL_AT bytes of content). */

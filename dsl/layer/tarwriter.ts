@@ -157,9 +157,17 @@ class ParallelPackStream extends Readable {
   }
 }
 
+/** Options of packEntries and digestEntries. */
+export interface PackOptions {
+  /** Clamps every entry's mtime to this (SOURCE_DATE_EPOCH). */
+  timestamp?: number;
+  /** File content from which the tar is filled by threads (default PARALLEL_AT). */
+  parallelAt?: number;
+}
+
 /** A deterministic uncompressed tar stream of entries, in the order given; regular files are read from their source. */
-export function packEntries(entries: LayerEntry[], opts: { timestamp?: number } = {}): Readable {
-  return fillsInParallel(entries) ? new ParallelPackStream(entries, opts.timestamp) : new PackStream(entries, opts.timestamp);
+export function packEntries(entries: LayerEntry[], opts: PackOptions = {}): Readable {
+  return fillsInParallel(entries, opts.parallelAt) ? new ParallelPackStream(entries, opts.timestamp) : new PackStream(entries, opts.timestamp);
 }
 
 /**
@@ -168,8 +176,8 @@ export function packEntries(entries: LayerEntry[], opts: { timestamp?: number } 
  * here in order; a small one is packed and hashed here, buffer by buffer, the event loop getting a turn after
  * every buffer.
  */
-export async function digestEntries(entries: LayerEntry[], opts: { timestamp?: number; onBytes?: (size: number) => void } = {}): Promise<{ digest: string; size: number }> {
-  if (fillsInParallel(entries)) {
+export async function digestEntries(entries: LayerEntry[], opts: PackOptions & { onBytes?: (size: number) => void } = {}): Promise<{ digest: string; size: number }> {
+  if (fillsInParallel(entries, opts.parallelAt)) {
     const fill = new TarFill(entries, opts.timestamp);
     try {
       return await fill.digest(opts.onBytes);

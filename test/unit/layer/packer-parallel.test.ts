@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerEntry } from '../../../dsl/layer/entry.js';
 import { scanTree } from '../../../dsl/layer/scan.js';
-import { PARALLEL_AT, SEG, TarFill, fillsInParallel } from '../../../dsl/layer/tar-fill.js';
+import { SEG, TarFill, fillsInParallel } from '../../../dsl/layer/tar-fill.js';
 import { TarPacker, digestEntries, packEntries } from '../../../dsl/layer/tarwriter.js';
 import { collect, tmpDir } from '../../kit/tarfix.js';
 
@@ -16,6 +16,13 @@ const tmp = tmpDir('packer-parallel');
 afterAll(tmp.cleanup);
 
 const MiB = 1 << 20;
+/**
+ * The fills here are parallel from this much content (packEntries' and digestEntries' parallelAt): a few times the
+ * transfer buffers (8 segments), so buffers are reused, at an eighth of the default's bytes to read and hash.
+ */
+const AT = 4 * MiB;
+/** packEntries' and digestEntries' options here. */
+const opts = (timestamp?: number) => ({ timestamp, parallelAt: AT });
 
 /** The serial packer's bytes (the reference), or its error. */
 function serial(entries: LayerEntry[], timestamp?: number): Buffer {
@@ -48,8 +55,8 @@ async function parallel(entries: LayerEntry[], timestamp?: number): Promise<Buff
 
 const sha = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-/** A sparse file of size bytes (content that costs no disk), at least PARALLEL_AT so the fill is parallel. */
-function sparse(file: string, size = PARALLEL_AT + 3 * MiB + 123): void {
+/** A sparse file of size bytes (content that costs no disk), at least AT so the fill is parallel. */
+function sparse(file: string, size = AT + 3 * MiB + 123): void {
   writeFileSync(file, '');
   truncateSync(file, size);
 }
@@ -75,17 +82,19 @@ describe('the parallel fill gives the serial bytes', () => {
     symlinkSync('b-spans', path.join(tree, 'link'));
     linkSync(path.join(tree, 'c-blocks'), path.join(tree, 'hard'));
     entries = await scanTree(tree);
-    expect(fillsInParallel(entries)).toBe(true);
+    expect(fillsInParallel(entries, AT)).toBe(true);
+    // Below the default threshold: parallelAt is what makes these fills parallel.
+    expect(fillsInParallel(entries)).toBe(false);
   });
 
   it.each([undefined, 1_500_000_000])('same bytes and digest as the serial packer (timestamp %s)', async (ts) => {
     const want = serial(entries, ts);
-    expect(want.length).toBeGreaterThan(PARALLEL_AT);
+    expect(want.length).toBeGreaterThan(AT);
     const got = await parallel(entries, ts);
     expect(got.length).toBe(want.length);
     expect(got.equals(want)).toBe(true);
-    expect(await digestEntries(entries, { timestamp: ts })).toEqual({ digest: sha(want), size: want.length });
-    expect((await collect(packEntries(entries, { timestamp: ts }))).equals(want)).toBe(true);
+    expect(await digestEntries(entries, opts(ts))).toEqual({ digest: sha(want), size: want.length });
+    expect((await collect(packEntries(entries, opts(ts)))).equals(want)).toBe(true);
   });
 
   it('a file whose content ends exactly at a segment end (no padding after it) is checked and packed too', async () => {
@@ -95,11 +104,11 @@ describe('the parallel fill gives the serial bytes', () => {
     writeFileSync(path.join(dir, 'a'), randomBytes(2 * SEG - 512));
     writeFileSync(path.join(dir, 'b'), randomBytes(5000));
     sparse(path.join(dir, 'c'));
-    const e = [fileEntry('a', path.join(dir, 'a'), 2 * SEG - 512), fileEntry('b', path.join(dir, 'b'), 5000), fileEntry('c', path.join(dir, 'c'), PARALLEL_AT + 3 * MiB + 123)];
+    const e = [fileEntry('a', path.join(dir, 'a'), 2 * SEG - 512), fileEntry('b', path.join(dir, 'b'), 5000), fileEntry('c', path.join(dir, 'c'), AT + 3 * MiB + 123)];
     const want = serial(e);
     expect((await parallel(e)).equals(want)).toBe(true);
     appendFileSync(path.join(dir, 'a'), 'x');
-    await expect(digestEntries(e)).rejects.toThrow(`${path.join(dir, 'a')} changed size`);
+    await expect(digestEntries(e, opts())).rejects.toThrow(`${path.join(dir, 'a')} changed size`);
   });
 });
 
@@ -139,15 +148,15 @@ describe('a source that changes between the scan and the parallel fill', () => {
     ['is replaced by a FIFO', 'content', () => (rmSync(file), execFileSync('mkfifo', [file])), /m-file changed size/],
     ['spans segments and shrinks', randomBytes(3 * MiB), () => truncateSync(file, 2 * MiB), /m-file changed size/],
     ['spans segments and grows', randomBytes(3 * MiB), () => appendFileSync(file, 'x'), /m-file changed size/],
-    ['the big file grows', 'content', () => truncateSync(big, PARALLEL_AT + 4 * MiB), /a-big changed size/],
+    ['the big file grows', 'content', () => truncateSync(big, AT + 4 * MiB), /a-big changed size/],
   ])('%s: the same error as the serial packer, from the digest and the stream', async (_, content, change, err) => {
     const e = await scannedThen(content, change);
-    expect(fillsInParallel(e)).toBe(true);
+    expect(fillsInParallel(e, AT)).toBe(true);
     const want = serialError(e);
     expect(want.message).toMatch(err);
-    await expect(digestEntries(e)).rejects.toThrow(want.message);
+    await expect(digestEntries(e, opts())).rejects.toThrow(want.message);
     await expect(parallel(e)).rejects.toThrow(want.message);
-    await expect(collect(packEntries(e))).rejects.toThrow(want.message);
+    await expect(collect(packEntries(e, opts()))).rejects.toThrow(want.message);
   });
 
   it('is replaced by a symlink to a host file: refused, and nothing of that file is read', async () => {
@@ -156,9 +165,9 @@ describe('a source that changes between the scan and the parallel fill', () => {
       rmSync(file);
       symlinkSync(canary, file);
     });
-    await expect(digestEntries(e)).rejects.toThrow(`${file} was replaced`);
+    await expect(digestEntries(e, opts())).rejects.toThrow(`${file} was replaced`);
     const partial: Buffer[] = [];
-    const s = packEntries(e);
+    const s = packEntries(e, opts());
     s.on('data', (c: Buffer) => partial.push(Buffer.from(c)));
     await expect(new Promise((res, rej) => s.on('end', res).on('error', rej))).rejects.toThrow(/was replaced/);
     expect(Buffer.concat(partial).includes('HOST SECRET')).toBe(false);
@@ -172,18 +181,18 @@ describe('a source that changes between the scan and the parallel fill', () => {
       appendFileSync(path.join(dir, 'z9'), 'more');
     });
     expect(serialError(e).message).toMatch(/m-file vanished/);
-    await expect(digestEntries(e)).rejects.toThrow(`${file} vanished`);
+    await expect(digestEntries(e, opts())).rejects.toThrow(`${file} vanished`);
   });
 
   it('an entry the layout refuses comes after the failures of the entries before it', async () => {
     const e = await scannedThen('content', () => undefined);
     const bad: LayerEntry = { path: 'zz/../escape', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 };
-    await expect(digestEntries([...e, bad])).rejects.toThrow(/invalid layer entry path/);
+    await expect(digestEntries([...e, bad], opts())).rejects.toThrow(/invalid layer entry path/);
     await expect(parallel([...e, bad])).rejects.toThrow(/invalid layer entry path/);
     rmSync(file);
-    await expect(digestEntries([...e, bad])).rejects.toThrow(`${file} vanished`);
+    await expect(digestEntries([...e, bad], opts())).rejects.toThrow(`${file} vanished`);
     const nosource: LayerEntry = { ...bad, path: 'zz-nosource', size: 10 };
     writeFileSync(file, 'content');
-    await expect(digestEntries([...e, nosource])).rejects.toThrow('layer entry zz-nosource has no source file');
+    await expect(digestEntries([...e, nosource], opts())).rejects.toThrow('layer entry zz-nosource has no source file');
   });
 });
