@@ -92,6 +92,9 @@ function tooBig(kind: Compression, out: number, lim: ExpandLimit): BadInputError
  */
 export function decompress(src: Readable, limit: ExpandLimit = expandLimit(), as?: Compression): Readable {
   const out = new PassThrough();
+  // When out closes (read to its end, failed, or left by its consumer) src is destroyed: a source left part read
+  // would otherwise hold its file or connection until garbage collection.
+  out.once('close', () => src.destroy());
   (async () => {
     const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let head = Buffer.alloc(0);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
@@ -34,7 +35,8 @@ export function memberName(raw: string, archive: string): string {
 
 /**
  * Streams the members of a tar (plain, gzip or zstd) to visit, one at a time; members visit leaves
- * unread are skipped. Tar-level corruption and truncation become BadInputError naming the file.
+ * unread are skipped. Tar-level corruption and truncation become BadInputError naming the file. Settles once
+ * the file is closed, whether the walk ended or failed.
  */
 export async function walkTar(file: string, visit: (m: TarMember) => Promise<void>): Promise<void> {
   let fh: fsp.FileHandle;
@@ -44,8 +46,11 @@ export async function walkTar(file: string, visit: (m: TarMember) => Promise<voi
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${file} does not exist`, { hint: 'check the archive path' });
     throw err;
   }
+  const raw = fh.createReadStream();
+  // The stream's 'close' comes once its file is closed (the handle's own comes when closing starts).
+  const closed = once(raw, 'close');
   const ex = strictTarExtract();
-  pipeline(decompress(fh.createReadStream()), ex as unknown as NodeJS.WritableStream, () => undefined);
+  pipeline(decompress(raw), ex as unknown as NodeJS.WritableStream, () => undefined);
   const label = path.basename(file);
   try {
     for await (const entry of ex) {
@@ -54,9 +59,12 @@ export async function walkTar(file: string, visit: (m: TarMember) => Promise<voi
       entry.resume();
     }
   } catch (err) {
-    ex.destroy();
     if (!isFormatError(err)) throw err;
     throw new BadInputError(`${file} is not a valid tar archive: ${(err as Error).message}`, { cause: err, hint: 'the archive is truncated or corrupt; copy it again' });
+  } finally {
+    // Ended or not, the pipeline is torn down, which closes the file (decompress releases its source).
+    ex.destroy();
+    await closed;
   }
 }
 

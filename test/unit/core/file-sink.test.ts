@@ -1,23 +1,15 @@
-import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileSink } from '../../../dsl/core/file-sink.js';
 import { noise } from '../../kit/delta.js';
+import { fdsOn } from '../../kit/fds.js';
 import { tmpDir } from '../../kit/tarfix.js';
 
 const tmp = tmpDir('file-sink');
 afterAll(tmp.cleanup);
-/** Descriptors of this process open on FILE (counting all of them races with the test runner's own). */
-const fdsOn = (file: string): number =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === file;
-    } catch {
-      return false;
-    }
-  }).length;
 
 describe('fileSink', () => {
   it('writes every chunk in order: a thousand tiny ones (more than one writev takes), middling ones, and ones over its batch', async () => {
