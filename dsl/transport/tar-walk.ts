@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
@@ -47,8 +46,9 @@ export async function walkTar(file: string, visit: (m: TarMember) => Promise<voi
     throw err;
   }
   const raw = fh.createReadStream();
-  // The stream's 'close' comes once its file is closed (the handle's own comes when closing starts).
-  const closed = once(raw, 'close');
+  // The stream's 'close' comes once its file is closed (the handle's own comes when closing starts), after an
+  // error too: waited for as an event, not with once(), which would reject (unheard, until the walk ends) on one.
+  const closed = new Promise<void>((resolve) => raw.once('close', resolve));
   const ex = strictTarExtract();
   pipeline(decompress(raw), ex as unknown as NodeJS.WritableStream, () => undefined);
   const label = path.basename(file);

@@ -1,7 +1,7 @@
 // A decompressed stream left part read releases its source: the file under it is closed when the consumer
 // leaves, not when the garbage collector finds the handle (a pull or an archive read that fails would
 // otherwise hold its file open for the rest of the process).
-import { promises as fsp, writeFileSync } from 'node:fs';
+import { promises as fsp, mkdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -66,5 +66,12 @@ describe('walkTar', () => {
     await walkTar(file, async () => void seen++);
     expect(seen).toBe(50);
     expect(fdsOn(file)).toBe(0);
+  });
+
+  it('has closed what it opened when reading it fails (a directory: EISDIR), and says what failed', { timeout: 10_000 }, async () => {
+    const dir = path.join(tmp.dir, 'not-an-archive');
+    mkdirSync(dir);
+    await expect(walkTar(dir, async () => undefined)).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(fdsOn(dir)).toBe(0);
   });
 });
