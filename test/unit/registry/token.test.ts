@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RegistryClient } from '../../../dsl/registry/client.js';
 import { drain } from '../../../dsl/registry/http.js';
 import { RegistryError } from '../../../dsl/registry/errors.js';
@@ -99,18 +99,22 @@ const requests = (from = 0) => state.seen.slice(from).map((s) => `${s.method} ${
 describe('bearer tokens', () => {
   it('renews an expired token before the request that needs it, without a 401 first', async () => {
     state.expiresIn = 1; // good for 0.5 s: half its life is taken off as a margin
+    // The clock is moved, not waited for: only Date is faked (the sockets keep their real timers).
+    vi.useFakeTimers({ toFake: ['Date'] });
     const c = await open({ creds: 'alice:pw' });
     try {
       await manifest(c);
       expect(requests()).toEqual(['GET /v2/', 'GET /v2/x/manifests/1', 'GET /token Basic', 'GET /v2/x/manifests/1 Bearer T1']);
       const mark = state.seen.length;
+      vi.setSystemTime(Date.now() + 450);
       await manifest(c);
       expect(requests(mark)).toEqual(['GET /v2/x/manifests/1 Bearer T1']);
-      await new Promise((r) => setTimeout(r, 700));
+      vi.setSystemTime(Date.now() + 100);
       const later = state.seen.length;
       await manifest(c);
       expect(requests(later)).toEqual(['GET /token Basic', 'GET /v2/x/manifests/1 Bearer T2']);
     } finally {
+      vi.useRealTimers();
       await c.close();
     }
   });
