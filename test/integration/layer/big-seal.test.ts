@@ -9,8 +9,9 @@ import { tinyRootfsTar } from '../../kit/tiny.js';
 /*
  * A layer big enough to be filled by threads (dsl/layer/tar-fill.ts), sealed by the CLI on both storage drivers:
  * the overlay driver only hashes it (digestEntries), the copying driver writes it as a blob (packEntries), and a
- * push packs the overlay one again. All must give the same diffID, the one of the bytes pushed. And a scan that
- * starts the threads ahead must not keep the process alive when nothing claims them.
+ * push (uncompressed: gzip is not what is checked here) packs the overlay one again. All must give the same
+ * diffID, the one of the bytes pushed. And a scan that starts the threads ahead must not keep the process alive
+ * when nothing claims them.
  */
 
 const MiB = 1 << 20;
@@ -47,15 +48,16 @@ describe('a big layer sealed through the CLI', () => {
       expect(diffID).toMatch(/^sha256:[0-9a-f]{64}$/);
       k.ok(['commit', c, `localhost/bigseal-${driver}`], { env });
       const layout = path.join(k.root, '..', `bigseal-${driver}-${process.pid}`);
-      k.ok(['push', `localhost/bigseal-${driver}`, `oci:${layout}:x`]);
+      k.ok(['push', '--compression-format', 'none', `localhost/bigseal-${driver}`, `oci:${layout}:x`]);
       const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
       const manifest = JSON.parse(blob(layout, index.manifests[0].digest).toString());
       const config = JSON.parse(blob(layout, manifest.config.digest).toString());
       const top = manifest.layers.at(-1);
       const bytes = blob(layout, top.digest);
-      // Uncompressed or not, the pushed layer's tar hashes to the diffID the seal computed.
-      const tar = top.mediaType.endsWith('gzip') ? spawnSync('gzip', ['-dc'], { input: bytes, maxBuffer: 256 * MiB }).stdout : bytes;
-      expect('sha256:' + createHash('sha256').update(tar).digest('hex')).toBe(diffID);
+      // The pushed layer is the tar itself, and it hashes to the diffID the seal computed.
+      expect(top.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+      expect(top.digest).toBe(diffID);
+      expect('sha256:' + createHash('sha256').update(bytes).digest('hex')).toBe(diffID);
       expect(config.rootfs.diff_ids.at(-1)).toBe(diffID);
       spawnSync('rm', ['-rf', layout]);
       ids.push(diffID);
