@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { BadInputError, isCairnError } from '../core/errors.js';
 import { warn } from '../core/events.js';
-import { decompress } from '../layer/compress.js';
+import { decompress, type ExpandLimit } from '../layer/compress.js';
 import { extractLayer } from '../layer/extract.js';
 import { InRoot } from '../layer/inroot.js';
 import { homeOf, resolveUser } from '../container/users.js';
@@ -38,17 +38,17 @@ function firstBytes(n: number): Transform {
 }
 
 /**
- * The uncompressed tar of a flat file: gunzipped when it starts 1f 8b (with the layers' bound on expansion and
- * on bytes after the stream, compress.ts), cut at tarSize (before the trailer).
+ * The uncompressed tar of a flat file: gunzipped when it starts 1f 8b (within limit, by default the layers' bound
+ * on expansion, and refusing bytes after the stream: compress.ts), cut at tarSize (before the trailer).
  */
-async function openTar(file: string, tarSize: number): Promise<Readable> {
+async function openTar(file: string, tarSize: number, limit: ExpandLimit | undefined): Promise<Readable> {
   const fh = await fsp.open(file, 'r');
   const head = Buffer.alloc(2);
   await fh.read(head, 0, 2, 0);
   const src = fh.createReadStream({ start: 0, highWaterMark: 1 << 20 });
   const out = firstBytes(tarSize);
   // As verification read it: gzip by its first two bytes, else plain (never zstd, which verify does not read).
-  const tar = decompress(src, undefined, head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : 'none');
+  const tar = decompress(src, limit, head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : 'none');
   pipeline(tar, out, (err) => {
     if (err) out.destroy(err);
   });
@@ -120,16 +120,17 @@ async function mountPoints(rootfs: string, cfg: ExecRunConfig): Promise<ExecMoun
 
 /**
  * Unpacks the verified flat file into the cache as entry `hex` (no-op when another start made it first).
- * `what` names the file in errors. Nothing is left behind on failure.
+ * `what` names the file in errors; `limit` bounds its expansion (default: the layers' bound, as verification read
+ * it). Nothing is left behind on failure.
  */
-export async function unpackEntry(cache: ExecCache, file: string, tarSize: number, meta: Omit<EntryMeta, 'mounts' | 'user'>, what: string): Promise<void> {
+export async function unpackEntry(cache: ExecCache, file: string, tarSize: number, meta: Omit<EntryMeta, 'mounts' | 'user'>, what: string, limit?: ExpandLimit): Promise<void> {
   const hex = meta.digest.replace(/^sha256:/, '');
   const work = path.join(cache.tmp, `x-${uniqueSuffix()}`);
   await makeDirs(work, 0o755);
   try {
     const rootfs = path.join(work, 'rootfs');
     try {
-      await extractLayer(await openTar(file, tarSize), rootfs, { whiteouts: 'apply' });
+      await extractLayer(await openTar(file, tarSize, limit), rootfs, { whiteouts: 'apply' });
       crashPoint('exec.unpack.after-extract');
     } catch (err) {
       if (isCairnError(err)) err.message = `${what}: ${err.message.replace(/^the layer/, 'the image').replace(/^layer /, '')}`;

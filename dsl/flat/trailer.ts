@@ -3,7 +3,7 @@ import { ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { BadInputError, SignatureError } from '../core/errors.js';
-import { decompress } from '../layer/compress.js';
+import { decompress, type ExpandLimit } from '../layer/compress.js';
 import { signatureWellFormed, signPrehashed, verifyPrehashed } from '../sign/ed25519ph.js';
 import type { KeyPair, PublicKey } from '../sign/keys.js';
 import { signatureHint, type SignatureFault } from '../sign/policy-judge.js';
@@ -69,6 +69,12 @@ export interface Verdict {
   tarSize: number;
 }
 
+/** Options of verifyStream. */
+export interface VerifyStreamOptions {
+  /** How far a gzip file may expand (default: the layers' bound, expandLimit()). */
+  limit?: ExpandLimit;
+}
+
 /**
  * Hashes all but the last 80 bytes of a stream whose length is not known in advance. The held-back tail
  * is at most 80 bytes, so each chunk costs two hash updates and a tiny copy, never a concat of big buffers.
@@ -132,16 +138,16 @@ function gzipError(err: unknown): BadInputError {
  * Streams the raw file bytes (gzip or plain), in constant memory: sha256 of the raw bytes, gunzip when
  * 1f 8b, SHA-512 of all but the last 80 uncompressed bytes, then checks the trailer against the given keys.
  * Never throws for a bad signature (the verdict says); throws BadInputError for a truncated or corrupt gzip,
- * one that expands past the bound layers have (compress.ts: a bomb), and bytes after the gzip stream (the
- * signature covers exactly the file: nothing may ride along unsigned).
+ * one that expands past the bound layers have (compress.ts: a bomb; opts.limit replaces it), and bytes after the
+ * gzip stream (the signature covers exactly the file: nothing may ride along unsigned).
  */
-export async function verifyStream(raw: Readable, keys: PublicKey[]): Promise<Verdict> {
+export async function verifyStream(raw: Readable, keys: PublicKey[], opts: VerifyStreamOptions = {}): Promise<Verdict> {
   // A file's size is known before the first byte: a big one is hashed on the threads from the start.
   const big = raw instanceof ReadStream && typeof raw.path === 'string' && (await stat(raw.path).then((st) => st.size >= SPILL_AT, () => false));
   const sha256 = new HashSpill('sha256', big);
   const tail = new TailHasher(big);
   try {
-    const gzip = await readInto(raw, sha256, tail);
+    const gzip = await readInto(raw, sha256, tail, opts.limit);
     const [hex, end] = await Promise.all([sha256.digest(), tail.end()]);
     return judge(tail, end, 'sha256:' + hex, keys, gzip);
   } finally {
@@ -152,8 +158,8 @@ export async function verifyStream(raw: Readable, keys: PublicKey[]): Promise<Ve
   }
 }
 
-/** Feeds the raw bytes to sha256 and the uncompressed bytes to tail; whether the input was gzip. */
-async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher): Promise<boolean> {
+/** Feeds the raw bytes to sha256 and the uncompressed bytes to tail (gunzipped within limit); whether the input was gzip. */
+async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher, limit: ExpandLimit | undefined): Promise<boolean> {
   const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const next = async (): Promise<Buffer | undefined> => {
     const r = await it.next();
@@ -185,7 +191,7 @@ async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher): Pro
     for (let c = await next(); c; c = await next()) yield c;
   }
   // The layers' decompression (compress.ts): bounded expansion, nothing after the last gzip member.
-  const gunzip = decompress(Readable.from(rest(), { objectMode: false }), undefined, 'gzip');
+  const gunzip = decompress(Readable.from(rest(), { objectMode: false }), limit, 'gzip');
   try {
     for await (const c of gunzip) await tail.update(c as Buffer);
   } catch (err) {

@@ -6,10 +6,11 @@ import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import tarStream from 'tar-stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../../dsl/core/errors.js';
 import { signPrehashed } from '../../../dsl/sign/ed25519ph.js';
 import { ExecCache } from '../../../dsl/exec/cache.js';
+import { expandLimit, type ExpandLimit } from '../../../dsl/layer/compress.js';
 import { unpackEntry } from '../../../dsl/exec/unpack.js';
 import { embeddedConfig } from '../../../dsl/flat/read.js';
 import type { PublicKey } from '../../../dsl/sign/keys.js';
@@ -22,18 +23,28 @@ import { collect, tarOf } from '../../kit/tarfix.js';
  * Decompression bounds in the signing code: verify and exec gunzip a flat file with the layers' bound
  * (dsl/layer/compress.ts: past 256 MiB at most 100:1, or CAIRN_MAX_LAYER_SIZE) and refuse bytes after the
  * gzip stream, so a bomb is refused quickly in bounded memory, even under a valid signature, and nothing rides
- * along after a signed file. The embedded config is read with the strict tar reader.
+ * along after a signed file. The embedded config is read with the strict tar reader. In-process, the bound is
+ * the default's shape at a sixteenth of its size (SMALL, through the engine's `limit` option) and so is the bomb;
+ * the CLI meets the real bound and the real bomb.
  */
 
 const MiB = 1 << 20;
-/** Zeros the bomb carries after its end-of-archive blocks (as tar record padding, which readers skip). */
+/** Zeros (MiB) the bomb carries after its end-of-archive blocks (as tar record padding, which readers skip). */
 const BOMB_ZEROS = 384;
+/**
+ * The default bound's shape (past `grace` bytes, at most 100:1) at a sixteenth of its grace, and a bomb three times
+ * that (a read-ahead of a few KiB here is a few MiB of zeros).
+ */
+const SMALL: ExpandLimit = { ...expandLimit({}), grace: 16 * MiB };
+const SMALL_ZEROS = 48;
 
 let dir: string;
 let key: ReturnType<typeof testKey>;
 let pub: PublicKey;
 /** A signed flat file: a small tar, 384 MiB of zeros, the trailer; gzipped at ~1000:1 (about 400 KB). */
 let bomb: { file: string; tarSize: number };
+/** The same with 48 MiB of zeros: a bomb under SMALL. */
+let small: { file: string; tarSize: number };
 /** A good signed flat file (copies get bytes appended after its gzip stream). */
 let good: string;
 
@@ -41,33 +52,28 @@ let good: string;
  * The bomb, made without ever holding it: gzip members concatenated (each decoder reads them as one stream),
  * one member of 1 MiB of zeros repeated, the signature over the SHA-512 streamed the same way.
  */
-async function makeBomb(file: string): Promise<{ file: string; tarSize: number }> {
+async function makeBomb(file: string, zeroMiBs: number): Promise<{ file: string; tarSize: number }> {
   const head = await tarOf([{ name: '.cairn/config.json', content: JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] } }) }, { name: 'etc/hostname', content: 'bomb\n' }]);
   const zeros = Buffer.alloc(MiB);
   const h = createHash('sha512').update(head);
-  for (let i = 0; i < BOMB_ZEROS; i++) h.update(zeros);
+  for (let i = 0; i < zeroMiBs; i++) h.update(zeros);
   const trailer = makeTrailer(signPrehashed(h.digest(), key.seed));
   const member = gzipSync(zeros, { level: 9 });
-  writeFileSync(file, Buffer.concat([gzipSync(head), ...Array<Buffer>(BOMB_ZEROS).fill(member), gzipSync(trailer)]));
-  return { file, tarSize: head.length + BOMB_ZEROS * MiB };
+  writeFileSync(file, Buffer.concat([gzipSync(head), ...Array<Buffer>(zeroMiBs).fill(member), gzipSync(trailer)]));
+  return { file, tarSize: head.length + zeroMiBs * MiB };
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-bounds-'));
   key = testKey(dir, 'signer');
   pub = { publicKey: key.publicKey, id: key.id, source: key.pubFile };
-  bomb = await makeBomb(path.join(dir, 'bomb.tar.gz'));
+  bomb = await makeBomb(path.join(dir, 'bomb.tar.gz'), BOMB_ZEROS);
   expect(statSync(bomb.file).size).toBeLessThan(2 * MiB);
+  small = await makeBomb(path.join(dir, 'small-bomb.tar.gz'), SMALL_ZEROS);
   // Verified and unpacked, never run: no root filesystem in it.
   good = await flatFile(path.join(dir, 'good.tar.gz'), { key, config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/true'] } }, tiny: false, extra: [{ name: 'etc/motd', body: 'good\n' }] });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const savedLimit = process.env.CAIRN_MAX_LAYER_SIZE;
-afterEach(() => {
-  if (savedLimit === undefined) delete process.env.CAIRN_MAX_LAYER_SIZE;
-  else process.env.CAIRN_MAX_LAYER_SIZE = savedLimit;
-});
 
 /** A copy of the good file with bytes appended after its gzip stream. */
 function appended(name: string, extra: Buffer): string {
@@ -79,25 +85,26 @@ function appended(name: string, extra: Buffer): string {
 const BOMB_LINE = /the gzip stream expands to over \d+ bytes at more than 100:1: a compression bomb$/;
 
 describe('verifyStream: the bound on decompression', () => {
-  it('refuses a signed gzip bomb after the bound, not after the whole stream, in bounded memory', async () => {
-    // Refused at the bound: well before the last compressed byte (which expands to the 384 MiB mark).
-    const raw = createReadStream(bomb.file, { highWaterMark: 16 * 1024 });
+  it('refuses a signed gzip bomb after the bound, not after the whole stream', async () => {
+    // Refused at the bound: well before the last compressed byte (which expands to the 48 MiB mark).
+    const raw = createReadStream(small.file, { highWaterMark: 1024 });
     let read = 0;
     raw.on('data', (c: Buffer) => (read += c.length));
-    const err = await verifyStream(raw, [pub]).catch((e: unknown) => e);
+    const err = await verifyStream(raw, [pub], { limit: SMALL }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadInputError);
     expect((err as Error).message).toMatch(BOMB_LINE);
     expect((err as BadInputError).hint).toMatch(/CAIRN_MAX_LAYER_SIZE/);
-    expect(read).toBeLessThan(0.85 * statSync(bomb.file).size);
-  }, 60_000);
+    expect(read).toBeLessThan(0.85 * statSync(small.file).size);
+  });
 
-  it('CAIRN_MAX_LAYER_SIZE replaces the ratio bound: below the file it refuses, above it the same file verifies', async () => {
-    process.env.CAIRN_MAX_LAYER_SIZE = '64M';
-    await expect(verifyStream(createReadStream(bomb.file), [pub])).rejects.toThrow(/^the gzip stream expands past CAIRN_MAX_LAYER_SIZE \(67108864 bytes\): a compression bomb$/);
-    process.env.CAIRN_MAX_LAYER_SIZE = '1G';
-    const v = await verifyStream(createReadStream(bomb.file), [pub]);
-    expect(v).toMatchObject({ signed: true, valid: true, tarSize: bomb.tarSize });
-  }, 60_000);
+  it('an absolute bound (CAIRN_MAX_LAYER_SIZE) replaces the ratio bound: below the file it refuses, above it the same file verifies', async () => {
+    expect(expandLimit({ CAIRN_MAX_LAYER_SIZE: '8M' })).toEqual({ ...expandLimit({}), maxBytes: 8 * MiB });
+    const under = { ...SMALL, maxBytes: expandLimit({ CAIRN_MAX_LAYER_SIZE: '8M' }).maxBytes };
+    await expect(verifyStream(createReadStream(small.file), [pub], { limit: under })).rejects.toThrow(/^the gzip stream expands past CAIRN_MAX_LAYER_SIZE \(8388608 bytes\): a compression bomb$/);
+    const over = { ...SMALL, maxBytes: expandLimit({ CAIRN_MAX_LAYER_SIZE: '1G' }).maxBytes };
+    const v = await verifyStream(createReadStream(small.file), [pub], { limit: over });
+    expect(v).toMatchObject({ signed: true, valid: true, tarSize: small.tarSize });
+  });
 
   // zlib skips what follows a member when it starts with a zero byte: the signed content verified, the
   // appended bytes rode along unseen. Anything else it takes for the next member's header.
@@ -125,12 +132,12 @@ describe('exec unpack: the bound on decompression', () => {
 
   it('refuses a gzip bomb and leaves nothing in the cache', async () => {
     const cache = new ExecCache(store);
-    const err = await unpackEntry(cache, bomb.file, bomb.tarSize, meta, 'bomb.tar.gz').catch((e: unknown) => e);
+    const err = await unpackEntry(cache, small.file, small.tarSize, meta, 'bomb.tar.gz', SMALL).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadInputError);
     expect((err as Error).message).toMatch(BOMB_LINE);
     expect(readdirSync(cache.tmp)).toEqual([]);
     expect(existsSync(cache.entry('0'.repeat(64)))).toBe(false);
-  }, 60_000);
+  });
 
   it('refuses bytes after the gzip stream', async () => {
     const cache = new ExecCache(store);
