@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LayerEntry } from './entry.js';
 import { changedSize, vanished } from './tar-entry.js';
 import { Layout, type Plan } from './tar-layout.js';
-import { claimCrew, prestartCrew, type Crew, type Failure } from './tar-threads.js';
+import { claimCrew, prestartCrew, returnCrew, type Crew, type Failure } from './tar-threads.js';
 
 /*
  * The tar of a list of entries, its file content read by a filler thread. Opening, reading and closing
@@ -134,11 +134,12 @@ class Fill {
     }
   }
 
-  /** Stops the threads. */
+  /** Ends the fill: its threads are given back when no segment is out with them (else stopped: one would come back late). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.crew.stop();
+    if (this.failed === undefined && this.load.every((n) => n === 0)) returnCrew(this.crew);
+    else this.crew.stop();
     this.plans.clear();
     this.free = [];
   }
@@ -154,15 +155,15 @@ export class TarFill {
   private done = new Map<number, { buf: ArrayBuffer; fail?: Failure }>();
   private handed = 0;
 
+  private readonly onFilled = (m: { seg: number; k: number; buf: ArrayBuffer; fail?: Failure }): void => {
+    this.fill.filled(m.k);
+    this.done.set(m.seg, m);
+    this.fill.poke();
+  };
+
   constructor(entries: LayerEntry[], timestamp?: number) {
     this.fill = new Fill(entries, timestamp);
-    for (const w of this.fill.crew.fillers) {
-      w.on('message', (m: { seg: number; k: number; buf: ArrayBuffer; fail?: Failure }) => {
-        this.fill.filled(m.k);
-        this.done.set(m.seg, m);
-        this.fill.poke();
-      });
-    }
+    for (const w of this.fill.crew.fillers) w.on('message', this.onFilled);
   }
 
   /** The next segment of the tar, or null at its end; throws what the serial packer would throw at that point. */
@@ -207,8 +208,9 @@ export class TarFill {
     return { digest: 'sha256:' + hash.digest('hex'), size };
   }
 
-  /** Stops the fillers. */
+  /** Ends the fill (its threads are kept a few seconds for the next one, or stopped). */
   close(): void {
+    for (const w of this.fill.crew.fillers) w.off('message', this.onFilled);
     this.fill.close();
     this.done.clear();
   }

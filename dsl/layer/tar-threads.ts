@@ -121,8 +121,9 @@ export class Crew {
     if (this.broken) onError(this.broken);
   }
 
-  /** Lets the process exit while the threads idle. */
+  /** Lets the process exit while the threads idle, and stops routing their failures to a fill. */
   unref(): void {
+    this.onError = undefined;
     for (const w of this.fillers) w.unref();
   }
 
@@ -141,10 +142,8 @@ export class Crew {
 
 let spare: { crew: Crew; timer: NodeJS.Timeout } | undefined;
 
-/** Starts a crew ahead of a big tar (once; stopped unless claimed within a few seconds). */
-export function prestartCrew(): void {
-  if (spare) return;
-  const crew = new Crew();
+/** Keeps crew as the spare, idle and not holding the process, stopped unless claimed within a few seconds. */
+function keep(crew: Crew): void {
   crew.unref();
   const timer = setTimeout(() => {
     if (spare?.crew === crew) spare = undefined;
@@ -152,6 +151,21 @@ export function prestartCrew(): void {
   }, SPARE_MS);
   timer.unref();
   spare = { crew, timer };
+}
+
+/** Starts a crew ahead of a big tar (once; stopped unless claimed within a few seconds). */
+export function prestartCrew(): void {
+  if (!spare) keep(new Crew());
+}
+
+/**
+ * Gives back the crew of a fill that has nothing left with its threads: kept as the spare for the next big tar
+ * of this process (a push of several layers, a script's or the shell's next commit), which then starts no thread;
+ * stopped when it failed or a spare is already kept.
+ */
+export function returnCrew(crew: Crew): void {
+  if (crew.failed || spare) crew.stop();
+  else keep(crew);
 }
 
 /** The crew started ahead, or a new one. */

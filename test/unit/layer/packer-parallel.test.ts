@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerEntry } from '../../../dsl/layer/entry.js';
 import { scanTree } from '../../../dsl/layer/scan.js';
 import { SEG, TarFill, fillsInParallel } from '../../../dsl/layer/tar-fill.js';
+import { claimCrew, returnCrew } from '../../../dsl/layer/tar-threads.js';
 import { TarPacker, digestEntries, packEntries } from '../../../dsl/layer/tarwriter.js';
 import { collect, tmpDir } from '../../kit/tarfix.js';
 
@@ -109,6 +110,43 @@ describe('the parallel fill gives the serial bytes', () => {
     expect((await parallel(e)).equals(want)).toBe(true);
     appendFileSync(path.join(dir, 'a'), 'x');
     await expect(digestEntries(e, opts())).rejects.toThrow(`${path.join(dir, 'a')} changed size`);
+  });
+
+  it('a fill given up part way, segments still out with its thread, leaves nothing to the next fill', async () => {
+    const want = serial(entries);
+    for (let i = 0; i < 3; i++) {
+      // Another tar (without the sparse file: random content where the next one has zeros), so a segment of this
+      // fill handed to the next would change its bytes.
+      const early = new TarFill(entries.filter((e) => !e.path.includes('sparse')));
+      expect((await early.next())!.length).toBeGreaterThan(0);
+      early.close();
+      expect((await parallel(entries)).equals(want)).toBe(true);
+    }
+  });
+});
+
+describe('the threads of a fill', () => {
+  it('are kept for the next fill when nothing is left with them, and stopped when they failed', async () => {
+    const crew = claimCrew();
+    returnCrew(crew);
+    expect(claimCrew()).toBe(crew);
+    // A second crew given back while one is kept is stopped.
+    const other = claimCrew();
+    returnCrew(crew);
+    returnCrew(other);
+    expect(claimCrew()).toBe(crew);
+    // A crew whose thread ended is not kept.
+    await other.fillers[0].terminate().catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+    const broken = claimCrew();
+    await broken.fillers[0].terminate();
+    await new Promise((r) => setImmediate(r));
+    expect(broken.failed).toBe(true);
+    returnCrew(broken);
+    const next = claimCrew();
+    expect(next).not.toBe(broken);
+    crew.stop();
+    next.stop();
   });
 });
 
