@@ -3,6 +3,7 @@
 // ending exactly at a segment's end, and sources that change, vanish or are swapped between the scan and the fill.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFileSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,14 +131,14 @@ describe('the threads of a fill', () => {
     const crew = claimCrew();
     returnCrew(crew);
     expect(claimCrew()).toBe(crew);
-    // A second crew given back while one is kept is stopped.
+    // A second crew given back while one is kept is stopped (its thread exits).
     const other = claimCrew();
     returnCrew(crew);
+    const exited = once(other.fillers[0], 'exit');
     returnCrew(other);
+    await exited;
     expect(claimCrew()).toBe(crew);
     // A crew whose thread ended is not kept.
-    await other.fillers[0].terminate().catch(() => undefined);
-    await new Promise((r) => setImmediate(r));
     const broken = claimCrew();
     await broken.fillers[0].terminate();
     await new Promise((r) => setImmediate(r));
