@@ -108,6 +108,15 @@ if (held !== undefined) {
   }
 }
 
+// The malloc tuning the `cairn` wrapper gave node alone (huge pages for its heap): what this verb starts gets the
+// user's own GLIBC_TUNABLES back (=VALUE, or empty when the user had none).
+const tunables = process.env.CAIRN_GLIBC_TUNABLES;
+if (tunables !== undefined) {
+  delete process.env.CAIRN_GLIBC_TUNABLES;
+  if (tunables.startsWith('=')) process.env.GLIBC_TUNABLES = tunables.slice(1);
+  else delete process.env.GLIBC_TUNABLES;
+}
+
 // Until the verb settles the status is a failure: a verb whose work never finished must not look successful.
 process.exitCode = 125;
 entry(process.argv.slice(2)).then(

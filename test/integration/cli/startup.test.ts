@@ -68,3 +68,44 @@ describe('the lock server', () => {
     k.ok(['rm', c]);
   });
 });
+
+describe('the malloc tuning of the cairn command', () => {
+  // The kernel gives huge pages to what asks for them (madvise) or to all (always); with never, nothing can be seen.
+  const thp = existsSync('/sys/kernel/mm/transparent_hugepage/enabled') && !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+
+  /**
+   * Runs `cairn images` with GLIBC_TUNABLES set to value (or unset). At its exit node takes 32 MiB in 64 KiB buffers
+   * (as a stream's reads): huge is how many KiB of its memory are then huge pages, and given what a process it
+   * starts gets as GLIBC_TUNABLES.
+   */
+  function tunables(value: string | undefined): { huge: number; given: string } {
+    const probe = path.join(k.root, 'tunables.cjs');
+    const out = path.join(k.root, 'tunables.json');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => {
+        const fs = require('fs');
+        const keep = [];
+        for (let i = 0; i < 512; i++) keep.push(Buffer.allocUnsafe(65536).fill(1));
+        let huge = 0;
+        for (const m of fs.readFileSync('/proc/self/smaps', 'utf8').matchAll(/AnonHugePages:\\s+(\\d+)/g)) huge += Number(m[1]);
+        const given = require('child_process').execFileSync('sh', ['-c', 'echo "\${GLIBC_TUNABLES-unset}"'], { encoding: 'utf8' }).trim();
+        fs.writeFileSync(process.env.TUNABLES_OUT, JSON.stringify({ huge, given }));
+      });\n`,
+    );
+    k.ok(['images'], { env: { NODE_OPTIONS: `-r ${probe}`, TUNABLES_OUT: out, GLIBC_TUNABLES: value } });
+    return JSON.parse(readFileSync(out, 'utf8'));
+  }
+
+  it.skipIf(!thp)('gives node huge pages for its heap, and what node starts the user own GLIBC_TUNABLES', () => {
+    for (const [value, given] of [[undefined, 'unset'], ['', ''], ['glibc.malloc.check=0', 'glibc.malloc.check=0']] as const) {
+      const t = tunables(value);
+      expect(t.given, String(value)).toBe(given);
+      expect(t.huge, String(value)).toBeGreaterThan(0);
+    }
+  });
+
+  it('leaves a user choice of glibc.malloc.hugetlb alone', () => {
+    expect(tunables('glibc.malloc.hugetlb=0')).toEqual({ huge: 0, given: 'glibc.malloc.hugetlb=0' });
+  });
+});
