@@ -165,7 +165,8 @@ export async function copyImage(src: string, dest: string, opts: CopyImageOption
     await (await image(r.name, opts)).push(dest, reg);
     return;
   }
-  const [{ openSource, writeImage }, { shortDigest, withProgress }] = await Promise.all([import('./transport/transports.js'), import('./core/progress.js')]);
+  const [{ openSource, writeImage, preloadWriter }, { shortDigest, withProgress }] = await Promise.all([import('./transport/transports.js'), import('./core/progress.js')]);
+  preloadWriter(parseReference(dest));
   await step('copy-image', `${src} → ${dest}`, async (id) => {
     const img = await openSource(r, { tmpDir: s.paths.tmp, registry: from });
     try {

@@ -15,7 +15,12 @@ export async function forEachLimit<T>(items: readonly T[], n: number, f: (item: 
       }
     }
   });
-  const results = await Promise.allSettled(workers);
+  await settleAll(workers);
+}
+
+/** Waits for every one of jobs to settle, then throws the first error among them, if any (nothing outlives the call). */
+export async function settleAll(jobs: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(jobs);
   const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (bad) throw bad.reason;
 }

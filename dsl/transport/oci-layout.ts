@@ -13,7 +13,7 @@ import { openVerifiedFile, readVerifiedFile } from '../store/verify-stream.js';
 import { checkConfig, checkIndex, checkManifest, isIndexType, ociMediaType, parseJson, sha256 } from '../oci/validate.js';
 import { crashPoint } from '../core/crash.js';
 import { fileSink } from '../core/file-sink.js';
-import { forEachLimit } from '../core/pool.js';
+import { forEachLimit, settleAll } from '../core/pool.js';
 
 /** The annotation an OCI layout names its images with. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -164,6 +164,21 @@ export function indexEntry(manifestBytes: Buffer, img: SourceImage, ref?: string
   return d;
 }
 
+/** Writes dir's oci-layout file when it has none. */
+async function layoutFile(dir: string): Promise<void> {
+  const file = path.join(dir, 'oci-layout');
+  if (!(await statOrUndefined(file))) await writeFileAtomic(file, JSON.stringify(LAYOUT_FILE));
+}
+
+/** The layout's index.json as it is (an empty index when there is none yet). */
+async function readIndex(dir: string, indexFile: string): Promise<Index> {
+  const old = await readSmallFile(indexFile, `${dir}: index.json`, JSON_LIMIT, { nofollow: true }).catch((e: unknown) => {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  });
+  return old ? checkIndex(parseJson(old, indexFile), indexFile) : { schemaVersion: 2, mediaType: MediaType.index, manifests: [] };
+}
+
 /**
  * Writes img into the OCI layout dir (created when missing) and names it ref in index.json, replacing
  * an entry of that name and keeping the others. Config and layers are copied as stored, so the image
@@ -174,17 +189,11 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   // As skopeo: the layout directory and its parents are created when missing.
   await makeDirs(path.join(dir, 'blobs', 'sha256'));
-  const layoutFile = path.join(dir, 'oci-layout');
-  if (!(await statOrUndefined(layoutFile))) await writeFileAtomic(layoutFile, JSON.stringify(LAYOUT_FILE));
-  let index: Index = { schemaVersion: 2, mediaType: MediaType.index, manifests: [] };
   const indexFile = path.join(dir, 'index.json');
-  const old = await readSmallFile(indexFile, `${dir}: index.json`, JSON_LIMIT, { nofollow: true }).catch((e: unknown) => {
-    if (e instanceof NotFoundError) return undefined;
-    throw e;
-  });
-  if (old) index = checkIndex(parseJson(old, indexFile), indexFile);
-  // Layers three at a time, as a registry pull fetches them (each goes to its own temporary file).
-  await forEachLimit(img.layers, 3, (l) => putBlob(dir, l.descriptor, () => l.open()));
+  const index = await readIndex(dir, indexFile);
+  // The layers start at once (a registry's are being fetched), three at a time as a registry pull fetches them,
+  // each to its own temporary file; the layout file is written meanwhile.
+  await settleAll([forEachLimit(img.layers, 3, (l) => putBlob(dir, l.descriptor, () => l.open())), layoutFile(dir)]);
   crashPoint('push.layout.after-blobs');
   await putBytes(dir, manifest.config.digest, img.configBytes);
   await putBytes(dir, sha256(manifestBytes), manifestBytes);

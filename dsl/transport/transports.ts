@@ -102,6 +102,13 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
   }
 }
 
+/** Starts loading the module that writes to r, so that it is ready when writeImage is called (a copy reads its source meanwhile). */
+export function preloadWriter(r: ImageRef): void {
+  const load = r.transport === 'oci' ? import('./oci-layout.js') : r.transport === 'oci-archive' ? import('./oci-archive.js') : r.transport === 'docker-archive' ? import('./docker-archive.js') : undefined;
+  // A module that fails to load fails writeImage's own import, which reports it.
+  load?.catch(() => undefined);
+}
+
 /**
  * Writes img to r (oci, oci-archive, docker-archive, and docker once registered). names are the image's names, used for a
  * docker archive's RepoTags when r has no NAME:TAG of its own.
