@@ -151,7 +151,7 @@ describe('chunked gzip', () => {
   });
 
   it('keeps memory bounded when nobody reads (backpressure)', async () => {
-    const big = noise(3, 24 << 20);
+    const big = noise(3, 12 << 20);
     // In this thread, so that nothing but backpressure can hold the input back.
     const z = chunkedGzip({ threads: 0 });
     let fed = 0;

@@ -164,7 +164,7 @@ describe('verifyStream', () => {
 
   it('a big truncated gzip rejects after the raw hash moved to its worker thread, and the next verify works', async () => {
     // Past the 8 MiB after which the raw bytes' SHA-256 moves to a worker thread (dsl/core/hashworker.ts).
-    const big = gzipSync(Buffer.concat([randomBytes(10 << 20), plain.plain]), { level: 1 });
+    const big = gzipSync(Buffer.concat([randomBytes(10 << 20), plain.plain]), { level: 0 });
     const cut = big.subarray(0, big.length - 1000);
     await expect(verify(cut, [asPub(key)], 1 << 20)).rejects.toThrow(/^truncated gzip stream/);
     const ok = await verify(gzipSync(Buffer.concat([plain.tar, baliTrailer(plain.tar, key)])), [asPub(key)]);

@@ -161,7 +161,7 @@ describe('a source that changes between the scan and the parallel fill', () => {
   async function scannedThen(content: string | Buffer, change: () => void): Promise<LayerEntry[]> {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
-    sparse(big);
+    sparse(big, AT + 123);
     writeFileSync(file, content);
     for (let i = 0; i < 50; i++) writeFileSync(path.join(dir, `z${i}`), randomBytes(3000));
     const found = await scanTree(dir);
