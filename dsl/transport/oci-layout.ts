@@ -191,8 +191,8 @@ export async function writeLayout(dir: string, img: SourceImage, ref?: string): 
   await makeDirs(path.join(dir, 'blobs', 'sha256'));
   const indexFile = path.join(dir, 'index.json');
   const index = await readIndex(dir, indexFile);
-  // The layers start at once (a registry's are being fetched), three at a time as a registry pull fetches them,
-  // each to its own temporary file; the layout file is written meanwhile.
+  // The layers start at once, three at a time as a registry pull fetches them, each to its own temporary file; the
+  // layout file is written meanwhile (its fsync holds no layer back).
   await settleAll([forEachLimit(img.layers, 3, (l) => putBlob(dir, l.descriptor, () => l.open())), layoutFile(dir)]);
   crashPoint('push.layout.after-blobs');
   await putBytes(dir, manifest.config.digest, img.configBytes);
