@@ -102,11 +102,17 @@ export async function openSource(r: ImageRef, opts: TransportOptions): Promise<S
   }
 }
 
+/** The modules that write the file transports, loaded when used (writeImage, or preloadWriter ahead of it). */
+const writers = {
+  oci: () => import('./oci-layout.js'),
+  'oci-archive': () => import('./oci-archive.js'),
+  'docker-archive': () => import('./docker-archive.js'),
+};
+
 /** Starts loading the module that writes to r, so that it is ready when writeImage is called (a copy reads its source meanwhile). */
 export function preloadWriter(r: ImageRef): void {
-  const load = r.transport === 'oci' ? import('./oci-layout.js') : r.transport === 'oci-archive' ? import('./oci-archive.js') : r.transport === 'docker-archive' ? import('./docker-archive.js') : undefined;
   // A module that fails to load fails writeImage's own import, which reports it.
-  load?.catch(() => undefined);
+  if (r.transport in writers) writers[r.transport as keyof typeof writers]().catch(() => undefined);
 }
 
 /**
@@ -116,12 +122,12 @@ export function preloadWriter(r: ImageRef): void {
 export async function writeImage(r: ImageRef, img: SourceImage, opts: TransportOptions & { names?: string[] }): Promise<void> {
   switch (r.transport) {
     case 'oci':
-      return (await import('./oci-layout.js')).writeLayout(r.dir, img, r.ref);
+      return (await writers.oci()).writeLayout(r.dir, img, r.ref);
     case 'oci-archive':
-      return (await import('./oci-archive.js')).writeOciArchive(r.file, img, r.ref);
+      return (await writers['oci-archive']()).writeOciArchive(r.file, img, r.ref);
     case 'docker-archive':
       if (r.ref?.startsWith('@')) throw new BadInputError(`cannot write to ${formatReference(r)}`, { hint: 'name the image docker-archive:FILE:NAME:TAG, or leave the name out' });
-      return (await import('./docker-archive.js')).writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
+      return (await writers['docker-archive']()).writeDockerArchive(r.file, img, r.ref ? [r.ref] : (opts.names ?? img.names ?? []), opts.tmpDir);
     case 'docker':
       if (!dockerDestination) throw registryUnavailable();
       return dockerDestination(r.ref, img, opts);
