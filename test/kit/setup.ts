@@ -6,10 +6,10 @@ import path from 'node:path';
 import { smallRootfsTar, tinyRootfsTar } from './tiny.js';
 
 /*
- * Set-up for every tier: compiles the project once (so the CLI under test is the current source) and gives
- * the whole run one temporary directory, as TMPDIR for the tests and every process they start, removed at
- * the end, so the run leaves no file behind; a mount left under that directory fails the run. The tiers past
- * unit get the shared base archives (test/kit/tiny.ts) made here, once, before their files start.
+ * Set-up for every tier: gives the whole run one temporary directory, as TMPDIR for the tests and every process
+ * they start, removed at the end, so the run leaves no file behind; a mount left under that directory fails the
+ * run. The tiers past unit run the CLI: for them the project is compiled once (so the CLI under test is the
+ * current source) and the shared base archives (test/kit/tiny.ts) are made, before their files start.
  */
 
 /** The run's state, kept on globalThis: each project of the run may load this file as a module of its own. */
@@ -38,10 +38,15 @@ function removeRunDir(dir: string): string[] {
   return left;
 }
 
-/** Builds once, makes the run's temporary directory, and returns the teardown that checks and removes it. */
+/**
+ * Builds once (for the tiers past unit: the unit tier imports the sources and runs no CLI), makes the run's
+ * temporary directory, and returns the teardown that checks and removes it.
+ */
 export default function setup(project?: { name: string }): () => void {
-  if (!run.built && !process.env.CAIRN_TEST_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-  run.built = true;
+  // (Called for each project of the run and once more for the root configuration, whose name is empty.)
+  const cli = !!project?.name && project.name !== 'unit';
+  if (cli && !run.built && !process.env.CAIRN_TEST_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  if (cli) run.built = true;
   if (run.users++ === 0) {
     run.hostTmp = os.tmpdir();
     // Lower case only: buildah refuses paths with capitals where it derives names from them.
@@ -51,7 +56,7 @@ export default function setup(project?: { name: string }): () => void {
     chmodSync(run.dir, 0o1777);
     process.env.TMPDIR = run.dir;
   }
-  if (project && project.name !== 'unit') {
+  if (cli) {
     tinyRootfsTar();
     smallRootfsTar();
   }
