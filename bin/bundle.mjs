@@ -56,25 +56,31 @@ function groupModule(files, name) {
   return files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};\n`).join('') + `export const ${name} = [${files.map((_, i) => `m${i}`).join(', ')}];\n`;
 }
 
-/** Makes each `import()` of a relative module load a stub that also imports (and so keeps) the hot group, and the registry group for its modules. */
-const hotGroup = {
-  name: 'cairn-hot-group',
-  setup(build) {
-    build.onResolve({ filter: /^\./ }, (args) => {
-      if (args.kind !== 'dynamic-import' || args.namespace === 'cairn-stub') return undefined;
-      return { path: path.resolve(args.resolveDir, args.path), namespace: 'cairn-stub' };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'cairn-stub' }, (args) => ({
-      contents:
-        `export { hot as __cairnHot } from 'cairn:hot';\n` +
-        (inRegistryGroup(args.path) ? `export { registry as __cairnRegistry } from 'cairn:registry';\n` : '') +
-        `export * from ${JSON.stringify(args.path)};\n`,
-      resolveDir: path.dirname(args.path),
-    }));
-    build.onResolve({ filter: /^cairn:(hot|registry)$/ }, (args) => ({ path: args.path.slice('cairn:'.length), namespace: 'cairn-group' }));
-    build.onLoad({ filter: /.*/, namespace: 'cairn-group' }, (args) => ({ contents: args.path === 'hot' ? groupModule(HOT, 'hot') : groupModule(REGISTRY, 'registry'), resolveDir: dist }));
-  },
-};
+/**
+ * Makes each `import()` of a relative module load a stub that also imports (and so keeps) the hot group (hot: the
+ * modules of dist/ a build's common path loads), and the registry group for its modules.
+ */
+function hotGroupOf(hot) {
+  return {
+    name: 'cairn-hot-group',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== 'dynamic-import' || args.namespace === 'cairn-stub') return undefined;
+        return { path: path.resolve(args.resolveDir, args.path), namespace: 'cairn-stub' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'cairn-stub' }, (args) => ({
+        contents:
+          `export { hot as __cairnHot } from 'cairn:hot';\n` +
+          (inRegistryGroup(args.path) ? `export { registry as __cairnRegistry } from 'cairn:registry';\n` : '') +
+          `export * from ${JSON.stringify(args.path)};\n`,
+        resolveDir: path.dirname(args.path),
+      }));
+      build.onResolve({ filter: /^cairn:(hot|registry)$/ }, (args) => ({ path: args.path.slice('cairn:'.length), namespace: 'cairn-group' }));
+      build.onLoad({ filter: /.*/, namespace: 'cairn-group' }, (args) => ({ contents: args.path === 'hot' ? groupModule(hot, 'hot') : groupModule(REGISTRY, 'registry'), resolveDir: dist }));
+    },
+  };
+}
+const hotGroup = hotGroupOf(HOT);
 
 /** The shell's screen (shell/ui/run.js) is its own file, dist/cli/shell-ui.js, built below. */
 const SHELL_UI = './shell-ui.js';
@@ -276,6 +282,30 @@ const main = await esbuild.build({
   minifySyntax: true,
 });
 
+/*
+ * The library `cairn build` gives a build script's `import … from 'cairn'` (bin/verbs/build.ts), bundled as the
+ * CLI is: dist/dsl/index.js loaded file by file cost a script ~125 ms before its first line, mostly its resolutions
+ * through the loader hooks' thread. A build of its own (dist/cli/lib.js and its libchunk-HASH.js files): in the
+ * CLI's, its entry would pull all of the library's names (zx's `$` among them) into the chunk every verb loads.
+ * Its hot group is the CLI's without bin/.
+ */
+const LIB_HOT = HOT.filter((f) => !f.startsWith(path.join(dist, 'bin') + path.sep));
+const lib = await esbuild.build({
+  entryPoints: { lib: path.join(dist, 'dsl', 'index.js') },
+  metafile: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  splitting: true,
+  outdir,
+  chunkNames: 'libchunk-[hash]',
+  logLevel: 'warning',
+  plugins: [hotGroupOf(LIB_HOT), undiciLoader, nodeBuiltinsForCjs, packagesExternal],
+  define: { __CAIRN_BUILD_ID__: JSON.stringify(buildId()) },
+  minifyWhitespace: true,
+  minifySyntax: true,
+});
+
 /** Ink's optional development import, left out of the shell's screen (an empty module in its place). */
 const noDevtools = {
   name: 'no-devtools',
@@ -321,7 +351,7 @@ await esbuild.build({
 
 // Chunk names change with their content: chunks of earlier builds are removed once no running command can
 // still be loading them (ten minutes old), so they do not pile up.
-const built = new Set([...Object.keys(main.metafile.outputs).map((f) => path.resolve(f)), ...[UNDICI, UNDICI_CACHE, UNDICI_LOADER].map((f) => path.join(outdir, f))]);
+const built = new Set([...[main, lib].flatMap((b) => Object.keys(b.metafile.outputs)).map((f) => path.resolve(f)), ...[UNDICI, UNDICI_CACHE, UNDICI_LOADER].map((f) => path.join(outdir, f))]);
 for (const name of readdirSync(outdir)) {
   const file = path.join(outdir, name);
   if (/^chunk-.*\.js$|^[\w-]+-[A-Z0-9]{8}\.(js|mjs|cjs|cache)$/.test(name) && !built.has(file) && Date.now() - statSync(file).mtimeMs > 10 * 60_000) rmSync(file, { force: true });

@@ -40,12 +40,14 @@ async function runScript(p: Parsed, ctx: VerbContext): Promise<number> {
   if (!existsSync(file)) throw new NotFoundError(`build script ${p.args[0]} does not exist`, { hint: 'check the path (a build script is a FILE.build.mjs)' });
   const script = realpathSync(file);
   if (ctx.root) process.env.CAIRN_ROOT = path.resolve(ctx.root);
-  // The CLI runs from dist/bin or dist/cli; the library scripts import is dist/dsl/index.js beside them.
+  // The CLI runs from dist/cli (bundled) or dist/bin. The library scripts import: its bundle, dist/cli/lib.js, beside
+  // the bundled CLI (bin/bundle.mjs), else dist/dsl/index.js.
   const cli = pathToFileURL(realpathSync(process.argv[1]));
   // The script's arguments are in place before the library (and zx, which parses them into argv) is loaded.
   process.argv = [process.argv[0], file, ...(p.rest[0] === '--' ? p.rest.slice(1) : p.rest)];
   const install = path.dirname(path.dirname(cli.pathname));
-  const libUrl = new URL('../dsl/index.js', cli).href;
+  const bundled = new URL('./lib.js', cli);
+  const libUrl = (existsSync(bundled) ? bundled : new URL('../dsl/index.js', cli)).href;
   // Loaded only for a script (a Dockerfile build needs neither the loader hooks nor the script's failure report).
   const [{ register }, { printScriptFailure }] = await Promise.all([import('node:module'), import('../script-error.js')]);
   register(new URL('./build-hooks.js', cli).href, { parentURL: import.meta.url, data: { url: libUrl } });
