@@ -267,8 +267,8 @@ function buildId() {
   return h.digest('hex');
 }
 
-const main = await esbuild.build({
-  entryPoints: [path.join(dist, 'bin', 'cairn.js'), path.join(dist, 'bin', 'build-hooks.js')],
+/** What the CLI's build and the library's share: ES modules split into chunks, packages left in node_modules. */
+const split = {
   metafile: true,
   bundle: true,
   platform: 'node',
@@ -276,34 +276,30 @@ const main = await esbuild.build({
   splitting: true,
   outdir,
   logLevel: 'warning',
-  plugins: [shellUi, hotGroup, undiciLoader, nodeBuiltinsForCjs, packagesExternal],
   define: { __CAIRN_BUILD_ID__: JSON.stringify(buildId()) },
   minifyWhitespace: true,
   minifySyntax: true,
+};
+
+const main = await esbuild.build({
+  ...split,
+  entryPoints: [path.join(dist, 'bin', 'cairn.js'), path.join(dist, 'bin', 'build-hooks.js')],
+  plugins: [shellUi, hotGroup, undiciLoader, nodeBuiltinsForCjs, packagesExternal],
 });
 
 /*
  * The library `cairn build` gives a build script's `import … from 'cairn'` (bin/verbs/build.ts), bundled as the
- * CLI is: dist/dsl/index.js loaded file by file cost a script ~125 ms before its first line, mostly its resolutions
- * through the loader hooks' thread. A build of its own (dist/cli/lib.js and its libchunk-HASH.js files): in the
- * CLI's, its entry would pull all of the library's names (zx's `$` among them) into the chunk every verb loads.
- * Its hot group is the CLI's without bin/.
+ * CLI is: dist/dsl/index.js, loaded file by file, each file resolved through the thread Node.js runs the loader
+ * hooks on, cost a script 30 ms more before its first line. A build of its own (dist/cli/lib.js and its
+ * libchunk-HASH.js files): in the CLI's, its entry would pull all of the library's names (zx's `$` among them)
+ * into the chunk every verb loads. Its hot group is the CLI's without bin/.
  */
 const LIB_HOT = HOT.filter((f) => !f.startsWith(path.join(dist, 'bin') + path.sep));
 const lib = await esbuild.build({
+  ...split,
   entryPoints: { lib: path.join(dist, 'dsl', 'index.js') },
-  metafile: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  splitting: true,
-  outdir,
   chunkNames: 'libchunk-[hash]',
-  logLevel: 'warning',
   plugins: [hotGroupOf(LIB_HOT), undiciLoader, nodeBuiltinsForCjs, packagesExternal],
-  define: { __CAIRN_BUILD_ID__: JSON.stringify(buildId()) },
-  minifyWhitespace: true,
-  minifySyntax: true,
 });
 
 /** Ink's optional development import, left out of the shell's screen (an empty module in its place). */
