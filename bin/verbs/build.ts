@@ -49,9 +49,10 @@ async function runScript(p: Parsed, ctx: VerbContext): Promise<number> {
   const bundled = new URL('./lib.js', cli);
   const libUrl = (existsSync(bundled) ? bundled : new URL('../dsl/index.js', cli)).href;
   // Loaded only for a script (a Dockerfile build needs neither the loader hooks nor the script's failure report).
-  const [{ register }, { printScriptFailure }] = await Promise.all([import('node:module'), import('../script-error.js')]);
+  // The library first: the hooks, once registered, resolve every import on a thread of their own, and the
+  // library's need none (the script's 'cairn' then resolves to the instance loaded here).
+  const [{ register }, { printScriptFailure }, lib] = await Promise.all([import('node:module'), import('../script-error.js'), import(libUrl) as Promise<Lib>]);
   register(new URL('./build-hooks.js', cli).href, { parentURL: import.meta.url, data: { url: libUrl } });
-  const lib = (await import(libUrl)) as Lib;
   attachLogger({ quiet: ctx.quiet }, lib.events);
   const run = await lib.BuildRun.start(script);
   // The script may set process.exitCode itself; cairn's own default (failure until settled) must not leak into it.
