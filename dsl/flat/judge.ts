@@ -4,7 +4,7 @@ import type { Policy, CairnSigned } from '../sign/policy-format.js';
 import { cairnRequirements, judgeFlat, staticRefusal, type Applicable, type JudgeMode, type Judgement, type SignatureFacts } from '../sign/policy-judge.js';
 import { isCairnError } from '../core/errors.js';
 import { fileScopes, requirementKeys, tarballRequirements } from '../sign/trust.js';
-import type { Verdict } from './trailer.js';
+import type { StreamWatch, Verdict } from './trailer.js';
 
 /* The signature policy's decision on a flat file: verify its trailer under the keys the requirements name. */
 
@@ -20,6 +20,8 @@ export interface FileCheckOptions {
   mode: JudgeMode;
   /** --key PUB, parsed: stands for cairn's trusted keys in this call (exec, verify). */
   key?: PublicKey;
+  /** In `flat` mode: given the bytes of the first pass (verifyStream's watch), the one every file gets. */
+  watch?: StreamWatch;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function judgeFile(a: Applicable & { policy: Policy }, open: () => 
   const cs = cairnRequirements(a);
   let verdict: Verdict | undefined;
   if (o.mode === 'flat') {
-    verdict = await verifyStream(await open(), []);
+    verdict = await verifyStream(await open(), [], { watch: o.watch });
     if (!verdict.signed || verdict.fault === 'tampered' || cs.length === 0) return { judgement: judgeFlat(a, () => [], facts(verdict), o.mode), verdict };
   }
   const keys = await import('../sign/keys.js');

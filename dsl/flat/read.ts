@@ -5,6 +5,7 @@ import { strictTarExtract } from '../layer/tar-read.js';
 import type { ImageConfig } from '../oci/types.js';
 import { parseEmbeddedConfig } from '../oci/validate.js';
 import { FLAT_CONFIG } from './names.js';
+import type { StreamWatch } from './trailer.js';
 
 /** The largest .cairn/config.json cairn reads (a config is a few kilobytes). */
 const CONFIG_LIMIT = 4 << 20;
@@ -27,13 +28,14 @@ export interface FlatSignature {
 /**
  * Applies the signature policy (`policy`: a --signature-policy file; else the default places) to a tarball
  * given as tarball:FILE; SignatureError when it refuses the file (a signature that does not verify under a
- * key it accepts, an unsigned file where it wants a signature, a `reject`).
+ * key it accepts, an unsigned file where it wants a signature, a `reject`). A watch is given the bytes the check
+ * reads (all of them, unless the policy refuses the file before reading it).
  */
-export async function checkSignature(file: string, policy?: string, url?: string): Promise<FlatSignature> {
+export async function checkSignature(file: string, policy?: string, url?: string, watch?: StreamWatch): Promise<FlatSignature> {
   const [{ fileScopes, refusalError, tarballRequirements }, { judgeFile }] = await Promise.all([import('../sign/trust.js'), import('./judge.js')]);
   // A file downloaded from url (tarball:URL) is judged as that URL, which has no path scopes.
   const a = tarballRequirements(url ? fileScopes(url, true) : fileScopes(file), policy);
-  const c = await judgeFile(a, () => createReadStream(file, { highWaterMark: 1 << 20 }), { mode: 'flat' });
+  const c = await judgeFile(a, () => createReadStream(file, { highWaterMark: 1 << 20 }), { mode: 'flat', watch });
   const j = c.judgement;
   if (!j.ok) throw refusalError(j, `tarball ${url ?? file}`);
   return { signed: c.verdict?.signed ?? false, trust: j.trust, sha256: c.verdict?.sha256, ...(j.trust === 'signed' ? { signer: j.signer } : {}) };

@@ -69,10 +69,20 @@ export interface Verdict {
   tarSize: number;
 }
 
+/** What else a verification may do with the bytes it reads, so that they are read once (tarball.ts: the layer's digests). */
+export interface StreamWatch {
+  /** The next bytes of the file as given. */
+  raw(chunk: Buffer): void;
+  /** The next bytes of the uncompressed stream (the tar, and a trailer if there is one). */
+  plain(chunk: Buffer): Promise<void>;
+}
+
 /** Options of verifyStream. */
 export interface VerifyStreamOptions {
   /** How far a gzip file may expand (default: the layers' bound, expandLimit()). */
   limit?: ExpandLimit;
+  /** Given the bytes too, after the hashes took them. */
+  watch?: StreamWatch;
 }
 
 /**
@@ -147,7 +157,7 @@ export async function verifyStream(raw: Readable, keys: PublicKey[], opts: Verif
   const sha256 = new HashSpill('sha256', big);
   const tail = new TailHasher(big);
   try {
-    const gzip = await readInto(raw, sha256, tail, opts.limit);
+    const gzip = await readInto(raw, sha256, tail, opts.limit, opts.watch);
     const [hex, end] = await Promise.all([sha256.digest(), tail.end()]);
     return judge(tail, end, 'sha256:' + hex, keys, gzip);
   } finally {
@@ -158,8 +168,12 @@ export async function verifyStream(raw: Readable, keys: PublicKey[], opts: Verif
   }
 }
 
-/** Feeds the raw bytes to sha256 and the uncompressed bytes to tail (gunzipped within limit); whether the input was gzip. */
-async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher, limit: ExpandLimit | undefined): Promise<boolean> {
+/** Feeds the raw bytes to sha256 and the uncompressed bytes to tail (gunzipped within limit), and both to watch; whether the input was gzip. */
+async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher, limit: ExpandLimit | undefined, watch: StreamWatch | undefined): Promise<boolean> {
+  const plain = async (c: Buffer): Promise<void> => {
+    await tail.update(c);
+    await watch?.plain(c);
+  };
   const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const next = async (): Promise<Buffer | undefined> => {
     const r = await it.next();
@@ -168,6 +182,7 @@ async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher, limi
     // A web stream (fetch) gives Uint8Arrays: view them, don't copy.
     const c = Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v as string);
     await sha256.update(c);
+    watch?.raw(c);
     return c;
   };
   // Peek at the first two bytes (they may come in separate chunks) to tell gzip from plain tar.
@@ -182,8 +197,8 @@ async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher, limi
   const first = Buffer.concat(head);
   const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   if (!gzip) {
-    await tail.update(first);
-    for (let c = await next(); c; c = await next()) await tail.update(c);
+    await plain(first);
+    for (let c = await next(); c; c = await next()) await plain(c);
     return false;
   }
   async function* rest(): AsyncGenerator<Buffer> {
@@ -193,7 +208,7 @@ async function readInto(raw: Readable, sha256: HashSpill, tail: TailHasher, limi
   // The layers' decompression (compress.ts): bounded expansion, nothing after the last gzip member.
   const gunzip = decompress(Readable.from(rest(), { objectMode: false }), limit, 'gzip');
   try {
-    for await (const c of gunzip) await tail.update(c as Buffer);
+    for await (const c of gunzip) await plain(c as Buffer);
   } catch (err) {
     // zlib's own failures keep verify's wording; a bomb, trailing bytes or a failing source keep theirs.
     const cause = (err as Error)?.cause as NodeJS.ErrnoException | undefined;

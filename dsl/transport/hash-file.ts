@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -59,4 +61,55 @@ export async function hashFile(file: string, opts: { checkTar?: boolean } = {}):
   }
   const digest = outer.digest();
   return { digest, size: outer.size, compression, mediaType: layerMediaType(compression), diffID: compression === 'none' ? digest : inner.digest() };
+}
+
+/**
+ * hashFile's answer from another pass over the file: a verification's (flat/trailer.ts verifyStream), whose
+ * StreamWatch this is, so that a tarball is read once to judge and describe it. Gives nothing (call hashFile then)
+ * unless it saw a whole plain or gzip file, whose uncompressed bytes parse as a tar when checkTar: whatever else
+ * hashFile would say (an error, zstd) it says on its own pass.
+ */
+export class LayerFileWatch {
+  private head = Buffer.alloc(0);
+  private size = 0;
+  private compression: Compression | undefined;
+  private readonly inner = createHash('sha256');
+  private readonly check = tarChecker();
+  private readonly checked: Promise<boolean>;
+  private failed = false;
+
+  constructor() {
+    this.checked = new Promise((resolve) => {
+      this.check.on('error', () => {
+        this.failed = true;
+        resolve(false);
+      });
+      this.check.on('finish', () => resolve(true));
+      this.check.on('close', () => resolve(false));
+    });
+  }
+
+  /** The next raw bytes. */
+  raw(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.head.length < 4) this.head = Buffer.concat([this.head, chunk.subarray(0, 4 - this.head.length)]);
+  }
+
+  /** The next uncompressed bytes: hashed (for a compressed file), and parsed as a tar (waits while the parser is behind). */
+  async plain(chunk: Buffer): Promise<void> {
+    this.compression ??= sniffCompression(this.head);
+    if (this.compression !== 'none') this.inner.update(chunk);
+    if (this.failed) return;
+    if (!this.check.write(chunk)) await Promise.race([once(this.check, 'drain').catch(() => undefined), this.checked]);
+  }
+
+  /** What hashFile(file, { checkTar }) would give for the file whose raw bytes hash to digest (the verification's), or undefined. */
+  async info(digest: string | undefined, checkTar: boolean): Promise<LayerFileInfo | undefined> {
+    const compression = this.compression ?? sniffCompression(this.head);
+    const usable = digest !== undefined && compression !== 'zstd' && !(checkTar && this.failed);
+    if (!usable || !checkTar) this.check.destroy();
+    else this.check.end();
+    if (!usable || (checkTar && !(await this.checked))) return undefined;
+    return { digest, size: this.size, compression, mediaType: layerMediaType(compression), diffID: compression === 'none' ? digest : 'sha256:' + this.inner.digest('hex') };
+  }
 }

@@ -3,7 +3,7 @@ import { BadInputError, CairnError, NotFoundError } from '../core/errors.js';
 import { warn } from '../core/events.js';
 import { FLAT_CONFIG } from '../flat/names.js';
 import { assemble } from './assemble.js';
-import { hashFile } from './hash-file.js';
+import { LayerFileWatch, hashFile } from './hash-file.js';
 import type { SourceImage } from './source.js';
 import { emptyConfig, type ImageConfig } from '../oci/types.js';
 import { buildTimestamp, isoDate } from '../core/timestamp.js';
@@ -59,8 +59,10 @@ export async function readTarball(src: string, opts: TarballOptions = {}): Promi
   // The policy judges the file before anything of it is used; the trailer of a signed file follows the
   // end-of-archive blocks and is no tar, so the tar check is the signature check's then.
   const [{ checkSignature, embeddedConfig }, { flatImage }] = await Promise.all([import('../flat/read.js'), import('./tarball-flat.js')]);
-  const sig = await checkSignature(src, opts.signaturePolicy, opts.url);
-  const info = await hashFile(src, { checkTar: !sig.signed });
+  // The layer is described from the bytes the policy's check read (from a pass of hashFile's own where they cannot tell).
+  const watch = new LayerFileWatch();
+  const sig = await checkSignature(src, opts.signaturePolicy, opts.url, watch);
+  const info = (await watch.info(sig.sha256, !sig.signed)) ?? (await hashFile(src, { checkTar: !sig.signed }));
   if (sig.sha256 && sig.sha256 !== info.digest) throw new BadInputError(`tarball ${name} changed while it was read`, { hint: 'let whatever writes it finish, then try again' });
   const base = emptyConfig();
   const when = created();

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError, CairnError, NotFoundError } from '../../../dsl/core/errors.js';
 import { readTarball } from '../../../dsl/transport/tarball.js';
+import { LayerFileWatch, hashFile } from '../../../dsl/transport/hash-file.js';
+import { verifyStream } from '../../../dsl/flat/trailer.js';
+import { createReadStream } from 'node:fs';
 import { DEFAULT_PATH_ENV } from '../../../dsl/core/which.js';
 import { openSource, writeImage } from '../../../dsl/transport/transports.js';
 import { parseReference } from '../../../dsl/oci/reference.js';
@@ -79,6 +82,42 @@ describe('tarball:', () => {
     await expect(readTarball(path.join(t.dir, 'none.tar'))).rejects.toBeInstanceOf(NotFoundError);
     // tarball:URL is downloaded below the store's tmp (test/integration/delta/fetch.test.ts pulls one).
     await expect(readTarball('https://example.com/root.tar')).rejects.toThrow(/tarball URLs need a temporary directory/);
+  });
+});
+
+describe('the layer described from the signature check\'s pass (LayerFileWatch)', () => {
+  /** What the watch gives after verifyStream read file (keyless, as the policy's first pass). */
+  const watched = async (file: string, checkTar: boolean) => {
+    const watch = new LayerFileWatch();
+    const v = await verifyStream(createReadStream(file, { highWaterMark: 64 << 10 }), [], { watch });
+    return watch.info(v.sha256, checkTar);
+  };
+
+  it('is what hashFile gives, for a plain tar and a gzip one, read in many chunks', async () => {
+    const big = await makeTar(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, content: Buffer.alloc(9000 + i, i) })));
+    writeFileSync(path.join(t.dir, 'big.tar'), big);
+    writeFileSync(path.join(t.dir, 'big.tar.gz'), gzip(big));
+    for (const f of ['root.tar', 'root.tar.gz', 'big.tar', 'big.tar.gz']) {
+      const file = path.join(t.dir, f);
+      const want = await hashFile(file, { checkTar: true });
+      expect(await watched(file, true)).toEqual(want);
+      expect(await watched(file, false)).toEqual(want);
+    }
+  });
+
+  it('gives nothing where hashFile must say it (not a tar, cut short, zstd), but for a file not checked as a tar', async () => {
+    const junk = path.join(t.dir, 'junk-watch.tar');
+    writeFileSync(junk, Buffer.alloc(2048, 0x41));
+    const cut = path.join(t.dir, 'cut-watch.tar');
+    writeFileSync(cut, rootTar.subarray(0, 1536 + 100));
+    const zstd = path.join(t.dir, 'fake.tar.zst');
+    writeFileSync(zstd, Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), rootTar]));
+    for (const f of [junk, cut]) {
+      await expect(hashFile(f, { checkTar: true })).rejects.toThrow(BadInputError);
+      expect(await watched(f, true)).toBeUndefined();
+      expect(await watched(f, false)).toEqual(await hashFile(f));
+    }
+    expect(await watched(zstd, false)).toBeUndefined();
   });
 });
 
