@@ -59,8 +59,12 @@ export async function hashFile(file: string, opts: { checkTar?: boolean } = {}):
   } finally {
     await fh.close().catch(() => undefined);
   }
-  const digest = outer.digest();
-  return { digest, size: outer.size, compression, mediaType: layerMediaType(compression), diffID: compression === 'none' ? digest : inner.digest() };
+  return layerInfo(outer.digest(), outer.size, compression, () => inner.digest());
+}
+
+/** A layer file's description from its digest and size as stored, its compression, and the digest of its tar when compressed. */
+function layerInfo(digest: string, size: number, compression: Compression, innerDigest: () => string): LayerFileInfo {
+  return { digest, size, compression, mediaType: layerMediaType(compression), diffID: compression === 'none' ? digest : innerDigest() };
 }
 
 /**
@@ -110,6 +114,6 @@ export class LayerFileWatch {
     if (!usable || !checkTar) this.check.destroy();
     else this.check.end();
     if (!usable || (checkTar && !(await this.checked))) return undefined;
-    return { digest, size: this.size, compression, mediaType: layerMediaType(compression), diffID: compression === 'none' ? digest : 'sha256:' + this.inner.digest('hex') };
+    return layerInfo(digest, this.size, compression, () => 'sha256:' + this.inner.digest('hex'));
   }
 }
