@@ -1,4 +1,4 @@
-import { closeSync, open, writev } from 'node:fs';
+import { closeSync, fdatasync, fsync, open, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 
 /*
@@ -11,11 +11,18 @@ import { Writable } from 'node:stream';
 const BATCH = 1 << 20;
 /** At most this many chunks in one writev (IOV_MAX is 1024). */
 const MAX_CHUNKS = 512;
+/**
+ * With sync, an fdatasync is started (not awaited) each time this many bytes were written since the last one: the
+ * disk writes while more comes, and the fsync at the end has only the rest to wait for.
+ */
+const SYNC_EVERY = 8 << 20;
 
-/** Options of a file sink: open(2) flags (default 'wx') and the new file's mode. */
+/** Options of a file sink: open(2) flags (default 'wx'), the new file's mode, and whether its end waits for fsync. */
 export interface FileSinkOptions {
   flags?: string;
   mode?: number;
+  /** The stream finishes only once the file's bytes are on disk (fsync after the last write), for a file renamed into place next. */
+  sync?: boolean;
 }
 
 /**
@@ -26,11 +33,29 @@ export function fileSink(file: string, o: FileSinkOptions = {}): Writable {
   let fd = -1;
   let batch: Buffer[] = [];
   let size = 0;
+  let unsynced = 0;
+  // The fdatasync running in the background (the descriptor is closed only after it), and the first one that failed.
+  let syncing: Promise<void> | undefined;
+  let syncErr: Error | null = null;
+  const startSync = (): void => {
+    unsynced = 0;
+    syncing = new Promise((resolve) =>
+      fdatasync(fd, (err) => {
+        syncErr ??= err;
+        syncing = undefined;
+        resolve();
+      }),
+    );
+  };
   const flush = (cb: (err?: Error | null) => void): void => {
     const chunks = batch;
     batch = [];
+    unsynced += size;
     size = 0;
-    writeAll(fd, chunks, cb);
+    writeAll(fd, chunks, (err) => {
+      if (!err && o.sync && unsynced >= SYNC_EVERY && !syncing) startSync();
+      cb(err);
+    });
   };
   const add = (chunk: Buffer, cb: (err?: Error | null) => void): void => {
     batch.push(chunk);
@@ -38,6 +63,7 @@ export function fileSink(file: string, o: FileSinkOptions = {}): Writable {
     if (size >= BATCH || batch.length >= MAX_CHUNKS) flush(cb);
     else cb();
   };
+  const afterSyncing = (then: () => void): void => void (syncing ? syncing.then(then) : then());
   return new Writable({
     highWaterMark: BATCH,
     construct(cb) {
@@ -47,18 +73,24 @@ export function fileSink(file: string, o: FileSinkOptions = {}): Writable {
       });
     },
     write: (chunk: Buffer, _enc, cb) => add(chunk, cb),
-    final: (cb) => (size > 0 ? flush(cb) : cb()),
+    final(cb) {
+      const done = o.sync ? (err?: Error | null) => (err ? cb(err) : afterSyncing(() => (syncErr ? cb(syncErr) : fsync(fd, cb)))) : cb;
+      if (size > 0) flush(done);
+      else done();
+    },
     destroy(err, cb) {
-      let closeErr: Error | null = null;
-      if (fd >= 0) {
-        try {
-          closeSync(fd);
-        } catch (e) {
-          closeErr = e as Error;
+      afterSyncing(() => {
+        let closeErr: Error | null = null;
+        if (fd >= 0) {
+          try {
+            closeSync(fd);
+          } catch (e) {
+            closeErr = e as Error;
+          }
+          fd = -1;
         }
-        fd = -1;
-      }
-      cb(err ?? closeErr);
+        cb(err ?? closeErr);
+      });
     },
   });
 }

@@ -137,13 +137,16 @@ async function present(file: string, size: number): Promise<boolean> {
   return st !== undefined && st.isFile() && st.size === size;
 }
 
-/** Writes a blob from a verified stream by temp-file + rename; skipped when already present. */
+/**
+ * Writes a blob from a verified stream by temp-file + fsync + rename (as containers/image's layout writer does: the
+ * index written after it names only blobs that are on disk); skipped when already present.
+ */
 async function putBlob(dir: string, d: Descriptor, open: () => Promise<Readable>): Promise<void> {
   const file = blobPath(dir, d.digest);
   if (await present(file, d.size)) return;
   const tmp = tempBeside(file);
   try {
-    await pipeline(await open(), fileSink(tmp));
+    await pipeline(await open(), fileSink(tmp, { sync: true }));
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });

@@ -58,4 +58,25 @@ describe('fileSink', () => {
     await closed;
     expect(fdsOn(f)).toBe(0);
   });
+
+  it('with sync, writes the same bytes, also past the background syncs, and a failure midway still closes the file', async () => {
+    // 20 MiB in 1 MiB chunks: two fdatasyncs start in the background before the fsync at the end.
+    const data = noise(12, 20 << 20);
+    const chunks = Array.from({ length: 20 }, (_, i) => data.subarray(i << 20, (i + 1) << 20));
+    const f = path.join(tmp.dir, 'synced');
+    await pipeline(Readable.from(chunks), fileSink(f, { sync: true }));
+    expect(readFileSync(f).equals(data)).toBe(true);
+    expect(fdsOn(f)).toBe(0);
+    // The source fails right after a background fdatasync started: the descriptor is closed once it is done.
+    const g = path.join(tmp.dir, 'synced-cut');
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield* chunks.slice(0, 9);
+      throw new Error('source broke');
+    }
+    const sink = fileSink(g, { sync: true });
+    const closed = new Promise((r) => sink.once('close', r));
+    await expect(pipeline(Readable.from(failing()), sink)).rejects.toThrow('source broke');
+    await closed;
+    expect(fdsOn(g)).toBe(0);
+  });
 });
