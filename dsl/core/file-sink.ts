@@ -74,9 +74,13 @@ export function fileSink(file: string, o: FileSinkOptions = {}): Writable {
     },
     write: (chunk: Buffer, _enc, cb) => add(chunk, cb),
     final(cb) {
-      const done = o.sync ? (err?: Error | null) => (err ? cb(err) : afterSyncing(() => (syncErr ? cb(syncErr) : fsync(fd, cb)))) : cb;
-      if (size > 0) flush(done);
-      else done();
+      // With sync: once the last batch is written and a background fdatasync is done, an fsync of the whole file.
+      const end = (err?: Error | null): void => {
+        if (err || !o.sync) return cb(err);
+        afterSyncing(() => (syncErr ? cb(syncErr) : fsync(fd, cb)));
+      };
+      if (size > 0) flush(end);
+      else end();
     },
     destroy(err, cb) {
       afterSyncing(() => {
