@@ -82,8 +82,13 @@ function minor(dev: number): number {
   return (dev & 0xff) | (Math.floor(dev / 4096) & ~0xff);
 }
 
-/** PIDs /proc/locks gives for the flock(2) locks held on file (matched by device and inode, else inode alone). */
-function lockPids(file: string): number[] {
+/**
+ * PIDs /proc/locks gives for the flock(2) locks held on file (matched by device and inode, else inode alone),
+ * each once. The kernel hands /proc/locks out a page a read and walks its list anew for each page, so a lock
+ * taken or dropped meanwhile elsewhere repeats or skips a line at a page's edge: the file is read twice and
+ * what either read names counts.
+ */
+export function lockPids(file: string): number[] {
   let st;
   try {
     st = statSync(file);
@@ -91,20 +96,21 @@ function lockPids(file: string): number[] {
     // Best effort, for messages only: no holder is named.
     return [];
   }
-  const text = readText('/proc/locks') ?? '';
-  const exact: number[] = [];
-  const byInode: number[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    // Waiters are listed as `N: -> FLOCK …`: only holders count.
-    if (f.length < 6 || f[1] !== 'FLOCK') continue;
-    const [maj, min, ino] = f[5].split(':');
-    if (ino !== String(st.ino)) continue;
-    const pid = Number(f[4]);
-    byInode.push(pid);
-    if (parseInt(maj, 16) === major(st.dev) && parseInt(min, 16) === minor(st.dev)) exact.push(pid);
+  const exact = new Set<number>();
+  const byInode = new Set<number>();
+  for (const text of [readText('/proc/locks'), readText('/proc/locks')]) {
+    for (const line of (text ?? '').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // Waiters are listed as `N: -> FLOCK …`: only holders count.
+      if (f.length < 6 || f[1] !== 'FLOCK') continue;
+      const [maj, min, ino] = f[5].split(':');
+      if (ino !== String(st.ino)) continue;
+      const pid = Number(f[4]);
+      byInode.add(pid);
+      if (parseInt(maj, 16) === major(st.dev) && parseInt(min, 16) === minor(st.dev)) exact.add(pid);
+    }
   }
-  return exact.length ? exact : byInode;
+  return [...(exact.size ? exact : byInode)];
 }
 
 /** True when anyone holds a kernel lock on file right now (as /proc/locks tells; false without /proc). */

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { lockHolders } from '../../../dsl/store/lock.js';
+import { lockHolders, lockPids } from '../../../dsl/store/lock.js';
 import { LOCK_SERVER_PROGRAM } from '../../../dsl/store/lock-server.js';
 import { CAIRN, cliKit, type CliKit } from '../../kit/cli.js';
 import { tinyRootfsTar } from '../../kit/tiny.js';
@@ -41,16 +41,6 @@ function proc(pid: number): { comm: string; ppid: number } | undefined {
   }
 }
 
-/** The PIDs /proc/locks gives for the flock(2) locks on file (holders only). */
-function rawHolders(file: string): number[] {
-  const ino = String(statSync(file).ino);
-  return readFileSync('/proc/locks', 'utf8')
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[1] === 'FLOCK' && f[5]?.split(':')[2] === ino)
-    .map((f) => Number(f[4]));
-}
-
 const free = (file: string) => spawnSync('flock', ['-n', file, 'true']).status === 0;
 
 /**
@@ -83,7 +73,7 @@ describe('the lock server beside a verb', () => {
     expect(line).toBe('held');
     expect(free(f)).toBe(false);
     // The kernel sees the server as the holder; the server is the verb's child, and the verb is who is named.
-    expect(rawHolders(f)).toEqual([server]);
+    expect(lockPids(f)).toEqual([server]);
     expect(proc(server)).toEqual({ comm: 'cairn-locks', ppid: child.pid });
     expect(lockHolders(f)).toEqual([child.pid]);
   });
@@ -115,7 +105,7 @@ describe('the lock server beside a verb', () => {
       child.stdout!.once('data', () => resolve());
       child.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
     });
-    const [own] = rawHolders(f);
+    const [own] = lockPids(f);
     expect(own).not.toBe(theirs);
     expect(proc(own)).toEqual({ comm: 'cairn-locks', ppid: child.pid });
   });
@@ -142,7 +132,7 @@ describe('cairn verbs', () => {
       verb.stdout!.once('data', () => resolve());
       verb.once('exit', (s) => reject(new Error(`run exited ${s}`)));
     });
-    const [server] = rawHolders(lock);
+    const [server] = lockPids(lock);
     expect(proc(server)).toEqual({ comm: 'cairn-locks', ppid: verb.pid });
     expect(lockHolders(lock)).toEqual([verb.pid]);
     process.kill(-verb.pid!, 'SIGKILL');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../../dsl/core/errors.js';
-import { acquire, isLocked, lockFile, lockHolders, lockTimeout } from '../../../dsl/store/lock.js';
+import { acquire, isLocked, lockFile, lockHolders, lockPids, lockTimeout } from '../../../dsl/store/lock.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-locks-'));
 const LOCK_JS = path.resolve(__dirname, '../../../dist/dsl/store/lock.js');
@@ -145,5 +145,33 @@ describe('a lock held too long', () => {
     expect(lockTimeout()).toBe(0);
     process.env.CAIRN_LOCK_TIMEOUT = 'soon';
     expect(() => lockTimeout()).toThrow(/CAIRN_LOCK_TIMEOUT/);
+  });
+});
+
+describe('naming a lock\'s holders while other locks come and go', () => {
+  it('names each holder once, though /proc/locks repeats a line at a page\'s edge when the list changes between reads', async () => {
+    const f = fresh();
+    const holder = await holdElsewhere(f);
+    // Enough held locks (150 lines) that /proc/locks takes more than one page, and a lock taken and dropped
+    // over and over, so that the kernel's list changes between the pages of one reading.
+    const churnDir = mkdtempSync(path.join(dir, 'churn-'));
+    const perl = `use Fcntl ':flock'; my @h; for my $i (1..150) { open(my $h, '>>', "$ARGV[0]/h$i") or die; flock($h, LOCK_EX) or die; push @h, $h }
+      $| = 1; print "ready\\n"; while (1) { for my $i (1..20) { open(my $c, '>>', "$ARGV[0]/c$i"); flock($c, LOCK_EX); close $c } }`;
+    const churn = spawn('perl', ['-e', perl, churnDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(churn);
+    await new Promise((resolve, reject) => {
+      churn.stdout!.once('data', resolve);
+      churn.once('exit', (code) => reject(new Error(`churn exited ${code}`)));
+    });
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 1500; i++) {
+      const key = JSON.stringify(lockPids(f));
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    // One answer every time: the one PID the kernel names (the holder's lock server), which stands for the holder.
+    expect(seen.size).toBe(1);
+    expect(JSON.parse([...seen.keys()][0])).toHaveLength(1);
+    expect(lockHolders(f)).toEqual([holder.pid]);
+    expect(isLocked(f)).toBe(true);
   });
 });
