@@ -99,6 +99,7 @@ export async function buildFromFlags(p: Parsed, ctx: VerbContext): Promise<void>
     secrets: secrets(p), target: str(p, 'target'), layers: bool(p, 'layers'), squash: bool(p, 'squash'), labels: list(p, 'label'),
     timestamp: str(p, 'timestamp'), format: format as DockerfileBuildOptions['format'], iidfile: str(p, 'iidfile'),
     pull: str(p, 'pull') as DockerfileBuildOptions['pull'], noCache: bool(p, 'no-cache'), cacheFrom: list(p, 'cache-from').map(cacheDir), cacheTo: mapOpt(str(p, 'cache-to'), cacheDir),
+    quiet: ctx.quiet,
     ...registryOptions(p),
   };
   const show = (ev: CairnEvent) => {

@@ -93,7 +93,7 @@ export async function cachedStep(st: BuildState, s: StageState, instr: Instructi
   s.layerImage = r.base;
   s.lastImage = r.image;
   st.cacheUsed.push(r);
-  emit({ type: 'output', id: stepId, stream: 'stderr', data: Buffer.from(`--> Using cache ${r.image.slice(0, 12)} (cached)\n`) });
+  if (!st.opts.quiet) emit({ type: 'output', id: stepId, stream: 'stderr', data: Buffer.from(`--> Using cache ${r.image.slice(0, 12)} (cached)\n`) });
   return true;
 }
 

@@ -243,6 +243,11 @@ async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: 
   }
 }
 
+/** A writable stream that drops what it gets (a quiet build's RUN stdout). */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _enc, done) => done() });
+}
+
 /** A writable stream that passes what it gets to the event stream as the step's output on stderr (stdout carries only the image ID). */
 function outputSink(stepId: string): Writable {
   return new Writable({
@@ -311,9 +316,9 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
     }
     const cmd = runCommand(s, instr);
     if (cmd.stdin !== undefined) o.stdin = cmd.stdin;
-    // Both streams go to the log as they come (stdout carries only the image ID).
+    // Both streams go to the log as they come (stdout carries only the image ID); quiet, as buildah's, drops stdout.
     const log = outputSink(stepId);
-    const out = await s.c.run(cmd.argv, o).onStderr((d) => log.write(d)).pipe(log);
+    const out = await s.c.run(cmd.argv, o).onStderr((d) => log.write(d)).pipe(st.opts.quiet ? discard() : log);
     if (out.exitCode !== 0) {
       const why = out.notFound === 'missing' ? 'the command was not found in the container' : out.notFound === 'not-executable' ? 'the command is not executable' : `the command exited ${out.exitCode}`;
       throw new CairnError(`${at(instr)}: RUN failed: ${why}`, { hint: 'its output is above' });

@@ -47,6 +47,8 @@ export interface DockerfileBuildOptions extends StoreOptions, RegistryOptions {
   cacheFrom?: readonly string[];
   /** With layers: write the step cache records this build made or took, with their images, into this OCI layout directory, or push them to this registry repository tagged by their keys. */
   cacheTo?: string;
+  /** As buildah's --quiet: no `--> Using cache` lines, and what RUN steps print on stdout is dropped (their stderr still shows). */
+  quiet?: boolean;
 }
 
 /** Builds an image from a Dockerfile and a context directory; resolves to its ID and names. */

@@ -78,6 +78,24 @@ describe('the step cache (--layers)', () => {
     console.log(`step cache: first build ${first.ms} ms, cached rebuild ${second.ms} ms (node start-up included)`);
   });
 
+  it('-q, as buildah -q: stdout holds the ID, stderr only what RUN steps print on stderr (their stdout is dropped), cached or not', () => {
+    const dir = k.context({ Dockerfile: `FROM ${k.base}\nRUN echo to-stdout; echo to-stderr >&2\nENV Q=1\n`, a: '' });
+    const quiet = (extra: string[] = []) => {
+      const r = k.cairn(['build', '--layers', '-q', ...extra, dir]);
+      expect(r.status, r.stderr).toBe(0);
+      return r;
+    };
+    const first = quiet();
+    expect(first.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(first.stderr).toBe('to-stderr\n');
+    const cached = quiet();
+    expect(cached.stdout).toBe(first.stdout);
+    expect(cached.stderr).toBe('');
+    // Without -q the same rebuild names each step and says it was cached.
+    const loud = build(dir);
+    expect(steps(loud.stderr).filter((s) => s.cached).length).toBe(2);
+  });
+
   it("a copied file's content invalidates its step and those after it, not those before; its mtime alone does not", () => {
     const dir = k.context({ Dockerfile: dockerfile(k.base, 'content'), a: 'a1\n', b: 'b1\n' });
     writeFileSync(dir + '.tok', 'secret\n');
