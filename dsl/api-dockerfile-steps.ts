@@ -9,6 +9,7 @@ import { emit, warn } from './core/events.js';
 import { makeDirs } from './core/fsutil.js';
 import { InRoot, resolveInRoot } from './layer/inroot.js';
 import type { ContainerRecord } from './store/containers.js';
+import { nullSink } from './store/hash.js';
 import type { Driver } from './container/drivers/driver.js';
 import type { DockerfileBuildOptions } from './api-dockerfile.js';
 import type { BuildContext } from './dockerfile/context-sources.js';
@@ -243,11 +244,6 @@ async function apply(st: BuildState, s: StageState, instr: Instruction, stepId: 
   }
 }
 
-/** A writable stream that drops what it gets (a quiet build's RUN stdout). */
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _enc, done) => done() });
-}
-
 /** A writable stream that passes what it gets to the event stream as the step's output on stderr (stdout carries only the image ID). */
 function outputSink(stepId: string): Writable {
   return new Writable({
@@ -318,7 +314,7 @@ async function runStep(st: BuildState, s: StageState, instr: Instruction, stepId
     if (cmd.stdin !== undefined) o.stdin = cmd.stdin;
     // Both streams go to the log as they come (stdout carries only the image ID); quiet, as buildah's, drops stdout.
     const log = outputSink(stepId);
-    const out = await s.c.run(cmd.argv, o).onStderr((d) => log.write(d)).pipe(st.opts.quiet ? discard() : log);
+    const out = await s.c.run(cmd.argv, o).onStderr((d) => log.write(d)).pipe(st.opts.quiet ? nullSink() : log);
     if (out.exitCode !== 0) {
       const why = out.notFound === 'missing' ? 'the command was not found in the container' : out.notFound === 'not-executable' ? 'the command is not executable' : `the command exited ${out.exitCode}`;
       throw new CairnError(`${at(instr)}: RUN failed: ${why}`, { hint: 'its output is above' });

@@ -23,7 +23,7 @@ export function imageId(configBytes: Buffer): string {
   return createHash('sha256').update(configBytes).digest('hex');
 }
 
-/** A writable sink that discards everything (for hashing only). */
+/** A writable sink that discards everything (what is hashed on the way, a quiet build's RUN stdout). */
 export function nullSink(): Writable {
   return new Writable({ write(_c, _e, cb) { cb(); } });
 }

@@ -93,7 +93,7 @@ export function lockPids(file: string): number[] {
   try {
     st = statSync(file);
   } catch {
-    // Best effort, for messages only: no holder is named.
+    // No lock file, no holder.
     return [];
   }
   const exact = new Set<number>();
