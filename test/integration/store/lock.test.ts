@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -27,15 +27,26 @@ async function until(cond: () => boolean): Promise<boolean> {
   return cond();
 }
 
+/** What read() names, read again while it names no one (a reading of /proc/locks can miss a line while other tests' locks come and go). */
+async function named(read: () => number[]): Promise<number[]> {
+  let r: number[] = [];
+  await until(() => (r = read()).length > 0);
+  return r;
+}
+
 /** Whether another process could take the lock right now (util-linux flock -n, as any other verb would). */
 function freeFor(file: string, shared: boolean): boolean {
   return spawnSync('flock', [shared ? '-s' : '-x', '-n', file, 'true']).status === 0;
 }
 
-/** Another process (a compiled cairn lock module) holding file until killed; resolves once it holds it. */
-function holdElsewhere(file: string, shared = false): Promise<ChildProcess> {
+/**
+ * Another process (a compiled cairn lock module) holding file until killed; resolves once it holds it. With cpu,
+ * it and its lock server run on that CPU only (taskset).
+ */
+function holdElsewhere(file: string, shared = false, cpu?: string): Promise<ChildProcess> {
   const code = `import(${JSON.stringify(LOCK_JS)}).then((m) => m.lockFile(${JSON.stringify(file)}, ${shared})).then(() => { console.log('held'); setInterval(() => {}, 1000); });`;
-  const c = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const argv = [process.execPath, '-e', code];
+  const c = cpu === undefined ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('taskset', ['-c', cpu, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(c);
   return new Promise((resolve, reject) => {
     c.stdout!.once('data', () => resolve(c));
@@ -102,8 +113,8 @@ describe('locks within one process', () => {
     const f = fresh();
     const child = await holdElsewhere(f);
     expect(await lockFile(f, false, { wait: false })).toBeUndefined();
-    expect(isLocked(f)).toBe(true);
-    expect(lockHolders(f)).toEqual([child.pid]);
+    expect(await until(() => isLocked(f))).toBe(true);
+    expect(await named(() => lockHolders(f))).toEqual([child.pid]);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(await until(() => freeFor(f, false))).toBe(true);
@@ -150,28 +161,36 @@ describe('a lock held too long', () => {
 
 describe('naming a lock\'s holders while other locks come and go', () => {
   it('names each holder once, though /proc/locks repeats a line at a page\'s edge when the list changes between reads', async () => {
+    // The kernel lists locks CPU by CPU, the newest of each first. The holder and a process that takes 150 locks
+    // and drops them, over and over, all on one CPU: the holder's line moves down across the first page's edge
+    // and back (a page holds about 70 lines), and the list changes between the pages of one reading.
+    const cpu = /^Cpus_allowed_list:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
     const f = fresh();
-    const holder = await holdElsewhere(f);
-    // Enough held locks (150 lines) that /proc/locks takes more than one page, and a lock taken and dropped
-    // over and over, so that the kernel's list changes between the pages of one reading.
+    const holder = await holdElsewhere(f, false, cpu);
+    // The one PID the kernel names for the holder (its lock server), read before the churn starts.
+    let server: number[] = [];
+    expect(await until(() => (server = lockPids(f)).length === 1)).toBe(true);
     const churnDir = mkdtempSync(path.join(dir, 'churn-'));
-    const perl = `use Fcntl ':flock'; my @h; for my $i (1..150) { open(my $h, '>>', "$ARGV[0]/h$i") or die; flock($h, LOCK_EX) or die; push @h, $h }
-      $| = 1; print "ready\\n"; while (1) { for my $i (1..20) { open(my $c, '>>', "$ARGV[0]/c$i"); flock($c, LOCK_EX); close $c } }`;
-    const churn = spawn('perl', ['-e', perl, churnDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const perl = `use Fcntl ':flock'; $| = 1; print "ready\\n"; my @h;
+      while (1) { for my $i (1..150) { open(my $h, '>>', "$ARGV[0]/h$i") or die; flock($h, LOCK_EX) or die; push @h, $h } close(pop @h) while @h }`;
+    const churn = spawn('taskset', ['-c', cpu, 'perl', '-e', perl, churnDir], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(churn);
     await new Promise((resolve, reject) => {
       churn.stdout!.once('data', resolve);
       churn.once('exit', (code) => reject(new Error(`churn exited ${code}`)));
     });
-    const seen = new Map<string, number>();
+    let found = 0;
     for (let i = 0; i < 1500; i++) {
-      const key = JSON.stringify(lockPids(f));
-      seen.set(key, (seen.get(key) ?? 0) + 1);
+      const pids = lockPids(f);
+      // Never a PID twice, never another's: at worst a reading misses the line (when both its reads skipped it).
+      if (pids.length) {
+        expect(pids).toEqual(server);
+        found++;
+      }
     }
-    // One answer every time: the one PID the kernel names (the holder's lock server), which stands for the holder.
-    expect(seen.size).toBe(1);
-    expect(JSON.parse([...seen.keys()][0])).toHaveLength(1);
-    expect(lockHolders(f)).toEqual([holder.pid]);
-    expect(isLocked(f)).toBe(true);
+    console.log(`lockPids under churn: the holder named in ${found} of 1500 readings`);
+    expect(found).toBeGreaterThan(1200);
+    churn.kill('SIGKILL');
+    expect(await named(() => lockHolders(f))).toEqual([holder.pid]);
   });
 });
